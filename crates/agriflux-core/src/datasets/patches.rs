@@ -1,0 +1,380 @@
+//! CNN training patches: 64 x 64 x 4 reflectance cut from every usable date, labelled with the
+//! NDVI class of the centre pixel, split by spatial blocks BEFORE the training split is
+//! balanced.
+//!
+//! Leakage: every patch lies inside one spatial block, and a block (all its dates) belongs to
+//! one split, so no patch nor any overlapping neighbour appears in two splits. Oversampling
+//! happens only inside the training split.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::npy::{read_npy, write_npy};
+use super::{CLASS_NAMES, DatasetError, Split, class_of};
+use crate::ml::Normalisation;
+use crate::pipeline::{CancelToken, write_json_atomic};
+use crate::raster::scene::Scene;
+
+/// Side of a patch in pixels.
+pub const PATCH: usize = 64;
+/// Channels per pixel (B02, B03, B04, B08).
+pub const CHANNELS: usize = 4;
+
+/// How patches are cut and split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchConfig {
+    /// Step between patch origins, pixels.
+    pub stride: usize,
+    /// Side of a spatial block, pixels; blocks are assigned whole to one split.
+    pub block: usize,
+    /// Patches with a larger fraction of invalid pixels are skipped.
+    pub max_invalid_fraction: f64,
+    /// Training patches per class after balancing.
+    pub samples_per_class: usize,
+    /// Fraction of blocks held out for validation.
+    pub val_fraction: f64,
+    /// Fraction of blocks held out for the test split.
+    pub test_fraction: f64,
+    /// Seed of the block assignment and the balancing.
+    pub seed: u64,
+}
+
+impl PatchConfig {
+    /// The defaults of the spec, with the given balancing target and seed.
+    pub fn new(samples_per_class: usize, seed: u64) -> Self {
+        Self {
+            stride: 32,
+            block: 128,
+            max_invalid_fraction: 0.25,
+            samples_per_class,
+            val_fraction: 0.15,
+            test_fraction: 0.15,
+            seed,
+        }
+    }
+}
+
+/// Patches of one split in memory.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PatchSet {
+    /// N x 64 x 64 x 4 reflectance, NHWC; no-data pixels are 0.
+    pub x: Vec<f32>,
+    /// N class labels.
+    pub y: Vec<i64>,
+    /// N origins: date index, row, column of the top-left pixel.
+    pub origin: Vec<[i64; 3]>,
+}
+
+impl PatchSet {
+    /// Number of patches.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Whether there are no patches.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    fn push_from(&mut self, other: &PatchSet, i: usize) {
+        let size = PATCH * PATCH * CHANNELS;
+        self.x.extend_from_slice(&other.x[i * size..(i + 1) * size]);
+        self.y.push(other.y[i]);
+        self.origin.push(other.origin[i]);
+    }
+
+    /// Patches per class.
+    pub fn class_counts(&self) -> [usize; 4] {
+        let mut counts = [0; 4];
+        for y in &self.y {
+            counts[*y as usize] += 1;
+        }
+        counts
+    }
+}
+
+/// What a patch dataset holds and how it was made (`cnn_metadata_<tag>.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchMetadata {
+    /// `real` or `synthetic`.
+    pub tag: String,
+    /// Where the scenes came from: `simulated`, `sentinel-hub`, or `synthetic`.
+    pub source: String,
+    /// Array shapes and dtypes, by file name.
+    pub files: BTreeMap<String, String>,
+    /// Patch side, pixels.
+    pub patch_size: usize,
+    /// Channel names.
+    pub channels: Vec<String>,
+    /// Class names by index.
+    pub classes: Vec<String>,
+    /// How patches were cut and split.
+    pub config: PatchConfig,
+    /// The dates used, by date index.
+    pub dates: Vec<String>,
+    /// Spatial blocks per split, as `row,col` block indices.
+    pub blocks: BTreeMap<String, Vec<String>>,
+    /// Patches per class and split, before balancing.
+    pub counts_before_balancing: BTreeMap<String, [usize; 4]>,
+    /// Patches per class and split, as saved.
+    pub counts: BTreeMap<String, [usize; 4]>,
+    /// Per-channel mean and standard deviation of the (unbalanced) training split.
+    pub normalisation: Normalisation,
+    /// Patches skipped because their centre or too many pixels were invalid.
+    pub skipped_invalid: usize,
+    /// How no-data pixels inside a kept patch are filled.
+    pub fill_note: String,
+}
+
+/// The three splits and their metadata.
+pub struct PatchSplits {
+    /// Balanced training patches.
+    pub train: PatchSet,
+    /// Validation patches (natural class distribution).
+    pub val: PatchSet,
+    /// Held-out test patches (natural class distribution).
+    pub test: PatchSet,
+    /// Description of the dataset.
+    pub metadata: PatchMetadata,
+}
+
+impl PatchSplits {
+    /// The patches of one split.
+    pub fn get(&self, split: Split) -> &PatchSet {
+        match split {
+            Split::Train => &self.train,
+            Split::Val => &self.val,
+            Split::Test => &self.test,
+        }
+    }
+}
+
+/// Cuts, labels, splits and balances patches from `scenes` (all on one grid, sorted by date).
+pub fn build_patch_splits(
+    scenes: &[Scene],
+    cfg: &PatchConfig,
+    tag: &str,
+    source: &str,
+    cancel: &CancelToken,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<PatchSplits, DatasetError> {
+    let first = scenes
+        .first()
+        .ok_or_else(|| DatasetError::NotEnoughData("no usable scenes to cut patches from".into()))?;
+    let (width, height) = (first.width, first.height);
+    if width < PATCH || height < PATCH {
+        return Err(DatasetError::NotEnoughData(format!(
+            "the scenes are {width} x {height} px; a patch needs at least {PATCH} x {PATCH}"
+        )));
+    }
+    let blocks_x = width.div_ceil(cfg.block);
+    let blocks_y = height.div_ceil(cfg.block);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xb10c);
+    let mut block_ids: Vec<(usize, usize)> =
+        (0..blocks_y).flat_map(|r| (0..blocks_x).map(move |c| (r, c))).collect();
+    // Only blocks that can hold a whole patch take part.
+    block_ids.retain(|(r, c)| {
+        (r * cfg.block + PATCH <= height) && (c * cfg.block + PATCH <= width)
+    });
+    if block_ids.len() < 3 {
+        return Err(DatasetError::NotEnoughData(format!(
+            "the area has {} spatial block(s) of {} px that can hold a {PATCH} px patch; at least 3 are needed (one each for train, validation and test): use a larger area",
+            block_ids.len(),
+            cfg.block
+        )));
+    }
+    block_ids.shuffle(&mut rng);
+    let n = block_ids.len();
+    let n_test = ((n as f64 * cfg.test_fraction).round() as usize).max(1);
+    let n_val = ((n as f64 * cfg.val_fraction).round() as usize).max(1);
+    let mut block_split = BTreeMap::new();
+    for (i, b) in block_ids.iter().enumerate() {
+        let split = if i < n_test {
+            Split::Test
+        } else if i < n_test + n_val {
+            Split::Val
+        } else {
+            Split::Train
+        };
+        block_split.insert(*b, split);
+    }
+
+    // Patch origins that fit inside one block.
+    let mut origins = Vec::new();
+    for r0 in (0..=height - PATCH).step_by(cfg.stride) {
+        for c0 in (0..=width - PATCH).step_by(cfg.stride) {
+            let same_block_r = r0 / cfg.block == (r0 + PATCH - 1) / cfg.block;
+            let same_block_c = c0 / cfg.block == (c0 + PATCH - 1) / cfg.block;
+            if same_block_r && same_block_c {
+                origins.push((r0, c0));
+            }
+        }
+    }
+
+    let mut by_split: BTreeMap<Split, PatchSet> = Split::ALL.iter().map(|s| (*s, PatchSet::default())).collect();
+    let mut skipped = 0;
+    for (d, scene) in scenes.iter().enumerate() {
+        if cancel.is_cancelled() {
+            return Err(DatasetError::Cancelled);
+        }
+        if scene.width != width || scene.height != height {
+            return Err(DatasetError::NotEnoughData(format!(
+                "scene {} is {}x{} but the first scene is {width}x{height}: all dates must share one grid",
+                scene.date, scene.width, scene.height
+            )));
+        }
+        let valid = scene.valid_mask();
+        let ndvi = &scene.indices()[0];
+        for &(r0, c0) in &origins {
+            let centre = (r0 + PATCH / 2) * width + c0 + PATCH / 2;
+            let label = if valid[centre] { class_of(ndvi[centre]) } else { None };
+            let invalid = (r0..r0 + PATCH)
+                .map(|r| valid[r * width + c0..r * width + c0 + PATCH].iter().filter(|v| !**v).count())
+                .sum::<usize>();
+            let Some(label) = label.filter(|_| invalid as f64 <= cfg.max_invalid_fraction * (PATCH * PATCH) as f64)
+            else {
+                skipped += 1;
+                continue;
+            };
+            let split = block_split[&(r0 / cfg.block, c0 / cfg.block)];
+            let set = by_split.get_mut(&split).expect("every split has a set");
+            for r in r0..r0 + PATCH {
+                let row = &scene.bands[(r * width + c0) * CHANNELS..(r * width + c0 + PATCH) * CHANNELS];
+                set.x.extend(row.iter().map(|v| if v.is_finite() { *v } else { 0.0 }));
+            }
+            set.y.push(label);
+            set.origin.push([d as i64, r0 as i64, c0 as i64]);
+        }
+        progress(d + 1, scenes.len());
+    }
+
+    let train_raw = by_split.remove(&Split::Train).unwrap_or_default();
+    let val = by_split.remove(&Split::Val).unwrap_or_default();
+    let test = by_split.remove(&Split::Test).unwrap_or_default();
+    for (name, set) in [("training", &train_raw), ("validation", &val), ("test", &test)] {
+        if set.is_empty() {
+            return Err(DatasetError::NotEnoughData(format!(
+                "the {name} split has no usable patch ({skipped} patches skipped for clouds or missing data): use more dates or a larger area"
+            )));
+        }
+    }
+    let normalisation = Normalisation::fit(&train_raw.x, CHANNELS);
+    let train = balance(&train_raw, cfg.samples_per_class, &mut rng);
+
+    let mut counts_before = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    for (split, raw, saved) in [(Split::Train, &train_raw, &train), (Split::Val, &val, &val), (Split::Test, &test, &test)] {
+        counts_before.insert(split.as_str().to_string(), raw.class_counts());
+        counts.insert(split.as_str().to_string(), saved.class_counts());
+    }
+    let mut blocks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((r, c), split) in &block_split {
+        blocks.entry(split.as_str().to_string()).or_default().push(format!("{r},{c}"));
+    }
+    let mut files = BTreeMap::new();
+    for split in Split::ALL {
+        let s = split.as_str();
+        files.insert(format!("cnn_X_{s}_{tag}.npy"), format!("float32 (N, {PATCH}, {PATCH}, {CHANNELS})"));
+        files.insert(format!("cnn_y_{s}_{tag}.npy"), "int64 (N,)".into());
+        files.insert(format!("cnn_origin_{s}_{tag}.npy"), "int64 (N, 3): date index, row, col".into());
+    }
+    let metadata = PatchMetadata {
+        tag: tag.into(),
+        source: source.into(),
+        files,
+        patch_size: PATCH,
+        channels: ["B02", "B03", "B04", "B08"].map(String::from).to_vec(),
+        classes: CLASS_NAMES.map(String::from).to_vec(),
+        config: cfg.clone(),
+        dates: scenes.iter().map(|s| s.date.to_string()).collect(),
+        blocks,
+        counts_before_balancing: counts_before,
+        counts,
+        normalisation,
+        skipped_invalid: skipped,
+        fill_note: "no-data pixels (NaN reflectance) inside a kept patch are stored as 0".into(),
+    };
+    Ok(PatchSplits { train, val, test, metadata })
+}
+
+/// Balances a training split to `per_class` patches per class: classes with more are
+/// subsampled, classes with fewer are kept whole and oversampled with replacement.
+fn balance(set: &PatchSet, per_class: usize, rng: &mut ChaCha8Rng) -> PatchSet {
+    let mut out = PatchSet::default();
+    let mut order = Vec::new();
+    for class in 0..4 {
+        let mut members: Vec<usize> = (0..set.len()).filter(|i| set.y[*i] == class).collect();
+        if members.is_empty() {
+            continue;
+        }
+        members.shuffle(rng);
+        if members.len() >= per_class {
+            members.truncate(per_class);
+        } else {
+            let originals = members.len();
+            while members.len() < per_class {
+                members.push(members[rng.random_range(0..originals)]);
+            }
+        }
+        order.extend(members);
+    }
+    order.shuffle(rng);
+    for i in order {
+        out.push_from(set, i);
+    }
+    out
+}
+
+/// Writes the three splits and the metadata into `dir` (`cnn_X_train_real.npy`, …).
+pub fn save_patch_splits(dir: &Path, splits: &PatchSplits) -> Result<(), DatasetError> {
+    let tag = &splits.metadata.tag;
+    for split in Split::ALL {
+        let set = splits.get(split);
+        let s = split.as_str();
+        let n = set.len();
+        write_npy(&dir.join(format!("cnn_X_{s}_{tag}.npy")), &[n, PATCH, PATCH, CHANNELS], &set.x)?;
+        write_npy(&dir.join(format!("cnn_y_{s}_{tag}.npy")), &[n], &set.y)?;
+        let origin: Vec<i64> = set.origin.iter().flatten().copied().collect();
+        write_npy(&dir.join(format!("cnn_origin_{s}_{tag}.npy")), &[n, 3], &origin)?;
+    }
+    let path = dir.join(format!("cnn_metadata_{tag}.json"));
+    write_json_atomic(&path, &splits.metadata).map_err(|source| DatasetError::Io { path, source })
+}
+
+/// Reads one split written by [`save_patch_splits`], checking shapes agree.
+pub fn load_patch_set(dir: &Path, split: Split, tag: &str) -> Result<PatchSet, DatasetError> {
+    let s = split.as_str();
+    let x_path = dir.join(format!("cnn_X_{s}_{tag}.npy"));
+    let (x_shape, x) = read_npy::<f32>(&x_path)?;
+    let (y_shape, y) = read_npy::<i64>(&dir.join(format!("cnn_y_{s}_{tag}.npy")))?;
+    let (_, origin) = read_npy::<i64>(&dir.join(format!("cnn_origin_{s}_{tag}.npy")))?;
+    if x_shape.len() != 4 || x_shape[1..] != [PATCH, PATCH, CHANNELS] || y_shape != [x_shape[0]] || origin.len() != 3 * x_shape[0] {
+        return Err(DatasetError::BadMetadata {
+            path: x_path,
+            message: format!("shape {x_shape:?} with labels {y_shape:?} is not (N, {PATCH}, {PATCH}, {CHANNELS}) with (N,)"),
+        });
+    }
+    if let Some(bad) = y.iter().find(|c| !(0..4).contains(*c)) {
+        return Err(DatasetError::BadMetadata {
+            path: x_path,
+            message: format!("label {bad} is not a class 0..3"),
+        });
+    }
+    Ok(PatchSet {
+        x,
+        y,
+        origin: origin.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect(),
+    })
+}
+
+/// Reads `cnn_metadata_<tag>.json`.
+pub fn load_patch_metadata(dir: &Path, tag: &str) -> Result<PatchMetadata, DatasetError> {
+    let path = dir.join(format!("cnn_metadata_{tag}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|e| DatasetError::BadMetadata { path, message: e.to_string() })
+}

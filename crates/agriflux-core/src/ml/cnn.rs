@@ -1,0 +1,488 @@
+//! The crop-health CNN: 64×64 four-band patches to one of four classes.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig,
+    PaddingConfig2d,
+};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::metrics::ClassificationMetrics;
+use super::persist::{self, Sidecar};
+use super::training::{self, BatchFigures, EVAL_BATCH, Split, Task};
+use super::{
+    CancelToken, EpochStats, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device,
+};
+
+/// Side length of a CNN input patch, in pixels.
+pub const CNN_PATCH_SIZE: usize = 64;
+/// Bands per pixel (B02, B03, B04, B08), the last axis of a patch.
+pub const CNN_BANDS: usize = 4;
+/// Number of crop-health classes.
+pub const CNN_CLASSES: usize = 4;
+
+/// Values in one patch.
+const PATCH_LEN: usize = CNN_PATCH_SIZE * CNN_PATCH_SIZE * CNN_BANDS;
+/// Pixels in one patch.
+const PATCH_PIXELS: usize = CNN_PATCH_SIZE * CNN_PATCH_SIZE;
+/// Kind recorded in the sidecar.
+const FORMAT: &str = "agriflux-cnn";
+
+/// The CNN's layer sizes; the default is the original's (1,143,204 parameters).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CnnArchitecture {
+    /// Output channels of the three [Conv 3×3 → BatchNorm → ReLU → MaxPool 2] blocks.
+    pub channels: [usize; 3],
+    /// Width of the hidden fully connected layer.
+    pub hidden: usize,
+    /// Dropout probability before the output layer.
+    pub dropout: f64,
+}
+
+impl Default for CnnArchitecture {
+    fn default() -> Self {
+        Self {
+            channels: [32, 64, 128],
+            hidden: 128,
+            dropout: 0.3,
+        }
+    }
+}
+
+impl CnnArchitecture {
+    /// Checks the sizes can be built.
+    pub fn validate(&self) -> Result<(), MlError> {
+        if self.channels.contains(&0) || self.hidden == 0 {
+            return Err(MlError::InvalidArchitecture(format!(
+                "layer sizes must be positive: {self:?}"
+            )));
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return Err(MlError::InvalidArchitecture(format!(
+                "dropout must be in [0, 1), got {}",
+                self.dropout
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The burn network (NCHW input).
+#[derive(Module, Debug)]
+pub(crate) struct CnnNet {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+    conv3: Conv2d,
+    bn3: BatchNorm,
+    pool: MaxPool2d,
+    fc1: Linear,
+    dropout: Dropout,
+    fc2: Linear,
+}
+
+impl CnnNet {
+    /// Builds the network; `random` draws PyTorch-style (Kaiming uniform) initial weights from
+    /// burn's generator, otherwise the weights are zeros awaiting a record.
+    fn new(arch: &CnnArchitecture, device: &Device, random: bool) -> Self {
+        let conv = |c_in: usize, c_out: usize| {
+            let cfg = Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1));
+            let cfg = if random {
+                cfg
+            } else {
+                cfg.with_initializer(Initializer::Zeros)
+            };
+            cfg.init(device)
+        };
+        let linear = |d_in: usize, d_out: usize| {
+            let cfg = LinearConfig::new(d_in, d_out);
+            let cfg = if random {
+                cfg
+            } else {
+                cfg.with_initializer(Initializer::Zeros)
+            };
+            cfg.init(device)
+        };
+        let [c1, c2, c3] = arch.channels;
+        let side = CNN_PATCH_SIZE / 8;
+        Self {
+            conv1: conv(CNN_BANDS, c1),
+            bn1: BatchNormConfig::new(c1).init(device),
+            conv2: conv(c1, c2),
+            bn2: BatchNormConfig::new(c2).init(device),
+            conv3: conv(c2, c3),
+            bn3: BatchNormConfig::new(c3).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: linear(c3 * side * side, arch.hidden),
+            dropout: DropoutConfig::new(arch.dropout).init(),
+            fc2: linear(arch.hidden, CNN_CLASSES),
+        }
+    }
+
+    /// Logits `[batch, classes]` of a normalised NCHW batch `[batch, bands, 64, 64]`.
+    fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.pool.forward(relu(self.bn1.forward(self.conv1.forward(x))));
+        let x = self.pool.forward(relu(self.bn2.forward(self.conv2.forward(x))));
+        let x = self.pool.forward(relu(self.bn3.forward(self.conv3.forward(x))));
+        let [b, c, h, w] = x.dims();
+        // Flattened in C, H, W order, as PyTorch's `Flatten` does on NCHW.
+        let x = x.reshape([b, c * h * w]);
+        let x = self.dropout.forward(relu(self.fc1.forward(x)));
+        self.fc2.forward(x)
+    }
+}
+
+/// CNN input: `x` is N×64×64×4 float32 reflectance in NHWC order (bands B02,B03,B04,B08), `y` class 0..4.
+#[derive(Clone, Copy, Debug)]
+pub struct PatchSet<'a> {
+    /// Patches, NHWC, `n * 64 * 64 * 4` values.
+    pub x: &'a [f32],
+    /// Class of each patch, in `0..4`.
+    pub y: &'a [i64],
+    /// Number of patches.
+    pub n: usize,
+}
+
+impl<'a> PatchSet<'a> {
+    /// A set of `y.len()` patches.
+    pub fn new(x: &'a [f32], y: &'a [i64]) -> Self {
+        Self { x, y, n: y.len() }
+    }
+
+    /// Checks lengths, labels and values.
+    fn check(&self, split: &'static str) -> Result<(), MlError> {
+        if self.n == 0 {
+            return Err(MlError::EmptyDataset { split });
+        }
+        check_patches(split, self.x, self.n)?;
+        if self.y.len() != self.n {
+            return Err(MlError::ShapeMismatch {
+                what: format!("{split} labels (n = {})", self.n),
+                expected: self.n,
+                actual: self.y.len(),
+            });
+        }
+        if let Some(index) = self
+            .y
+            .iter()
+            .position(|&l| !(0..CNN_CLASSES as i64).contains(&l))
+        {
+            return Err(MlError::InvalidLabel {
+                split,
+                index,
+                label: self.y[index],
+                classes: CNN_CLASSES,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks `x` holds exactly `n` finite patches.
+fn check_patches(what: &str, x: &[f32], n: usize) -> Result<(), MlError> {
+    let expected = n.checked_mul(PATCH_LEN).unwrap_or(usize::MAX);
+    if x.len() != expected {
+        return Err(MlError::ShapeMismatch {
+            what: format!("{what} patches (n = {n} x 64 x 64 x 4)"),
+            expected,
+            actual: x.len(),
+        });
+    }
+    training::check_finite(&format!("{what} patches"), x)
+}
+
+/// Appends patches `idx` of `x` to `out`, normalised and transposed from NHWC to NCHW.
+fn fill_batch(x: &[f32], idx: &[usize], norm: &Normalisation, out: &mut Vec<f32>) {
+    for &i in idx {
+        let patch = &x[i * PATCH_LEN..(i + 1) * PATCH_LEN];
+        let start = out.len();
+        out.resize(start + PATCH_LEN, 0.0);
+        let dst = &mut out[start..];
+        for (p, pixel) in patch.chunks_exact(CNN_BANDS).enumerate() {
+            for (c, &v) in pixel.iter().enumerate() {
+                dst[c * PATCH_PIXELS + p] = norm.apply(c, v);
+            }
+        }
+    }
+}
+
+/// A batch tensor `[len, bands, 64, 64]` of patches `idx`.
+fn batch_tensor(x: &[f32], idx: &[usize], norm: &Normalisation, device: &Device) -> Tensor<4> {
+    let mut buf = Vec::with_capacity(idx.len() * PATCH_LEN);
+    fill_batch(x, idx, norm, &mut buf);
+    Tensor::from_data(
+        TensorData::new(buf, [idx.len(), CNN_BANDS, CNN_PATCH_SIZE, CNN_PATCH_SIZE]),
+        device,
+    )
+}
+
+/// Reads a `[batch, classes]` tensor into rows.
+fn rows(t: Tensor<2>) -> Result<Vec<[f32; CNN_CLASSES]>, MlError> {
+    let values = t
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| MlError::Backend(format!("{e:?}")))?;
+    Ok(values
+        .chunks_exact(CNN_CLASSES)
+        .map(|r| {
+            let mut row = [0.0; CNN_CLASSES];
+            row.copy_from_slice(r);
+            row
+        })
+        .collect())
+}
+
+/// Index of the largest value (the first on ties; NaN never wins).
+pub(crate) fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] || row[best].is_nan() {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The CNN as a training task.
+struct CnnTask<'a> {
+    train: &'a PatchSet<'a>,
+    val: &'a PatchSet<'a>,
+    norm: &'a Normalisation,
+}
+
+impl Task for CnnTask<'_> {
+    type Net = CnnNet;
+    const CLASSIFIER: bool = true;
+
+    fn len(&self, split: Split) -> usize {
+        match split {
+            Split::Train => self.train.n,
+            Split::Val => self.val.n,
+        }
+    }
+
+    fn batch(
+        &self,
+        net: &CnnNet,
+        split: Split,
+        idx: &[usize],
+        device: &Device,
+    ) -> Result<(Tensor<1>, BatchFigures), MlError> {
+        let set = match split {
+            Split::Train => self.train,
+            Split::Val => self.val,
+        };
+        let labels: Vec<i64> = idx.iter().map(|&i| set.y[i]).collect();
+        let logits = net.forward(batch_tensor(set.x, idx, self.norm, device));
+        let correct = rows(logits.clone())?
+            .iter()
+            .zip(&labels)
+            .filter(|(row, label)| argmax(&row[..]) as i64 == **label)
+            .count();
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [idx.len()]), device);
+        let loss = CrossEntropyLossConfig::new()
+            .init(device)
+            .forward(logits, targets);
+        Ok((
+            loss,
+            BatchFigures {
+                correct,
+                abs_err: 0.0,
+            },
+        ))
+    }
+}
+
+/// What [`train_cnn`] returns.
+pub struct CnnTrainingOutcome {
+    /// The model with the best epoch's weights.
+    pub model: CnnClassifier,
+    /// One entry per epoch run.
+    pub history: Vec<EpochStats>,
+    /// 1-based epoch with the lowest validation loss (the weights `model` holds).
+    pub best_epoch: usize,
+    /// Whether patience ran out before `max_epochs`.
+    pub stopped_early: bool,
+}
+
+/// Trains the original CNN on burn's `flex` CPU backend (see [`train_cnn_with`]).
+pub fn train_cnn(
+    train: &PatchSet,
+    val: &PatchSet,
+    norm: &Normalisation,
+    cfg: &TrainConfig,
+    monitor: &mut dyn TrainingMonitor,
+    cancel: &CancelToken,
+) -> Result<CnnTrainingOutcome, MlError> {
+    train_cnn_with(
+        &CnnArchitecture::default(),
+        &default_device(),
+        train,
+        val,
+        norm,
+        cfg,
+        monitor,
+        cancel,
+    )
+}
+
+/// Trains a CNN of architecture `arch` on `device`: cross-entropy, Adam, early stopping on the
+/// validation loss; `norm` (fitted on `train`) is applied to the raw reflectance inside.
+#[allow(clippy::too_many_arguments)]
+pub fn train_cnn_with(
+    arch: &CnnArchitecture,
+    device: &Device,
+    train: &PatchSet,
+    val: &PatchSet,
+    norm: &Normalisation,
+    cfg: &TrainConfig,
+    monitor: &mut dyn TrainingMonitor,
+    cancel: &CancelToken,
+) -> Result<CnnTrainingOutcome, MlError> {
+    arch.validate()?;
+    cfg.validate()?;
+    norm.check(CNN_BANDS)?;
+    train.check("training")?;
+    val.check("validation")?;
+
+    let _rng = training::lock_rng(cancel)?;
+    let train_device = device.clone().autodiff();
+    train_device.seed(cfg.seed);
+    let net = CnnNet::new(arch, &train_device, true);
+    let task = CnnTask { train, val, norm };
+    let fitted = training::fit(&task, net, &train_device, cfg, monitor, cancel)?;
+    Ok(CnnTrainingOutcome {
+        model: CnnClassifier {
+            net: fitted.net,
+            arch: arch.clone(),
+            norm: norm.clone(),
+            train_config: Some(cfg.clone()),
+            best_epoch: fitted.best_epoch,
+            device: device.clone().without_autodiff(),
+        },
+        history: fitted.history,
+        best_epoch: fitted.best_epoch,
+        stopped_early: fitted.stopped_early,
+    })
+}
+
+/// A trained crop-health classifier (evaluation mode) with its input normalisation.
+#[derive(Clone, Debug)]
+pub struct CnnClassifier {
+    net: CnnNet,
+    arch: CnnArchitecture,
+    norm: Normalisation,
+    train_config: Option<TrainConfig>,
+    best_epoch: usize,
+    device: Device,
+}
+
+impl CnnClassifier {
+    /// Class probabilities (softmax, evaluation mode) of `n` raw NHWC patches, in batches of 64.
+    pub fn predict_proba(&self, x: &[f32], n: usize) -> Result<Vec<[f32; CNN_CLASSES]>, MlError> {
+        check_patches("input", x, n)?;
+        let mut out = Vec::with_capacity(n);
+        let all: Vec<usize> = (0..n).collect();
+        for idx in all.chunks(EVAL_BATCH) {
+            let logits = self
+                .net
+                .forward(batch_tensor(x, idx, &self.norm, &self.device));
+            out.extend(rows(softmax(logits, 1))?);
+        }
+        Ok(out)
+    }
+
+    /// Accuracy, per-class and weighted figures, confusion matrix and kappa on `set`.
+    pub fn evaluate(&self, set: &PatchSet) -> Result<ClassificationMetrics, MlError> {
+        set.check("evaluation")?;
+        let proba = self.predict_proba(set.x, set.n)?;
+        Ok(ClassificationMetrics::compute(set.y, &proba))
+    }
+
+    /// Writes the weights to `path` (burnpack, any extension; `.bpk` is burn's) and a JSON
+    /// sidecar (normalisation, training configuration, architecture, best epoch, parameter
+    /// count, weights checksum) to `path.with_extension("json")`, each atomically.
+    pub fn save(&self, path: &Path) -> Result<(), MlError> {
+        let sidecar = Sidecar::new(
+            FORMAT,
+            self.arch.clone(),
+            &self.norm,
+            self.train_config.as_ref(),
+            self.best_epoch,
+            self.num_params(),
+        );
+        persist::save(&self.net, path, sidecar)
+    }
+
+    /// Loads a model written by [`save`](Self::save) onto burn's `flex` CPU backend.
+    pub fn load(path: &Path) -> Result<Self, MlError> {
+        Self::load_on(path, &default_device())
+    }
+
+    /// Loads a model written by [`save`](Self::save) onto `device`.
+    pub fn load_on(path: &Path, device: &Device) -> Result<Self, MlError> {
+        let (sidecar, record) = persist::load::<CnnArchitecture>(path, FORMAT)?;
+        let incompatible = |reason: String| MlError::IncompatibleModel {
+            path: persist::sidecar_path(path),
+            reason,
+        };
+        sidecar
+            .architecture
+            .validate()
+            .map_err(|e| incompatible(e.to_string()))?;
+        sidecar
+            .normalisation
+            .check(CNN_BANDS)
+            .map_err(|e| incompatible(e.to_string()))?;
+        let device = device.clone().without_autodiff();
+        let net = CnnNet::new(&sidecar.architecture, &device, false);
+        let net = persist::apply(net, record, path)?.valid();
+        Ok(Self {
+            net,
+            arch: sidecar.architecture,
+            norm: sidecar.normalisation,
+            train_config: sidecar.train_config,
+            best_epoch: sidecar.best_epoch,
+            device,
+        })
+    }
+
+    /// Trainable parameters (batch-norm running statistics excluded), as PyTorch counts them.
+    pub fn num_params(&self) -> usize {
+        training::trainable_params(&self.net)
+    }
+
+    /// The layer sizes.
+    pub fn architecture(&self) -> &CnnArchitecture {
+        &self.arch
+    }
+
+    /// The input normalisation applied inside [`predict_proba`](Self::predict_proba).
+    pub fn normalisation(&self) -> &Normalisation {
+        &self.norm
+    }
+
+    /// Hyper-parameters of the run that trained the model, if known.
+    pub fn train_config(&self) -> Option<&TrainConfig> {
+        self.train_config.as_ref()
+    }
+
+    /// 1-based epoch whose weights the model holds.
+    pub fn best_epoch(&self) -> usize {
+        self.best_epoch
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}

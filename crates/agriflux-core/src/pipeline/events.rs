@@ -1,0 +1,293 @@
+//! The typed event stream of a run: the contract between the engine and every front end.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Stable machine name of a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepId {
+    /// 1: download scenes.
+    Download,
+    /// 2: validate scene quality.
+    Validate,
+    /// 3: build the CNN patch dataset.
+    CnnDataset,
+    /// 4: build the LSTM sequence dataset.
+    LstmDataset,
+    /// 5: train the CNN.
+    TrainCnn,
+    /// 6: train the LSTM.
+    TrainLstm,
+    /// 7: compare with synthetic-data models.
+    Compare,
+    /// 8: switch the AI models on in `.env`.
+    UpdateEnv,
+}
+
+impl StepId {
+    /// All steps in pipeline order.
+    pub const ALL: [StepId; 8] = [
+        Self::Download,
+        Self::Validate,
+        Self::CnnDataset,
+        Self::LstmDataset,
+        Self::TrainCnn,
+        Self::TrainLstm,
+        Self::Compare,
+        Self::UpdateEnv,
+    ];
+
+    /// The machine name, e.g. `train_cnn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Download => "download",
+            Self::Validate => "validate",
+            Self::CnnDataset => "cnn_dataset",
+            Self::LstmDataset => "lstm_dataset",
+            Self::TrainCnn => "train_cnn",
+            Self::TrainLstm => "train_lstm",
+            Self::Compare => "compare",
+            Self::UpdateEnv => "update_env",
+        }
+    }
+
+    /// The human name shown in the console, the report and the UI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Download => "Download Real Satellite Data",
+            Self::Validate => "Validate Data Quality",
+            Self::CnnDataset => "Prepare CNN Training Data",
+            Self::LstmDataset => "Prepare LSTM Training Data",
+            Self::TrainCnn => "Train CNN Model",
+            Self::TrainLstm => "Train LSTM Model",
+            Self::Compare => "Compare Model Performance",
+            Self::UpdateEnv => "Update Configuration",
+        }
+    }
+
+    /// One sentence saying what the step does.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Download => "Download Sentinel-2 imagery (bands, scene classification, indices) for the area and dates",
+            Self::Validate => "Check bands, index ranges, clear-pixel fractions, checksums and date coverage",
+            Self::CnnDataset => "Extract 64x64 patches labelled by NDVI crop-health class, split spatially, balance the training split",
+            Self::LstmDataset => "Build NDVI time series of 32x32 blocks, split by time",
+            Self::TrainCnn => "Train the crop-health CNN with early stopping and evaluate it on the test split",
+            Self::TrainLstm => "Train the NDVI forecasting LSTM and evaluate it against the persistence baseline",
+            Self::Compare => "Train baseline models on synthetic data and compare both on the same real test split",
+            Self::UpdateEnv => "Set USE_AI_MODELS=true in .env, keeping every other line as it was",
+        }
+    }
+
+    /// 1-based position in the pipeline.
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    /// Parses a machine name such as `train_cnn`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a step (or a whole run) stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Not started.
+    Pending,
+    /// Started, not finished.
+    Running,
+    /// Finished without error.
+    Success,
+    /// Finished with an error.
+    Failed,
+    /// Not run on purpose (a skip flag).
+    Skipped,
+    /// Stopped by the user.
+    Cancelled,
+}
+
+impl StepStatus {
+    /// The lower-case name used in reports and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A step as announced at the start of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepInfo {
+    /// Machine name.
+    pub id: StepId,
+    /// 1-based position.
+    pub number: usize,
+    /// Human name.
+    pub name: String,
+    /// One-sentence description.
+    pub description: String,
+}
+
+/// Severity of a step's log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Detail.
+    Debug,
+    /// Normal progress.
+    Info,
+    /// Something the user should look at; the step goes on.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// One event of a run, serialised as tagged JSON (`{"type": "step_started", …}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// The run began.
+    RunStarted {
+        /// Unique id of the run (also its folder under `logs/runs/`).
+        run_id: String,
+        /// ISO 8601 start time.
+        started_at: String,
+        /// `simulated` or `sentinel-hub`.
+        source: String,
+        /// Why that source was chosen.
+        source_reason: String,
+        /// The steps, in order.
+        steps: Vec<StepInfo>,
+        /// The resolved settings (no secrets).
+        settings: Value,
+    },
+    /// A step began.
+    StepStarted {
+        /// Which step.
+        step: StepId,
+        /// Its 1-based position.
+        number: usize,
+        /// How many steps the run has.
+        total: usize,
+    },
+    /// Progress inside a step, e.g. 12/20 scenes or epoch 7/50.
+    StepProgress {
+        /// Which step.
+        step: StepId,
+        /// Units done.
+        done: u64,
+        /// Units in all.
+        total: u64,
+        /// What a unit is: `scenes`, `epochs`, `patches` …
+        unit: String,
+        /// A short line about the current unit.
+        message: String,
+    },
+    /// One point of a live curve, e.g. series `real/val_loss` at epoch 3.
+    StepMetric {
+        /// Which step.
+        step: StepId,
+        /// Curve name.
+        series: String,
+        /// X value (epoch).
+        x: f64,
+        /// Y value.
+        value: f64,
+    },
+    /// A log line of a step.
+    StepLog {
+        /// Which step.
+        step: StepId,
+        /// Severity.
+        level: LogLevel,
+        /// The line.
+        message: String,
+    },
+    /// A step ended (success, failed, skipped or cancelled).
+    StepFinished {
+        /// Which step.
+        step: StepId,
+        /// How it ended.
+        status: StepStatus,
+        /// Seconds it ran.
+        duration_s: f64,
+        /// The error, when it failed or was cancelled.
+        error: Option<String>,
+        /// The step's own figures.
+        output_summary: Value,
+    },
+    /// The run ended.
+    RunFinished {
+        /// `success`, `failed` or `cancelled`.
+        status: StepStatus,
+        /// Where the run report was written.
+        report_path: String,
+        /// The report's `summary_statistics`.
+        summary: Value,
+    },
+}
+
+/// Receives a run's events; implemented by the CLI's printer, the desktop bridge and the log.
+pub trait EventSink: Send + Sync {
+    /// Handles one event. Must not block for long: it is called from the step's thread.
+    fn emit(&self, event: &RunEvent);
+}
+
+/// A sink that drops every event (for tests and headless helpers).
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    fn emit(&self, _event: &RunEvent) {}
+}
+
+impl<F: Fn(&RunEvent) + Send + Sync> EventSink for F {
+    fn emit(&self, event: &RunEvent) {
+        self(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_as_tagged_json() {
+        let event = RunEvent::StepProgress {
+            step: StepId::TrainCnn,
+            done: 7,
+            total: 50,
+            unit: "epochs".into(),
+            message: "val_loss 0.41".into(),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "step_progress");
+        assert_eq!(json["step"], "train_cnn");
+        let back: RunEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn step_ids_are_stable_and_numbered_in_order() {
+        let names: Vec<_> = StepId::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            ["download", "validate", "cnn_dataset", "lstm_dataset", "train_cnn", "train_lstm", "compare", "update_env"]
+        );
+        assert_eq!(StepId::Compare.number(), 7);
+        assert_eq!(StepId::parse("train_lstm"), Some(StepId::TrainLstm));
+    }
+}

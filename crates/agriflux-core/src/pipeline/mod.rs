@@ -1,0 +1,15 @@
+//! Step ordering, events, cancellation and the run report.
+
+mod cancel;
+mod events;
+mod report;
+mod runner;
+mod step;
+mod workdir;
+
+pub use cancel::CancelToken;
+pub use events::{EventSink, LogLevel, NullSink, RunEvent, StepId, StepInfo, StepStatus};
+pub use report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
+pub use runner::{PipelineError, RunOutcome, run_pipeline};
+pub use step::{Step, StepContext, StepError, StepOutput};
+pub use workdir::{WorkDir, write_atomic, write_json_atomic};

@@ -1,0 +1,240 @@
+//! Runs steps in order: skip flags, stop at the first failure, cancel, panics, timing, and the
+//! event log and report of every run.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Local, SecondsFormat};
+use serde_json::{Map, Value};
+
+use super::events::{EventSink, RunEvent, StepId, StepInfo, StepStatus};
+use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
+use super::step::{Step, StepContext, StepError};
+use super::{CancelToken, WorkDir, write_json_atomic};
+use crate::settings::{Settings, SourceKind};
+
+/// A problem that stops a run before or after its steps (not a step failure).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A folder or file of the run's own bookkeeping could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// What a finished run left behind.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The report, as written.
+    pub report: RunReport,
+    /// Where the report was written.
+    pub report_path: PathBuf,
+}
+
+/// Forwards events to the caller's sink and appends them to the run's `events.jsonl`.
+struct TeeSink<'a> {
+    outer: &'a dyn EventSink,
+    file: Mutex<BufWriter<File>>,
+}
+
+impl EventSink for TeeSink<'_> {
+    fn emit(&self, event: &RunEvent) {
+        if let Ok(mut file) = self.file.lock()
+            && let Ok(line) = serde_json::to_string(event)
+        {
+            // Flushed per event so that a killed run leaves a replayable log.
+            let _ = writeln!(file, "{line}").and_then(|_| file.flush());
+        }
+        self.outer.emit(event);
+    }
+}
+
+fn iso(t: DateTime<Local>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// Runs `steps` (in pipeline order) on `workdir` with `settings`, sending events to `sink`.
+///
+/// Step failures do not make this an `Err`: they are in the report. Only the run's own
+/// bookkeeping (creating `logs/`, writing the report) can fail.
+pub fn run_pipeline(
+    steps: &[Box<dyn Step>],
+    settings: &Settings,
+    workdir: &WorkDir,
+    sink: &dyn EventSink,
+    cancel: CancelToken,
+) -> Result<RunOutcome, PipelineError> {
+    let started = Local::now();
+    let clock = Instant::now();
+    let run_id = format!("{}-{:05}", started.format("%Y%m%d-%H%M%S"), std::process::id() % 100_000);
+    let run_dir = workdir.run_dir(&run_id);
+    let io_err = |path: PathBuf| move |source| PipelineError::Io { path, source };
+    fs::create_dir_all(&run_dir).map_err(io_err(run_dir.clone()))?;
+    let events_path = run_dir.join("events.jsonl");
+    let file = File::create(&events_path).map_err(io_err(events_path.clone()))?;
+    let sink = TeeSink {
+        outer: sink,
+        file: Mutex::new(BufWriter::new(file)),
+    };
+    let settings_json = serde_json::to_value(settings).unwrap_or(Value::Null);
+
+    tracing::info!(run_id, source = %settings.source, "run started");
+    sink.emit(&RunEvent::RunStarted {
+        run_id: run_id.clone(),
+        started_at: iso(started),
+        source: settings.source.to_string(),
+        source_reason: settings.source_reason.clone(),
+        steps: steps
+            .iter()
+            .map(|s| StepInfo {
+                id: s.id(),
+                number: s.id().number(),
+                name: s.id().name().into(),
+                description: s.id().description().into(),
+            })
+            .collect(),
+        settings: settings_json.clone(),
+    });
+
+    let mut reports: Vec<StepReport> = steps.iter().map(|s| pending_report(s.id())).collect();
+    let total = steps.len();
+    let mut overall = StepStatus::Success;
+    for (index, step) in steps.iter().enumerate() {
+        let id = step.id();
+        let entry = &mut reports[index];
+        let skip = (id == StepId::Download && settings.skip_download)
+            || (id == StepId::Validate && settings.skip_validation);
+        if skip {
+            entry.status = StepStatus::Skipped;
+            tracing::info!(step = %id, "skipped by flag");
+            sink.emit(&finished_event(entry));
+            continue;
+        }
+        if cancel.is_cancelled() {
+            overall = StepStatus::Cancelled;
+            break;
+        }
+        sink.emit(&RunEvent::StepStarted {
+            step: id,
+            number: id.number(),
+            total,
+        });
+        tracing::info!(step = %id, "step started");
+        let step_start = Local::now();
+        let step_clock = Instant::now();
+        let mut ctx = StepContext::new(id, &run_id, workdir, settings, &sink, cancel.clone());
+        let result = catch_unwind(AssertUnwindSafe(|| step.run(&mut ctx)));
+        let result = result.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(StepError::failed(format!("step {id} panicked: {message}")))
+        });
+        entry.start_time = Some(iso(step_start));
+        entry.end_time = Some(iso(Local::now()));
+        entry.duration_seconds = Some(round3(step_clock.elapsed().as_secs_f64()));
+        match result {
+            Ok(output) => {
+                entry.status = StepStatus::Success;
+                entry.output_summary = output;
+            }
+            Err(StepError::Cancelled) => {
+                entry.status = StepStatus::Cancelled;
+                entry.error_message = Some("cancelled by the user".into());
+                overall = StepStatus::Cancelled;
+            }
+            Err(StepError::Failed(message)) => {
+                entry.status = StepStatus::Failed;
+                entry.error_message = Some(message);
+                overall = StepStatus::Failed;
+            }
+        }
+        match &entry.error_message {
+            Some(e) => tracing::error!(step = %id, status = entry.status.as_str(), "{e}"),
+            None => tracing::info!(step = %id, duration_s = entry.duration_seconds, "step succeeded"),
+        }
+        sink.emit(&finished_event(entry));
+        if overall != StepStatus::Success {
+            break;
+        }
+    }
+
+    let ended = Local::now();
+    let summary = SummaryStatistics::from_steps(&reports);
+    let report = RunReport {
+        pipeline_name: PIPELINE_NAME.into(),
+        run_id: run_id.clone(),
+        source: settings.source.to_string(),
+        simulated_data: settings.source == SourceKind::Simulated,
+        start_time: iso(started),
+        end_time: iso(ended),
+        total_duration_seconds: round3(clock.elapsed().as_secs_f64()),
+        overall_status: overall,
+        summary_statistics: summary,
+        settings: settings_json,
+        steps: reports,
+    };
+    let report_path = report_path(workdir, started);
+    write_json_atomic(&report_path, &report).map_err(io_err(report_path.clone()))?;
+    tracing::info!(status = overall.as_str(), report = %report_path.display(), "run finished");
+    sink.emit(&RunEvent::RunFinished {
+        status: overall,
+        report_path: report_path.display().to_string(),
+        summary: serde_json::to_value(&report.summary_statistics).unwrap_or(Value::Null),
+    });
+    Ok(RunOutcome {
+        report,
+        report_path,
+    })
+}
+
+fn pending_report(id: StepId) -> StepReport {
+    StepReport {
+        step_number: id.number(),
+        id,
+        name: id.name().into(),
+        description: id.description().into(),
+        status: StepStatus::Pending,
+        start_time: None,
+        end_time: None,
+        duration_seconds: None,
+        error_message: None,
+        output_summary: Map::new(),
+    }
+}
+
+fn finished_event(entry: &StepReport) -> RunEvent {
+    RunEvent::StepFinished {
+        step: entry.id,
+        status: entry.status,
+        duration_s: entry.duration_seconds.unwrap_or(0.0),
+        error: entry.error_message.clone(),
+        output_summary: Value::Object(entry.output_summary.clone()),
+    }
+}
+
+/// `logs/pipeline_report_YYYYmmdd_HHMMSS.json`, with a suffix if that second is taken.
+fn report_path(workdir: &WorkDir, started: DateTime<Local>) -> PathBuf {
+    let stem = format!("pipeline_report_{}", started.format("%Y%m%d_%H%M%S"));
+    let mut path = workdir.logs().join(format!("{stem}.json"));
+    let mut n = 2;
+    while path.exists() {
+        path = workdir.logs().join(format!("{stem}_{n}.json"));
+        n += 1;
+    }
+    path
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

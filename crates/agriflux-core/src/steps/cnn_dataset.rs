@@ -1,0 +1,63 @@
+//! Step 3: the CNN patch dataset (`data/training/cnn_*_real.npy`).
+
+use serde_json::json;
+
+use super::{REAL, load_usable_scenes};
+use crate::datasets::DatasetError;
+use crate::datasets::patches::{PatchConfig, build_patch_splits, save_patch_splits};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput};
+
+/// Builds the CNN training set.
+pub struct CnnDatasetStep;
+
+pub(crate) fn dataset_error(e: DatasetError) -> StepError {
+    match e {
+        DatasetError::Cancelled => StepError::Cancelled,
+        other => StepError::failed(other.to_string()),
+    }
+}
+
+impl Step for CnnDatasetStep {
+    fn id(&self) -> StepId {
+        StepId::CnnDataset
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        let scenes = load_usable_scenes(ctx)?;
+        let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
+        let source = ctx.settings.source.to_string();
+        let cancel = ctx.cancel_token().clone();
+        let splits = build_patch_splits(&scenes, &cfg, REAL, &source, &cancel, |done, total| {
+            ctx.progress(done as u64, total as u64, "dates", "cutting patches");
+        })
+        .map_err(dataset_error)?;
+        let dir = ctx.workdir.training();
+        save_patch_splits(&dir, &splits).map_err(dataset_error)?;
+        let m = &splits.metadata;
+        for (class, count) in m.counts_before_balancing["train"].iter().enumerate() {
+            if *count == 0 {
+                ctx.warn(format!(
+                    "class {} has no training patch in this area and season; the model cannot learn it",
+                    crate::datasets::CLASS_NAMES[class]
+                ));
+            }
+        }
+        ctx.info(format!(
+            "patches: train {} (balanced from {}), validation {}, test {}",
+            splits.train.len(),
+            m.counts_before_balancing["train"].iter().sum::<usize>(),
+            splits.val.len(),
+            splits.test.len()
+        ));
+        let mut out = StepOutput::new();
+        out.insert("dates_used".into(), json!(scenes.len()));
+        out.insert("train_patches".into(), json!(splits.train.len()));
+        out.insert("val_patches".into(), json!(splits.val.len()));
+        out.insert("test_patches".into(), json!(splits.test.len()));
+        out.insert("class_counts".into(), json!(m.counts));
+        out.insert("class_counts_before_balancing".into(), json!(m.counts_before_balancing));
+        out.insert("skipped_invalid".into(), json!(m.skipped_invalid));
+        out.insert("output_dir".into(), json!(dir.display().to_string()));
+        Ok(out)
+    }
+}

@@ -1,0 +1,277 @@
+//! Step 7: train baseline models on SYNTHETIC data (the original's method) and evaluate them
+//! and the real-data models on the same real test split; write the comparison report and charts.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::cnn_dataset::dataset_error;
+use super::training::{evaluate_cnn, evaluate_lstm, train_cnn, train_lstm};
+use super::{REAL, SYNTHETIC, load_usable_scenes, model_path, round4};
+use crate::charts::{self, Chart, CurveSeries};
+use crate::datasets::patches::{PatchConfig, build_patch_splits, load_patch_set, save_patch_splits};
+use crate::datasets::sequences::{build_sequence_splits, load_sequence_set, save_sequence_splits};
+use crate::datasets::{CLASS_NAMES, Split};
+use crate::ml::{ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+use crate::simulate::synthetic::synthetic_series;
+
+/// The comparison report's file name under `reports/`.
+pub const COMPARISON_REPORT: &str = "model_comparison_report.json";
+
+/// Compares real-data models with synthetic-data baselines.
+pub struct CompareStep;
+
+fn relative_pct(new: f64, base: f64) -> Value {
+    if base.abs() < 1e-12 { Value::Null } else { json!(round4((new - base) / base.abs() * 100.0)) }
+}
+
+fn read_history(models: &Path, stem: &str) -> Result<Vec<EpochStats>, StepError> {
+    let path = models.join(format!("{stem}_history.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+    serde_json::from_value(value["history"].clone()).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))
+}
+
+fn curve(label: &str, history: &[EpochStats], f: impl Fn(&EpochStats) -> Option<f64>, best: usize, dashed: bool) -> CurveSeries {
+    CurveSeries {
+        label: label.into(),
+        points: history.iter().filter_map(|s| Some((s.epoch as f64, f(s)?))).collect(),
+        best_epoch: Some(best),
+        dashed,
+    }
+}
+
+fn best_epoch(history: &[EpochStats]) -> usize {
+    history
+        .iter()
+        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+        .map_or(0, |s| s.epoch)
+}
+
+impl Step for CompareStep {
+    fn id(&self) -> StepId {
+        StepId::Compare
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        let training = ctx.workdir.training();
+        let models = ctx.workdir.models();
+        let reports = ctx.workdir.reports();
+        let seq_len = ctx.settings.sequence_length;
+        let simulated = ctx.settings.source == crate::settings::SourceKind::Simulated;
+        let suffix = if simulated { " (simulated data)" } else { "" };
+
+        // The real-data models, as saved by steps 5 and 6, and the real test splits.
+        let cnn_real = CnnClassifier::load(&model_path(ctx, "cnn", REAL))?;
+        let lstm_real = LstmRegressor::load(&model_path(ctx, "lstm", REAL))?;
+        let cnn_test = load_patch_set(&training, Split::Test, REAL).map_err(dataset_error)?;
+        let lstm_test = load_sequence_set(&training, Split::Test, REAL, seq_len).map_err(dataset_error)?;
+
+        // Synthetic scenes the original's way: the clearest real scene, perturbed by a
+        // seasonal sine, a trend and noise, on the real dates.
+        let scenes = load_usable_scenes(ctx)?;
+        let base = scenes
+            .iter()
+            .max_by(|a, b| a.valid_fraction().total_cmp(&b.valid_fraction()))
+            .expect("load_usable_scenes returns at least one scene");
+        let dates: Vec<_> = scenes.iter().map(|s| s.date).collect();
+        ctx.info(format!("synthetic baseline: {} dates generated from the {} scene", dates.len(), base.date));
+        let base_date = base.date;
+        let synthetic = synthetic_series(base, &dates, ctx.settings.seed);
+        drop(scenes);
+
+        let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
+        let cancel = ctx.cancel_token().clone();
+        let syn_patches = build_patch_splits(&synthetic, &cfg, SYNTHETIC, "synthetic", &cancel, |_, _| {}).map_err(dataset_error)?;
+        save_patch_splits(&training, &syn_patches).map_err(dataset_error)?;
+        let syn_sequences = build_sequence_splits(&synthetic, seq_len, SYNTHETIC, "synthetic", &cancel).map_err(dataset_error)?;
+        save_sequence_splits(&training, &syn_sequences).map_err(dataset_error)?;
+        drop(synthetic);
+
+        let cnn_syn = train_cnn(
+            ctx,
+            SYNTHETIC,
+            &syn_patches.train,
+            &syn_patches.val,
+            &syn_patches.metadata.normalisation,
+            &model_path(ctx, "cnn", SYNTHETIC),
+        )?;
+        let lstm_syn = train_lstm(
+            ctx,
+            SYNTHETIC,
+            &syn_sequences.train,
+            &syn_sequences.val,
+            &syn_sequences.metadata.normalisation,
+            &model_path(ctx, "lstm", SYNTHETIC),
+        )?;
+        ctx.check_cancel()?;
+
+        // Both pairs on the same REAL test splits.
+        let (_, cnn_real_m) = evaluate_cnn(&cnn_real, &cnn_test)?;
+        let (_, cnn_syn_m) = evaluate_cnn(&cnn_syn.model, &cnn_test)?;
+        let (lstm_real_pred, lstm_real_m) = evaluate_lstm(&lstm_real, &lstm_test)?;
+        let (lstm_syn_pred, lstm_syn_m) = evaluate_lstm(&lstm_syn.model, &lstm_test)?;
+        let persistence_pred = lstm_test.persistence(seq_len);
+        let persistence_m = RegressionMetrics::compute(&lstm_test.y, &persistence_pred);
+
+        let cnn_comparison = cnn_comparison(&cnn_real_m, &cnn_syn_m, cnn_test.len());
+        let lstm_comparison = lstm_comparison(&lstm_real_m, &lstm_syn_m, &persistence_m, lstm_test.len());
+
+        let real_cnn_history = read_history(&models, "cnn_real")?;
+        let real_lstm_history = read_history(&models, "lstm_real")?;
+        let class_names: Vec<&str> = CLASS_NAMES.to_vec();
+        let f1 = |m: &ClassificationMetrics| m.per_class.iter().map(|c| c.f1).collect::<Vec<_>>();
+        let (real_f1, syn_f1) = (f1(&cnn_real_m), f1(&cnn_syn_m));
+        let loss_curves = |real: &[EpochStats], syn: &[EpochStats]| {
+            vec![
+                curve("real: train", real, |s| Some(s.train_loss), best_epoch(real), true),
+                curve("real: validation", real, |s| Some(s.val_loss), best_epoch(real), false),
+                curve("synthetic: train", syn, |s| Some(s.train_loss), best_epoch(syn), true),
+                curve("synthetic: validation", syn, |s| Some(s.val_loss), best_epoch(syn), false),
+            ]
+        };
+        let charts: Vec<Chart> = vec![
+            charts::metric_bars(
+                "cnn_metrics",
+                &format!("CNN on the real test split: real- vs synthetic-trained{suffix}"),
+                &[
+                    ("Accuracy", cnn_real_m.accuracy, cnn_syn_m.accuracy),
+                    ("Precision (w)", cnn_real_m.weighted_precision, cnn_syn_m.weighted_precision),
+                    ("Recall (w)", cnn_real_m.weighted_recall, cnn_syn_m.weighted_recall),
+                    ("F1 (w)", cnn_real_m.weighted_f1, cnn_syn_m.weighted_f1),
+                    ("Kappa", cnn_real_m.cohen_kappa, cnn_syn_m.cohen_kappa),
+                ],
+                (cnn_real_m.cohen_kappa.min(cnn_syn_m.cohen_kappa).min(0.0), 1.0),
+            ),
+            charts::confusion_matrices(
+                "cnn_confusion",
+                &format!("CNN confusion matrices, real test split{suffix}"),
+                &class_names,
+                ("Real-trained", &cnn_real_m.confusion_matrix),
+                ("Synthetic-trained", &cnn_syn_m.confusion_matrix),
+            ),
+            charts::per_class_f1(
+                "cnn_per_class_f1",
+                &format!("CNN per-class F1, real test split{suffix}"),
+                &class_names,
+                &[("Real-trained", &real_f1), ("Synthetic-trained", &syn_f1)],
+            ),
+            charts::training_curves(
+                "cnn_training_loss",
+                &format!("CNN training curves (cross-entropy){suffix}"),
+                "loss",
+                &loss_curves(&real_cnn_history, &cnn_syn.history),
+            ),
+            charts::training_curves(
+                "cnn_training_accuracy",
+                &format!("CNN accuracy per epoch{suffix}"),
+                "accuracy",
+                &[
+                    curve("real: train", &real_cnn_history, |s| s.train_accuracy, best_epoch(&real_cnn_history), true),
+                    curve("real: validation", &real_cnn_history, |s| s.val_accuracy, best_epoch(&real_cnn_history), false),
+                    curve("synthetic: train", &cnn_syn.history, |s| s.train_accuracy, cnn_syn.best_epoch, true),
+                    curve("synthetic: validation", &cnn_syn.history, |s| s.val_accuracy, cnn_syn.best_epoch, false),
+                ],
+            ),
+            charts::metric_bars(
+                "lstm_metrics",
+                &format!("LSTM on the real test split (lower MAE/RMSE is better){suffix}"),
+                &[
+                    ("MAE", lstm_real_m.mae, lstm_syn_m.mae),
+                    ("RMSE", lstm_real_m.rmse, lstm_syn_m.rmse),
+                    ("R²", lstm_real_m.r2, lstm_syn_m.r2),
+                ],
+                (lstm_real_m.r2.min(lstm_syn_m.r2).clamp(-1.0, 0.0), 1.0),
+            ),
+            charts::training_curves(
+                "lstm_training_loss",
+                &format!("LSTM training curves (MSE){suffix}"),
+                "loss",
+                &loss_curves(&real_lstm_history, &lstm_syn.history),
+            ),
+            charts::predicted_vs_actual(
+                "lstm_predicted_vs_actual",
+                &format!("LSTM next-date NDVI, real test split{suffix}"),
+                &lstm_test.y,
+                &[
+                    ("Real-trained LSTM", &lstm_real_pred),
+                    ("Synthetic-trained LSTM", &lstm_syn_pred),
+                    ("Persistence (last value)", &persistence_pred),
+                ],
+            ),
+        ]
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+        let mut chart_files = Vec::new();
+        for chart in &charts {
+            for path in chart.save(&reports)? {
+                chart_files.push(path.display().to_string());
+            }
+        }
+
+        let report_path = reports.join(COMPARISON_REPORT);
+        let report = json!({
+            "source": ctx.settings.source,
+            "simulated_data": simulated,
+            "run_id": ctx.run_id,
+            "evaluated_on": "real test split (held out; never used for training or early stopping)",
+            "synthetic_method": "one base scene (the clearest real date) perturbed by a seasonal sine, a linear trend and Gaussian noise, on the real dates",
+            "synthetic_base_date": base_date.to_string(),
+            "cnn_comparison": cnn_comparison,
+            "lstm_comparison": lstm_comparison,
+            "charts": chart_files,
+        });
+        write_json_atomic(&report_path, &report).map_err(|e| StepError::failed(format!("{}: {e}", report_path.display())))?;
+
+        let summary = json!({
+            "evaluated_on": "test",
+            "cnn_real_accuracy": round4(cnn_real_m.accuracy),
+            "cnn_synthetic_accuracy": round4(cnn_syn_m.accuracy),
+            "cnn_accuracy_improvement_pp": round4((cnn_real_m.accuracy - cnn_syn_m.accuracy) * 100.0),
+            "cnn_accuracy_improvement_relative_pct": relative_pct(cnn_real_m.accuracy, cnn_syn_m.accuracy),
+            "lstm_real_mae": round4(lstm_real_m.mae),
+            "lstm_synthetic_mae": round4(lstm_syn_m.mae),
+            "lstm_persistence_mae": round4(persistence_m.mae),
+            "lstm_mae_reduction_relative_pct": lstm_comparison["mae_reduction_relative_pct"].clone(),
+            "lstm_real_r2": round4(lstm_real_m.r2),
+            "lstm_synthetic_r2": round4(lstm_syn_m.r2),
+            "report_path": report_path.display().to_string(),
+        });
+        let mut out = StepOutput::new();
+        out.insert("model_comparison".into(), summary);
+        out.insert("report_path".into(), json!(report_path.display().to_string()));
+        out.insert("charts".into(), json!(charts.iter().map(|c| c.name.clone()).collect::<Vec<_>>()));
+        Ok(out)
+    }
+}
+
+fn cnn_comparison(real: &ClassificationMetrics, syn: &ClassificationMetrics, n: usize) -> Value {
+    json!({
+        "evaluated_on": "test",
+        "test_patches": n,
+        "real_trained": real,
+        "synthetic_trained": syn,
+        "accuracy_improvement_pp": round4((real.accuracy - syn.accuracy) * 100.0),
+        "accuracy_improvement_relative_pct": relative_pct(real.accuracy, syn.accuracy),
+        "weighted_f1_improvement_pp": round4((real.weighted_f1 - syn.weighted_f1) * 100.0),
+        "weighted_f1_improvement_relative_pct": relative_pct(real.weighted_f1, syn.weighted_f1),
+        "kappa_improvement": round4(real.cohen_kappa - syn.cohen_kappa),
+        "notes": "pp = percentage points (absolute difference x 100); relative = (real - synthetic) / synthetic x 100",
+    })
+}
+
+fn lstm_comparison(real: &RegressionMetrics, syn: &RegressionMetrics, persistence: &RegressionMetrics, n: usize) -> Value {
+    json!({
+        "evaluated_on": "test",
+        "test_sequences": n,
+        "real_trained": real,
+        "synthetic_trained": syn,
+        "persistence_baseline": persistence,
+        "mae_reduction_relative_pct": if syn.mae > 0.0 { json!(round4((syn.mae - real.mae) / syn.mae * 100.0)) } else { Value::Null },
+        "rmse_reduction_relative_pct": if syn.rmse > 0.0 { json!(round4((syn.rmse - real.rmse) / syn.rmse * 100.0)) } else { Value::Null },
+        "r2_improvement": round4(real.r2 - syn.r2),
+        "real_vs_persistence_mae_reduction_relative_pct": if persistence.mae > 0.0 { json!(round4((persistence.mae - real.mae) / persistence.mae * 100.0)) } else { Value::Null },
+        "notes": "MAE/RMSE in NDVI units; reductions are relative to the synthetic-trained model (positive = real-trained is better)",
+    })
+}

@@ -1,0 +1,45 @@
+//! Step 4: the LSTM sequence dataset (`data/training/lstm_*_real.npy`).
+
+use serde_json::json;
+
+use super::cnn_dataset::dataset_error;
+use super::{REAL, load_usable_scenes};
+use crate::datasets::sequences::{build_sequence_splits, save_sequence_splits};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput};
+
+/// Builds the LSTM training set.
+pub struct LstmDatasetStep;
+
+impl Step for LstmDatasetStep {
+    fn id(&self) -> StepId {
+        StepId::LstmDataset
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        let scenes = load_usable_scenes(ctx)?;
+        let source = ctx.settings.source.to_string();
+        let splits = build_sequence_splits(&scenes, ctx.settings.sequence_length, REAL, &source, ctx.cancel_token())
+            .map_err(dataset_error)?;
+        let dir = ctx.workdir.training();
+        save_sequence_splits(&dir, &splits).map_err(dataset_error)?;
+        let m = &splits.metadata;
+        ctx.info(format!(
+            "sequences: train {}, validation {}, test {} ({} windows dropped for clouds)",
+            splits.train.len(),
+            splits.val.len(),
+            splits.test.len(),
+            m.dropped_invalid
+        ));
+        let mut out = StepOutput::new();
+        out.insert("dates_used".into(), json!(scenes.len()));
+        out.insert("sequence_length".into(), json!(m.sequence_length));
+        out.insert("train_sequences".into(), json!(splits.train.len()));
+        out.insert("val_sequences".into(), json!(splits.val.len()));
+        out.insert("test_sequences".into(), json!(splits.test.len()));
+        out.insert("target_dates".into(), json!(m.target_dates));
+        out.insert("gaps_days".into(), json!(m.gaps_days));
+        out.insert("dropped_invalid".into(), json!(m.dropped_invalid));
+        out.insert("output_dir".into(), json!(dir.display().to_string()));
+        Ok(out)
+    }
+}

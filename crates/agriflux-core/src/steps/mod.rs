@@ -1,0 +1,101 @@
+//! The eight steps of the pipeline, one module each, over the engine's domain modules.
+
+mod compare;
+mod cnn_dataset;
+mod download;
+mod lstm_dataset;
+mod training;
+mod train_cnn;
+mod train_lstm;
+mod update_env;
+mod validate;
+
+use std::path::PathBuf;
+
+pub use compare::{COMPARISON_REPORT, CompareStep};
+pub use cnn_dataset::CnnDatasetStep;
+pub use download::{DownloadStep, source_for};
+pub use lstm_dataset::LstmDatasetStep;
+pub use train_cnn::TrainCnnStep;
+pub use train_lstm::TrainLstmStep;
+pub use update_env::UpdateEnvStep;
+pub use validate::ValidateStep;
+
+use crate::pipeline::{Step, StepContext, StepError};
+use crate::raster::scene::{Scene, list_scene_dirs, read_scene};
+
+/// The eight steps in pipeline order.
+pub fn standard_steps() -> Vec<Box<dyn Step>> {
+    vec![
+        Box::new(DownloadStep),
+        Box::new(ValidateStep),
+        Box::new(CnnDatasetStep),
+        Box::new(LstmDatasetStep),
+        Box::new(TrainCnnStep),
+        Box::new(TrainLstmStep),
+        Box::new(CompareStep),
+        Box::new(UpdateEnvStep),
+    ]
+}
+
+/// The file of a trained model: `models/<kind>_<tag>.mpk` (weights; a `.json` sidecar beside it).
+pub fn model_path(ctx: &StepContext<'_>, kind: &str, tag: &str) -> PathBuf {
+    ctx.workdir.models().join(format!("{kind}_{tag}.mpk"))
+}
+
+/// The scenes this run's settings ask for (same area and source), intact, with enough clear
+/// pixels, sorted by date. Other folders are ignored with a log line saying why.
+pub(crate) fn load_usable_scenes(ctx: &mut StepContext<'_>) -> Result<Vec<Scene>, StepError> {
+    let scenes_dir = ctx.workdir.scenes();
+    let dirs = list_scene_dirs(&scenes_dir).map_err(|e| StepError::failed(e.to_string()))?;
+    if dirs.is_empty() {
+        return Err(StepError::failed(format!(
+            "no scenes in {}: run the download step first (without --skip-download)",
+            scenes_dir.display()
+        )));
+    }
+    let mut scenes = Vec::new();
+    let total = dirs.len() as u64;
+    for (i, (date, dir)) in dirs.iter().enumerate() {
+        ctx.check_cancel()?;
+        ctx.progress(i as u64, total, "scenes", format!("reading {date}"));
+        let (scene, meta) = read_scene(dir).map_err(|e| StepError::failed(format!("scene {date}: {e}")))?;
+        if meta.source != ctx.settings.source || meta.bbox != ctx.settings.bbox {
+            ctx.info(format!(
+                "{date}: ignored (downloaded for source {} and area {}, this run uses {} and {})",
+                meta.source, meta.bbox, ctx.settings.source, ctx.settings.bbox
+            ));
+            continue;
+        }
+        let fraction = scene.valid_fraction();
+        if fraction < ctx.settings.min_valid_fraction {
+            ctx.info(format!(
+                "{date}: not used ({:.0}% clear pixels, below {:.0}%)",
+                fraction * 100.0,
+                ctx.settings.min_valid_fraction * 100.0
+            ));
+            continue;
+        }
+        scenes.push(scene);
+    }
+    ctx.progress(total, total, "scenes", "scenes read");
+    if scenes.is_empty() {
+        return Err(StepError::failed(format!(
+            "none of the {} scene folders in {} matches this run's area and source with enough clear pixels",
+            dirs.len(),
+            scenes_dir.display()
+        )));
+    }
+    Ok(scenes)
+}
+
+/// The tag of a run's data in file names and reports: `real` (even when simulated, the files
+/// are the "real-data" side of the comparison; the metadata says `source: simulated`).
+pub const REAL: &str = "real";
+/// The tag of the synthetic baseline's data.
+pub const SYNTHETIC: &str = "synthetic";
+
+/// Rounds for reports (4 decimals).
+pub(crate) fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}

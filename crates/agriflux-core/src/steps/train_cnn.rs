@@ -1,0 +1,77 @@
+//! Step 5: train the crop-health CNN on the real patches and evaluate it on the test split.
+
+use serde_json::json;
+
+use super::cnn_dataset::dataset_error;
+use super::training::{evaluate_cnn, train_cnn, write_predictions};
+use super::{REAL, model_path, round4};
+use crate::datasets::CLASS_NAMES;
+use crate::datasets::Split;
+use crate::datasets::patches::{load_patch_metadata, load_patch_set};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+
+/// Trains and evaluates the CNN.
+pub struct TrainCnnStep;
+
+impl Step for TrainCnnStep {
+    fn id(&self) -> StepId {
+        StepId::TrainCnn
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        let dir = ctx.workdir.training();
+        let meta = load_patch_metadata(&dir, REAL).map_err(dataset_error)?;
+        let train = load_patch_set(&dir, Split::Train, REAL).map_err(dataset_error)?;
+        let val = load_patch_set(&dir, Split::Val, REAL).map_err(dataset_error)?;
+        let test = load_patch_set(&dir, Split::Test, REAL).map_err(dataset_error)?;
+        let model_file = model_path(ctx, "cnn", REAL);
+        let outcome = train_cnn(ctx, REAL, &train, &val, &meta.normalisation, &model_file)?;
+        ctx.check_cancel()?;
+
+        // The headline figures are the SAVED model's, on the held-out test split.
+        let (proba, metrics) = evaluate_cnn(&outcome.model, &test)?;
+        let models = ctx.workdir.models();
+        let flat: Vec<f32> = proba.iter().flatten().copied().collect();
+        write_predictions(&models.join("cnn_real_test_predictions.npy"), test.len(), 4, &flat)?;
+        let min = ctx.settings.cnn_min_accuracy;
+        let gate_passed = metrics.accuracy >= min;
+        if !gate_passed {
+            ctx.warn(format!(
+                "quality gate: test accuracy {:.4} is below the minimum {min:.2} (reported as a warning)",
+                metrics.accuracy
+            ));
+        }
+        let metrics_path = models.join("cnn_real_metrics.json");
+        let report = json!({
+            "model": "cnn_real",
+            "source": meta.source,
+            "simulated_data": meta.source == "simulated",
+            "evaluated_on": "test",
+            "test_patches": test.len(),
+            "class_names": CLASS_NAMES,
+            "metrics": metrics,
+            "best_epoch": outcome.best_epoch,
+            "epochs_run": outcome.history.len(),
+            "stopped_early": outcome.stopped_early,
+            "num_params": outcome.model.num_params(),
+            "quality_gate": {"min_accuracy": min, "passed": gate_passed},
+            "model_file": model_file.display().to_string(),
+        });
+        write_json_atomic(&metrics_path, &report).map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
+
+        let mut out = StepOutput::new();
+        out.insert("evaluated_on".into(), json!("test"));
+        out.insert("test_accuracy".into(), json!(round4(metrics.accuracy)));
+        out.insert("test_weighted_f1".into(), json!(round4(metrics.weighted_f1)));
+        out.insert("test_cohen_kappa".into(), json!(round4(metrics.cohen_kappa)));
+        out.insert("test_patches".into(), json!(test.len()));
+        out.insert("best_epoch".into(), json!(outcome.best_epoch));
+        out.insert("epochs_run".into(), json!(outcome.history.len()));
+        out.insert("stopped_early".into(), json!(outcome.stopped_early));
+        out.insert("num_params".into(), json!(outcome.model.num_params()));
+        out.insert("quality_gate_passed".into(), json!(gate_passed));
+        out.insert("model_file".into(), json!(model_file.display().to_string()));
+        out.insert("metrics_file".into(), json!(metrics_path.display().to_string()));
+        Ok(out)
+    }
+}

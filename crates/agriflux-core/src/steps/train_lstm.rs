@@ -1,0 +1,87 @@
+//! Step 6: train the NDVI forecasting LSTM and evaluate it against the persistence baseline.
+
+use serde_json::json;
+
+use super::cnn_dataset::dataset_error;
+use super::training::{evaluate_lstm, train_lstm, write_predictions};
+use super::{REAL, model_path, round4};
+use crate::datasets::Split;
+use crate::datasets::sequences::{load_sequence_metadata, load_sequence_set};
+use crate::ml::RegressionMetrics;
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+
+/// Trains and evaluates the LSTM.
+pub struct TrainLstmStep;
+
+impl Step for TrainLstmStep {
+    fn id(&self) -> StepId {
+        StepId::TrainLstm
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        let dir = ctx.workdir.training();
+        let meta = load_sequence_metadata(&dir, REAL).map_err(dataset_error)?;
+        if meta.sequence_length != ctx.settings.sequence_length {
+            return Err(StepError::failed(format!(
+                "the LSTM dataset has sequences of {} dates but this run asks for {}: run the LSTM dataset step again",
+                meta.sequence_length, ctx.settings.sequence_length
+            )));
+        }
+        let l = meta.sequence_length;
+        let train = load_sequence_set(&dir, Split::Train, REAL, l).map_err(dataset_error)?;
+        let val = load_sequence_set(&dir, Split::Val, REAL, l).map_err(dataset_error)?;
+        let test = load_sequence_set(&dir, Split::Test, REAL, l).map_err(dataset_error)?;
+        let model_file = model_path(ctx, "lstm", REAL);
+        let outcome = train_lstm(ctx, REAL, &train, &val, &meta.normalisation, &model_file)?;
+        ctx.check_cancel()?;
+
+        let (predictions, metrics) = evaluate_lstm(&outcome.model, &test)?;
+        let persistence = RegressionMetrics::compute(&test.y, &test.persistence(l));
+        let models = ctx.workdir.models();
+        write_predictions(&models.join("lstm_real_test_predictions.npy"), test.len(), 1, &predictions)?;
+        if metrics.mae >= persistence.mae {
+            ctx.warn(format!(
+                "the LSTM (test MAE {:.4}) does not beat the persistence baseline (MAE {:.4})",
+                metrics.mae, persistence.mae
+            ));
+        }
+        let metrics_path = models.join("lstm_real_metrics.json");
+        let report = json!({
+            "model": "lstm_real",
+            "source": meta.source,
+            "simulated_data": meta.source == "simulated",
+            "evaluated_on": "test",
+            "test_sequences": test.len(),
+            "metrics": metrics,
+            "persistence_baseline": persistence,
+            "best_epoch": outcome.best_epoch,
+            "epochs_run": outcome.history.len(),
+            "stopped_early": outcome.stopped_early,
+            "num_params": outcome.model.num_params(),
+            "model_file": model_file.display().to_string(),
+        });
+        write_json_atomic(&metrics_path, &report).map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
+
+        let mut out = StepOutput::new();
+        out.insert(
+            "test_metrics".into(),
+            json!({
+                "evaluated_on": "test",
+                "n": test.len(),
+                "mae": round4(metrics.mae),
+                "rmse": round4(metrics.rmse),
+                "r2": round4(metrics.r2),
+                "persistence_mae": round4(persistence.mae),
+                "persistence_rmse": round4(persistence.rmse),
+                "persistence_r2": round4(persistence.r2),
+            }),
+        );
+        out.insert("best_epoch".into(), json!(outcome.best_epoch));
+        out.insert("epochs_run".into(), json!(outcome.history.len()));
+        out.insert("stopped_early".into(), json!(outcome.stopped_early));
+        out.insert("num_params".into(), json!(outcome.model.num_params()));
+        out.insert("model_file".into(), json!(model_file.display().to_string()));
+        out.insert("metrics_file".into(), json!(metrics_path.display().to_string()));
+        Ok(out)
+    }
+}

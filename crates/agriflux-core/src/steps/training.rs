@@ -1,0 +1,223 @@
+//! Shared by the training and comparison steps: train a model with live events, evaluate it on
+//! a split, and write its history, metrics and predictions.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::datasets::npy::write_npy;
+use crate::datasets::patches::PatchSet;
+use crate::datasets::sequences::SequenceSet;
+use crate::ml::{self, ClassificationMetrics, EpochStats, Normalisation, RegressionMetrics, TrainConfig, TrainingMonitor};
+use crate::pipeline::{StepContext, StepError, write_json_atomic};
+
+/// Turns training progress into events: live curves (`<tag>/<figure>`), epoch progress and a
+/// log line per epoch.
+pub(crate) struct EventMonitor<'c, 'a> {
+    ctx: &'c mut StepContext<'a>,
+    tag: &'static str,
+}
+
+impl<'c, 'a> EventMonitor<'c, 'a> {
+    pub(crate) fn new(ctx: &'c mut StepContext<'a>, tag: &'static str) -> Self {
+        Self { ctx, tag }
+    }
+}
+
+impl TrainingMonitor for EventMonitor<'_, '_> {
+    fn epoch_finished(&mut self, s: &EpochStats, max_epochs: usize) {
+        let tag = self.tag;
+        let x = s.epoch as f64;
+        self.ctx.metric(&format!("{tag}/train_loss"), x, s.train_loss);
+        self.ctx.metric(&format!("{tag}/val_loss"), x, s.val_loss);
+        let mut line = format!(
+            "{tag} model, epoch {}/{max_epochs}: train loss {:.4}, val loss {:.4}",
+            s.epoch, s.train_loss, s.val_loss
+        );
+        if let Some(a) = s.train_accuracy {
+            self.ctx.metric(&format!("{tag}/train_accuracy"), x, a);
+        }
+        if let Some(a) = s.val_accuracy {
+            self.ctx.metric(&format!("{tag}/val_accuracy"), x, a);
+            line.push_str(&format!(", val accuracy {a:.3}"));
+        }
+        if let Some(m) = s.val_mae {
+            self.ctx.metric(&format!("{tag}/val_mae"), x, m);
+            line.push_str(&format!(", val MAE {m:.4}"));
+        }
+        self.ctx.progress(s.epoch as u64, max_epochs as u64, "epochs", line.clone());
+        self.ctx.info(line);
+    }
+
+    fn batch_finished(&mut self, epoch: usize, batch: usize, batches: usize) {
+        self.ctx.progress(
+            epoch as u64 - 1,
+            self.epochs_total(),
+            "epochs",
+            format!("{} model, epoch {epoch}, batch {batch}/{batches}", self.tag),
+        );
+    }
+}
+
+impl EventMonitor<'_, '_> {
+    fn epochs_total(&self) -> u64 {
+        match self.ctx.step {
+            crate::pipeline::StepId::TrainLstm => self.ctx.settings.lstm_epochs as u64,
+            crate::pipeline::StepId::TrainCnn => self.ctx.settings.cnn_epochs as u64,
+            _ => self.ctx.settings.cnn_epochs.max(self.ctx.settings.lstm_epochs) as u64,
+        }
+    }
+}
+
+/// The CNN's training settings from the run settings.
+pub(crate) fn cnn_config(ctx: &StepContext<'_>) -> TrainConfig {
+    TrainConfig {
+        max_epochs: ctx.settings.cnn_epochs,
+        patience: ctx.settings.cnn_patience,
+        seed: ctx.settings.seed,
+        ..TrainConfig::cnn()
+    }
+}
+
+/// The LSTM's training settings from the run settings.
+pub(crate) fn lstm_config(ctx: &StepContext<'_>) -> TrainConfig {
+    TrainConfig {
+        max_epochs: ctx.settings.lstm_epochs,
+        patience: ctx.settings.lstm_patience,
+        seed: ctx.settings.seed,
+        ..TrainConfig::lstm()
+    }
+}
+
+fn io_failed(path: &Path, e: impl std::fmt::Display) -> StepError {
+    StepError::failed(format!("{}: {e}", path.display()))
+}
+
+/// Writes `<stem>_history.json`.
+pub(crate) fn write_history(
+    models_dir: &Path,
+    stem: &str,
+    source: &str,
+    history: &[EpochStats],
+    best_epoch: usize,
+    stopped_early: bool,
+    max_epochs: usize,
+) -> Result<(), StepError> {
+    let path = models_dir.join(format!("{stem}_history.json"));
+    let value = json!({
+        "model": stem,
+        "source": source,
+        "max_epochs": max_epochs,
+        "epochs_run": history.len(),
+        "best_epoch": best_epoch,
+        "stopped_early": stopped_early,
+        "restored_best_weights": true,
+        "history": history,
+    });
+    write_json_atomic(&path, &value).map_err(|e| io_failed(&path, e))
+}
+
+/// Trains a CNN on `train`/`val` with events tagged `tag`, saving it to `model_file`.
+pub(crate) fn train_cnn(
+    ctx: &mut StepContext<'_>,
+    tag: &'static str,
+    train: &PatchSet,
+    val: &PatchSet,
+    norm: &Normalisation,
+    model_file: &Path,
+) -> Result<ml::CnnTrainingOutcome, StepError> {
+    let cfg = cnn_config(ctx);
+    let cancel = ctx.cancel_token().clone();
+    ctx.info(format!(
+        "training the {tag} CNN on {} patches (validation {}), up to {} epochs",
+        train.len(),
+        val.len(),
+        cfg.max_epochs
+    ));
+    let outcome = {
+        let mut monitor = EventMonitor::new(ctx, tag);
+        ml::train_cnn(
+            &ml::PatchSet::new(&train.x, &train.y),
+            &ml::PatchSet::new(&val.x, &val.y),
+            norm,
+            &cfg,
+            &mut monitor,
+            &cancel,
+        )?
+    };
+    outcome.model.save(model_file)?;
+    let stem = model_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = model_file.parent().unwrap_or(Path::new("."));
+    write_history(dir, &stem, tag, &outcome.history, outcome.best_epoch, outcome.stopped_early, cfg.max_epochs)?;
+    ctx.info(format!(
+        "{tag} CNN: best epoch {} of {} run{}; its weights were restored",
+        outcome.best_epoch,
+        outcome.history.len(),
+        if outcome.stopped_early { " (stopped early)" } else { "" }
+    ));
+    Ok(outcome)
+}
+
+/// Predicts `set` with a CNN and computes its metrics.
+pub(crate) fn evaluate_cnn(
+    model: &ml::CnnClassifier,
+    set: &PatchSet,
+) -> Result<(Vec<[f32; 4]>, ClassificationMetrics), StepError> {
+    let proba = model.predict_proba(&set.x, set.len())?;
+    let metrics = ClassificationMetrics::compute(&set.y, &proba);
+    Ok((proba, metrics))
+}
+
+/// Trains an LSTM on `train`/`val` with events tagged `tag`, saving it to `model_file`.
+pub(crate) fn train_lstm(
+    ctx: &mut StepContext<'_>,
+    tag: &'static str,
+    train: &SequenceSet,
+    val: &SequenceSet,
+    norm: &Normalisation,
+    model_file: &Path,
+) -> Result<ml::LstmTrainingOutcome, StepError> {
+    let cfg = lstm_config(ctx);
+    let seq_len = ctx.settings.sequence_length;
+    let cancel = ctx.cancel_token().clone();
+    ctx.info(format!(
+        "training the {tag} LSTM on {} sequences (validation {}), up to {} epochs",
+        train.len(),
+        val.len(),
+        cfg.max_epochs
+    ));
+    fn set(s: &SequenceSet, seq_len: usize) -> ml::SequenceSet<'_> {
+        ml::SequenceSet {
+            x: &s.x,
+            y: &s.y,
+            n: s.len(),
+            seq_len,
+            features: crate::datasets::sequences::FEATURES,
+        }
+    }
+    let outcome = {
+        let mut monitor = EventMonitor::new(ctx, tag);
+        ml::train_lstm(&set(train, seq_len), &set(val, seq_len), norm, &cfg, &mut monitor, &cancel)?
+    };
+    outcome.model.save(model_file)?;
+    let stem = model_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = model_file.parent().unwrap_or(Path::new("."));
+    write_history(dir, &stem, tag, &outcome.history, outcome.best_epoch, outcome.stopped_early, cfg.max_epochs)?;
+    Ok(outcome)
+}
+
+/// Predicts `set` with an LSTM and computes its metrics.
+pub(crate) fn evaluate_lstm(
+    model: &ml::LstmRegressor,
+    set: &SequenceSet,
+) -> Result<(Vec<f32>, RegressionMetrics), StepError> {
+    let predictions = model.predict(&set.x, set.len())?;
+    let metrics = RegressionMetrics::compute(&set.y, &predictions);
+    Ok((predictions, metrics))
+}
+
+/// Writes predictions as `.npy` (rows of `width` values).
+pub(crate) fn write_predictions(path: &Path, rows: usize, width: usize, values: &[f32]) -> Result<(), StepError> {
+    let shape: Vec<usize> = if width == 1 { vec![rows] } else { vec![rows, width] };
+    write_npy(path, &shape, values).map_err(|e| StepError::failed(e.to_string()))
+}
