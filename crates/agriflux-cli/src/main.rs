@@ -1,1 +1,76 @@
-fn main() {}
+//! `agriflux`: runs the AgriFlux pipeline headless. A thin adapter over `agriflux-core`:
+//! parse flags, load `.env`, start the run, render its events, map the outcome to an exit code.
+
+mod args;
+mod console;
+mod logging;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use agriflux_core::pipeline::{CancelToken, EventSink, StepStatus, WorkDir, run_pipeline};
+use agriflux_core::settings::{EnvFile, SettingsResolver};
+use agriflux_core::steps::standard_steps;
+
+use args::{Cli, Command, EventsFormat, RunArgs};
+
+/// Exit code of a run interrupted by Ctrl-C (128 + SIGINT), as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let workdir = WorkDir::new(&args.workdir);
+    std::fs::create_dir_all(workdir.root())
+        .with_context(|| format!("cannot create the work directory {}", args.workdir.display()))?;
+    let env_file = EnvFile::load(&workdir.env_file())?;
+    let env_values = env_file.values()?;
+    let flags: BTreeMap<String, String> = args.option_values();
+    let settings = SettingsResolver::new(&env_values, workdir.env_file(), &flags)
+        .resolve(chrono::Local::now().date_naive())?;
+    let _log_guard = logging::init(&workdir)?;
+
+    let cancel = CancelToken::new();
+    let handler_token = cancel.clone();
+    ctrlc::set_handler(move || {
+        if handler_token.is_cancelled() {
+            // A second Ctrl-C: the user wants out now.
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        handler_token.cancel();
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let sink: Box<dyn EventSink> = match args.events {
+        Some(EventsFormat::Jsonl) => Box::new(console::JsonLines),
+        None => {
+            console::print_header(&workdir, &settings);
+            Box::new(console::Console::new())
+        }
+    };
+    let steps = standard_steps();
+    let outcome = run_pipeline(&steps, &settings, &workdir, sink.as_ref(), cancel)?;
+    if args.events.is_none() {
+        console::print_summary(&outcome.report, &outcome.report_path);
+    }
+    Ok(match outcome.report.overall_status {
+        StepStatus::Success => ExitCode::SUCCESS,
+        StepStatus::Cancelled => ExitCode::from(EXIT_INTERRUPTED),
+        _ => ExitCode::from(1),
+    })
+}

@@ -5,7 +5,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::layout::{CategoryLabels, DrawResult, LegendItem, Painter, Rect, Scale, Swatch};
 use super::style::{
-    self, AXIS, MIN_PX, MUTED, TEXT, TICK_PX, VALUE_PX, format_value, nice_ticks, value_decimals,
+    self, AXIS, MIN_PX, MUTED, TEXT, VALUE_PX, format_value, nice_ticks, value_decimals,
 };
 
 /// Groups of bars, one bar per series in each group.
@@ -82,7 +82,7 @@ impl BarsSpec {
         let body = p.legend_top(body, &legend)?;
 
         let (lo, hi) = self.y_range;
-        let ticks = nice_ticks(lo, hi, 6, false);
+        let ticks = nice_ticks(lo, hi, 8, false);
         let y_label = self.y_label.as_deref();
         let left = body.x0 + p.y_axis_width(&ticks, y_label) + 8;
         let right = body.x1 - 24;

@@ -159,13 +159,14 @@ impl ConfusionSpec {
         (rows, row_px): (&[Vec<String>], f64),
         cols: &CategoryLabels,
     ) -> DrawResult<DB> {
-        let total: u64 = panel.counts.iter().flatten().sum();
-        let correct: u64 = panel
-            .counts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| row.get(i))
-            .sum();
+        let total = saturating_sum(panel.counts.iter().flatten());
+        let correct = saturating_sum(
+            panel
+                .counts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, row)| row.get(i)),
+        );
         let caption = if total > 0 {
             format!(
                 "{} · accuracy {:.1} %",
@@ -235,7 +236,7 @@ impl ConfusionSpec {
             && p.text_width("100 %", MIN_PX + 0.5) <= cell - 6;
 
         for (i, row) in panel.counts.iter().enumerate() {
-            let row_total: u64 = row.iter().sum();
+            let row_total = saturating_sum(row);
             for (j, &count) in row.iter().enumerate() {
                 let share = if row_total > 0 {
                     count as f64 / row_total as f64
@@ -319,4 +320,9 @@ fn colour_scale<DB: DrawingBackend>(p: &Painter<DB>, r: Rect) -> DrawResult<DB> 
     }
     let label_x = r.x1 + 7 + p.text_width("100 %", TICK_PX - 1.0) + 6;
     p.text_up("share of true class", (label_x, r.cy()), TICK_PX, MUTED)
+}
+
+/// The sum of counts, saturating instead of overflowing.
+fn saturating_sum<'a>(counts: impl IntoIterator<Item = &'a u64>) -> u64 {
+    counts.into_iter().fold(0, |acc, &c| acc.saturating_add(c))
 }

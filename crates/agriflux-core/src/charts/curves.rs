@@ -64,7 +64,7 @@ impl CurvesSpec {
 
         let integer_epochs = self.finite_points().all(|(x, _)| x.fract() == 0.0);
         let x_ticks = nice_ticks(x_lo, x_hi, 10, integer_epochs);
-        let y_ticks = nice_ticks(y_lo, y_hi, 6, false);
+        let y_ticks = nice_ticks(y_lo, y_hi, 8, false);
         let y_label = Some(self.y_label.as_str()).filter(|l| !l.is_empty());
         let plot = Rect {
             x0: body.x0 + p.y_axis_width(&y_ticks, y_label) + 8,

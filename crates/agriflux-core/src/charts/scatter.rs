@@ -67,7 +67,7 @@ impl ScatterSpec {
         });
 
         // A square plot and the legend beside it, centred together.
-        let ticks = nice_ticks(lo, hi, 6, false);
+        let ticks = nice_ticks(lo, hi, 7, false);
         let x_label = "actual NDVI";
         let y_label = "predicted NDVI";
         let axis_w = p.y_axis_width(&ticks, Some(y_label));

@@ -474,6 +474,30 @@ fn extreme_values_are_clipped_to_the_axis_range() {
     assert_well_formed(&c.svg);
     let c = metric_bars("m", "Auto range", &[("RMSE", 0.043, 0.061)], (1.0, 0.0)).unwrap();
     assert!(c.svg.contains("0.043"));
+    let huge = CurveSeries {
+        label: "real".into(),
+        points: vec![
+            (0.0, f64::MAX),
+            (1.0, -f64::MAX),
+            (f64::MAX, 1.0),
+            (2.0, f64::INFINITY),
+        ],
+        best_epoch: Some(usize::MAX),
+        dashed: true,
+    };
+    let c = training_curves("h", "Huge values", "loss", &[huge]).unwrap();
+    assert_well_formed(&c.svg);
+    c.save(tempfile::tempdir().unwrap().path()).unwrap();
+    let max = u64::MAX;
+    let c = confusion_matrices(
+        "o",
+        "Overflowing counts",
+        &["a", "b"],
+        ("real", &[vec![max, max], vec![max, 0]]),
+        ("synthetic", &[]),
+    )
+    .unwrap();
+    assert_well_formed(&c.svg);
     let c = predicted_vs_actual("s", "Constant", &[0.5, 0.5], &[("real", &[0.5, 0.5])]).unwrap();
     assert!(c.svg.contains("RMSE 0.000"));
 }

@@ -332,6 +332,7 @@ fn balance(set: &PatchSet, per_class: usize, rng: &mut ChaCha8Rng) -> PatchSet {
 
 /// Writes the three splits and the metadata into `dir` (`cnn_X_train_real.npy`, …).
 pub fn save_patch_splits(dir: &Path, splits: &PatchSplits) -> Result<(), DatasetError> {
+    std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io { path: dir.to_path_buf(), source })?;
     let tag = &splits.metadata.tag;
     for split in Split::ALL {
         let set = splits.get(split);

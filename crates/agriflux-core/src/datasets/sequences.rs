@@ -243,6 +243,7 @@ pub fn build_sequence_splits(
 
 /// Writes the three splits and the metadata into `dir` (`lstm_X_train_real.npy`, …).
 pub fn save_sequence_splits(dir: &Path, splits: &SequenceSplits) -> Result<(), DatasetError> {
+    std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io { path: dir.to_path_buf(), source })?;
     let tag = &splits.metadata.tag;
     let l = splits.metadata.sequence_length;
     for split in Split::ALL {

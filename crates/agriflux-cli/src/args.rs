@@ -1,0 +1,141 @@
+//! Command-line arguments. Values stay strings here: the engine parses them, so an error names
+//! the flag (or the `.env` key) the same way in the CLI and the desktop app.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// AgriFlux: Sentinel-2 imagery to trained crop-health models, from the terminal.
+#[derive(Parser, Debug)]
+#[command(name = "agriflux", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the eight-step pipeline in a work directory.
+    ///
+    /// Every option can also be set in the work directory's .env as AGRIFLUX_<OPTION>, e.g.
+    /// AGRIFLUX_CNN_EPOCHS=3; a flag overrides its key. Exit codes: 0 success, 1 a step failed,
+    /// 130 interrupted (Ctrl-C).
+    Run(RunArgs),
+}
+
+/// How events are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    /// One JSON object per line on stdout (for other programs).
+    Jsonl,
+}
+
+/// Options of `agriflux run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Work directory: holds .env, data/, models/, reports/ and logs/.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub workdir: PathBuf,
+    /// Scene source: simulated | sentinel-hub [env: AGRIFLUX_SOURCE; default: simulated unless
+    /// SENTINEL_HUB_CLIENT_ID and SENTINEL_HUB_CLIENT_SECRET are set]
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// Mark step 1 skipped and use the scenes already downloaded [env: AGRIFLUX_SKIP_DOWNLOAD]
+    #[arg(long)]
+    pub skip_download: bool,
+    /// Mark step 2 skipped [env: AGRIFLUX_SKIP_VALIDATION]
+    #[arg(long)]
+    pub skip_validation: bool,
+    /// Area in WGS84 degrees [env: AGRIFLUX_BBOX; default: 75.8,30.9,75.9,31.0 (Ludhiana), or a
+    /// 3.8 km square inside it for the simulated source]
+    #[arg(long, value_name = "MINLON,MINLAT,MAXLON,MAXLAT", allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+    /// First date searched, YYYY-MM-DD, with --end [env: AGRIFLUX_START]
+    #[arg(long, value_name = "DATE", requires = "end")]
+    pub start: Option<String>,
+    /// Last date searched, YYYY-MM-DD, with --start [env: AGRIFLUX_END]
+    #[arg(long, value_name = "DATE", requires = "start")]
+    pub end: Option<String>,
+    /// Search the last N days up to today [env: AGRIFLUX_DAYS_BACK; default: 365]
+    #[arg(long, value_name = "N", conflicts_with_all = ["start", "end"])]
+    pub days_back: Option<String>,
+    /// Most acquisitions to download [env: AGRIFLUX_TARGET_COUNT; default: 20]
+    #[arg(long, value_name = "N")]
+    pub target_count: Option<String>,
+    /// Highest tile cloud cover in percent [env: AGRIFLUX_CLOUD_THRESHOLD; default: 20]
+    #[arg(long, value_name = "PCT")]
+    pub cloud_threshold: Option<String>,
+    /// Fewest dates that must pass validation [env: AGRIFLUX_MIN_VALID_DATES; default: 15]
+    #[arg(long, value_name = "N")]
+    pub min_valid_dates: Option<String>,
+    /// Smallest clear-pixel fraction for a date to pass [env: AGRIFLUX_MIN_VALID_FRACTION; default: 0.5]
+    #[arg(long, value_name = "FRACTION")]
+    pub min_valid_fraction: Option<String>,
+    /// CNN training patches per class after balancing [env: AGRIFLUX_SAMPLES_PER_CLASS;
+    /// default: 2000, 300 on the simulated source]
+    #[arg(long, value_name = "N")]
+    pub samples_per_class: Option<String>,
+    /// Dates per LSTM input sequence [env: AGRIFLUX_SEQUENCE_LENGTH; default: 10]
+    #[arg(long, value_name = "N")]
+    pub sequence_length: Option<String>,
+    /// Most CNN epochs [env: AGRIFLUX_CNN_EPOCHS; default: 50, 8 on the simulated source]
+    #[arg(long, value_name = "N")]
+    pub cnn_epochs: Option<String>,
+    /// Most LSTM epochs [env: AGRIFLUX_LSTM_EPOCHS; default: 100, 30 on the simulated source]
+    #[arg(long, value_name = "N")]
+    pub lstm_epochs: Option<String>,
+    /// CNN early-stopping patience in epochs [env: AGRIFLUX_CNN_PATIENCE; default: 10]
+    #[arg(long, value_name = "N")]
+    pub cnn_patience: Option<String>,
+    /// LSTM early-stopping patience in epochs [env: AGRIFLUX_LSTM_PATIENCE; default: 15]
+    #[arg(long, value_name = "N")]
+    pub lstm_patience: Option<String>,
+    /// CNN test accuracy below which the run warns [env: AGRIFLUX_CNN_MIN_ACCURACY; default: 0.85]
+    #[arg(long, value_name = "FRACTION")]
+    pub cnn_min_accuracy: Option<String>,
+    /// Seed of every random choice [env: AGRIFLUX_SEED; default: 42]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<String>,
+    /// Print events as JSON lines on stdout instead of the console view
+    #[arg(long, value_name = "FORMAT")]
+    pub events: Option<EventsFormat>,
+}
+
+impl RunArgs {
+    /// The options given on the command line, keyed by option name (`cnn-epochs`, …).
+    pub fn option_values(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        let mut put = |name: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                map.insert(name.to_string(), v.clone());
+            }
+        };
+        put("source", &self.source);
+        put("bbox", &self.bbox);
+        put("start", &self.start);
+        put("end", &self.end);
+        put("days-back", &self.days_back);
+        put("target-count", &self.target_count);
+        put("cloud-threshold", &self.cloud_threshold);
+        put("min-valid-dates", &self.min_valid_dates);
+        put("min-valid-fraction", &self.min_valid_fraction);
+        put("samples-per-class", &self.samples_per_class);
+        put("sequence-length", &self.sequence_length);
+        put("cnn-epochs", &self.cnn_epochs);
+        put("lstm-epochs", &self.lstm_epochs);
+        put("cnn-patience", &self.cnn_patience);
+        put("lstm-patience", &self.lstm_patience);
+        put("cnn-min-accuracy", &self.cnn_min_accuracy);
+        put("seed", &self.seed);
+        if self.skip_download {
+            map.insert("skip-download".into(), "true".into());
+        }
+        if self.skip_validation {
+            map.insert("skip-validation".into(), "true".into());
+        }
+        map
+    }
+}

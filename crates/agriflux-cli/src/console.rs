@@ -1,0 +1,253 @@
+//! Renders run events for a person (banners, live progress bars, summary) or as JSON lines.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+use agriflux_core::pipeline::{EventSink, LogLevel, RunEvent, RunReport, StepStatus, WorkDir};
+use agriflux_core::settings::{Settings, SourceKind};
+
+const RULE: &str = "================================================================================";
+
+/// Prints every event as one JSON object per line on stdout.
+pub struct JsonLines;
+
+impl EventSink for JsonLines {
+    fn emit(&self, event: &RunEvent) {
+        if let Ok(line) = serde_json::to_string(event) {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+        }
+    }
+}
+
+/// The first lines of a run: where, which source and why.
+pub fn print_header(workdir: &WorkDir, settings: &Settings) {
+    println!("{RULE}");
+    println!("AgriFlux: {}", agriflux_core::pipeline::PIPELINE_NAME);
+    println!("{RULE}");
+    println!("Work directory: {}", workdir.root().display());
+    match settings.source {
+        SourceKind::Simulated => println!(
+            "Data source: SIMULATED Sentinel-2 (not real imagery): {}",
+            settings.source_reason
+        ),
+        SourceKind::SentinelHub => println!("Data source: Sentinel Hub ({})", settings.source_reason),
+    }
+    println!(
+        "Area: {}  Dates: {} to {}  Up to {} acquisitions below {}% cloud",
+        settings.bbox, settings.dates.start, settings.dates.end, settings.target_count, settings.cloud_threshold
+    );
+    println!(
+        "Training: CNN up to {} epochs, LSTM up to {} epochs, {} patches per class, seed {}",
+        settings.cnn_epochs, settings.lstm_epochs, settings.samples_per_class, settings.seed
+    );
+    println!();
+}
+
+/// The console view: a banner per step, a progress bar inside long steps, a line per result.
+pub struct Console {
+    state: Mutex<ConsoleState>,
+}
+
+#[derive(Default)]
+struct ConsoleState {
+    total: usize,
+    bar: Option<ProgressBar>,
+}
+
+impl Console {
+    /// A console view writing to stdout (bars go to stderr and only on a terminal).
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(ConsoleState::default()),
+        }
+    }
+}
+
+impl ConsoleState {
+    fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| println!("{line}")),
+            None => println!("{line}"),
+        }
+    }
+
+    fn bar(&mut self, total: u64, unit: &str) -> &ProgressBar {
+        self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total);
+            let template = format!("  [{{elapsed_precise}}] {{bar:36.cyan/blue}} {{pos}}/{{len}} {unit}  {{wide_msg}}");
+            bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+            bar
+        })
+    }
+}
+
+impl EventSink for Console {
+    fn emit(&self, event: &RunEvent) {
+        let Ok(mut state) = self.state.lock() else { return };
+        match event {
+            RunEvent::RunStarted { steps, run_id, .. } => {
+                state.total = steps.len();
+                println!("Run {run_id}: {} steps", steps.len());
+            }
+            RunEvent::StepStarted { step, number, total } => {
+                println!();
+                println!("{RULE}");
+                println!("Step {number}/{total}: {}", step.name());
+                println!("{RULE}");
+                println!("Description: {}", step.description());
+                println!("Status: running");
+                println!("{RULE}");
+            }
+            RunEvent::StepProgress { done, total, unit, message, .. } => {
+                let bar = state.bar(*total, unit);
+                if bar.length() != Some(*total) {
+                    bar.set_length(*total);
+                }
+                bar.set_position(*done);
+                bar.set_message(message.clone());
+            }
+            RunEvent::StepMetric { .. } => {}
+            RunEvent::StepLog { level, message, .. } => {
+                let line = match level {
+                    LogLevel::Debug => return,
+                    LogLevel::Info => format!("  {message}"),
+                    LogLevel::Warn => format!("  ⚠ {message}"),
+                    LogLevel::Error => format!("  ✗ {message}"),
+                };
+                state.println(&line);
+            }
+            RunEvent::StepFinished { step, status, duration_s, error, .. } => {
+                if let Some(bar) = state.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let n = step.number();
+                match status {
+                    StepStatus::Success => println!("✓ Step {n} completed successfully ({duration_s:.1}s)"),
+                    StepStatus::Skipped => {
+                        println!();
+                        println!("⊘ Step {n} skipped: {} (as requested)", step.name());
+                    }
+                    StepStatus::Cancelled => println!("■ Step {n} cancelled ({duration_s:.1}s)"),
+                    _ => println!(
+                        "✗ Step {n} failed ({duration_s:.1}s): {}",
+                        error.as_deref().unwrap_or("unknown error")
+                    ),
+                }
+            }
+            RunEvent::RunFinished { .. } => {}
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+fn figure(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64)
+}
+
+/// The final summary block, as in the original's "Summary Report Example", from the report.
+pub fn print_summary(report: &RunReport, report_path: &Path) {
+    let s = &report.summary_statistics;
+    println!();
+    println!("{RULE}");
+    println!("PIPELINE EXECUTION SUMMARY");
+    println!("{RULE}");
+    println!("Pipeline: {}", report.pipeline_name);
+    if report.simulated_data {
+        println!("Data source: simulated (SIMULATED DATA: every figure below is from generated scenes)");
+    } else {
+        println!("Data source: {}", report.source);
+    }
+    println!("Start time: {}", report.start_time);
+    println!("End time: {}", report.end_time);
+    println!(
+        "Total duration: {:.1} seconds ({:.1} minutes)",
+        report.total_duration_seconds,
+        report.total_duration_seconds / 60.0
+    );
+    println!("Overall status: {}", report.overall_status.as_str().to_uppercase());
+    println!();
+    println!("Step Summary:");
+    println!("  Total steps: {}", s.total_steps);
+    println!("  Completed: {}", s.completed_steps);
+    println!("  Failed: {}", s.failed_steps);
+    println!("  Skipped: {}", s.skipped_steps);
+    if s.cancelled_steps > 0 {
+        println!("  Cancelled: {}", s.cancelled_steps);
+    }
+    let durations: BTreeMap<usize, (&str, f64)> = report
+        .steps
+        .iter()
+        .filter_map(|st| Some((st.step_number, (st.name.as_str(), st.duration_seconds?))))
+        .collect();
+    if !durations.is_empty() {
+        println!();
+        println!("Step durations:");
+        for (n, (name, secs)) in durations {
+            println!("  {n}. {name:<32} {secs:>8.1}s");
+        }
+    }
+    if s.cnn_accuracy.is_some() || s.lstm_metrics.is_some() {
+        println!();
+        println!("Model Performance (held-out test split, this run):");
+        if let Some(acc) = s.cnn_accuracy {
+            println!("  CNN Accuracy: {acc:.4}");
+        }
+        if let Some(m) = &s.lstm_metrics {
+            println!(
+                "  LSTM MAE: {:.4}  RMSE: {:.4}  R²: {:.4}  (persistence baseline MAE {:.4})",
+                figure(m, "mae").unwrap_or(f64::NAN),
+                figure(m, "rmse").unwrap_or(f64::NAN),
+                figure(m, "r2").unwrap_or(f64::NAN),
+                figure(m, "persistence_mae").unwrap_or(f64::NAN),
+            );
+        }
+    }
+    if let Some(c) = &s.model_comparison {
+        println!();
+        println!("Model Comparison (Real vs Synthetic, same real test split):");
+        if let (Some(r), Some(syn), Some(pp)) = (
+            figure(c, "cnn_real_accuracy"),
+            figure(c, "cnn_synthetic_accuracy"),
+            figure(c, "cnn_accuracy_improvement_pp"),
+        ) {
+            let rel = figure(c, "cnn_accuracy_improvement_relative_pct")
+                .map_or("n/a".to_string(), |v| format!("{v:+.2}%"));
+            println!("  CNN Improvement: {pp:+.2} percentage points (relative {rel}); accuracy {r:.4} vs {syn:.4}");
+        }
+        if let (Some(r), Some(syn)) = (figure(c, "lstm_real_mae"), figure(c, "lstm_synthetic_mae")) {
+            let rel = figure(c, "lstm_mae_reduction_relative_pct")
+                .map_or("n/a".to_string(), |v| format!("{v:+.2}%"));
+            println!("  LSTM Improvement: MAE reduced by {rel} (relative); MAE {r:.4} vs {syn:.4}");
+        }
+    }
+    println!();
+    println!("Report: {}", report_path.display());
+    match report.overall_status {
+        StepStatus::Success => {
+            println!("✅ PIPELINE COMPLETED SUCCESSFULLY!");
+            if report.simulated_data {
+                println!("Models trained on SIMULATED data; configure Sentinel Hub credentials for real imagery.");
+            } else {
+                println!("All models trained on real satellite data and ready for deployment.");
+            }
+        }
+        StepStatus::Cancelled => {
+            println!("⏹ PIPELINE CANCELLED. Outputs of completed steps are intact.");
+        }
+        _ => {
+            if let Some(failed) = report.steps.iter().find(|st| st.status == StepStatus::Failed) {
+                println!("❌ PIPELINE FAILED at step {}: {}", failed.step_number, failed.name);
+                println!("Error: {}", failed.error_message.as_deref().unwrap_or("unknown"));
+            } else {
+                println!("❌ PIPELINE FAILED");
+            }
+        }
+    }
+    println!("{RULE}");
+}
