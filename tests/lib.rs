@@ -1,1 +1,147 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: build and run the real `agriflux` binary on
+//! temporary work directories with tiny settings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// Flags that make a whole run take seconds: a 2.6 km x 2 km area, 14 dates, tiny training.
+pub const TINY: &[&str] = &[
+    "--bbox",
+    "75.80,30.90,75.827,30.918",
+    "--start",
+    "2025-01-01",
+    "--end",
+    "2025-12-31",
+    "--target-count",
+    "14",
+    "--min-valid-dates",
+    "10",
+    "--sequence-length",
+    "5",
+    "--samples-per-class",
+    "16",
+    "--cnn-epochs",
+    "1",
+    "--lstm-epochs",
+    "2",
+];
+
+/// [`TINY`] with some flags' values replaced, e.g. `tiny_with(&[("--cnn-epochs", "50")])`.
+pub fn tiny_with(overrides: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+    let mut args = TINY.to_vec();
+    for (flag, value) in overrides {
+        match args.iter().position(|a| a == flag) {
+            Some(i) => args[i + 1] = value,
+            None => args.extend([*flag, *value]),
+        }
+    }
+    args
+}
+
+/// The `agriflux` binary, built once per test process with the same profile as the tests.
+pub fn agriflux_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "agriflux-cli", "--bin", "agriflux"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building agriflux failed");
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> -> target/<profile>/agriflux
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let bin = profile_dir.join("agriflux");
+        assert!(bin.exists(), "{} was not built", bin.display());
+        bin
+    })
+}
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// `../shared/data/real-s2` beside the repository, if present.
+pub fn real_samples_dir() -> Option<PathBuf> {
+    let dir = workspace_root().join("../shared/data/real-s2");
+    dir.exists().then_some(dir)
+}
+
+/// A command running `agriflux` with `args`, without the caller's AGRIFLUX_* environment.
+pub fn agriflux(args: &[&str]) -> Command {
+    let mut cmd = Command::new(agriflux_bin());
+    cmd.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AGRIFLUX_") || key.starts_with("SENTINEL_HUB_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Runs `agriflux run --workdir DIR <TINY> <extra>` to completion.
+pub fn run_tiny(workdir: &Path, extra: &[&str]) -> Output {
+    let dir = workdir.to_str().expect("utf-8 path");
+    let mut args = vec!["run", "--workdir", dir];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(extra);
+    agriflux(&args).output().expect("agriflux runs")
+}
+
+/// The text of stdout and stderr together, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The newest `logs/pipeline_report_*.json` of a work directory.
+pub fn latest_report(workdir: &Path) -> Value {
+    let mut reports: Vec<PathBuf> = std::fs::read_dir(workdir.join("logs"))
+        .expect("logs/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("pipeline_report_") && n.ends_with(".json"))
+        })
+        .collect();
+    reports.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    read_json(reports.last().expect("a run report"))
+}
+
+/// Parses a JSON file.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// SHA-256-free fingerprint of every file under `dir`: path -> bytes (for "nothing else touched").
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.insert(p.strip_prefix(dir).unwrap_or(&p).to_path_buf(), bytes);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a command exists on this machine.
+pub fn have(program: &str, probe: &[&str]) -> bool {
+    Command::new(program).args(probe).output().is_ok_and(|o| o.status.success())
+}

@@ -130,9 +130,15 @@ impl CnnNet {
 
     /// Logits `[batch, classes]` of a normalised NCHW batch `[batch, bands, 64, 64]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(relu(self.bn1.forward(self.conv1.forward(x))));
-        let x = self.pool.forward(relu(self.bn2.forward(self.conv2.forward(x))));
-        let x = self.pool.forward(relu(self.bn3.forward(self.conv3.forward(x))));
+        let x = self
+            .pool
+            .forward(relu(self.bn1.forward(self.conv1.forward(x))));
+        let x = self
+            .pool
+            .forward(relu(self.bn2.forward(self.conv2.forward(x))));
+        let x = self
+            .pool
+            .forward(relu(self.bn3.forward(self.conv3.forward(x))));
         let [b, c, h, w] = x.dims();
         // Flattened in C, H, W order, as PyTorch's `Flatten` does on NCHW.
         let x = x.reshape([b, c * h * w]);
@@ -189,7 +195,7 @@ impl<'a> PatchSet<'a> {
 
 /// Checks `x` holds exactly `n` finite patches.
 fn check_patches(what: &str, x: &[f32], n: usize) -> Result<(), MlError> {
-    let expected = n.checked_mul(PATCH_LEN).unwrap_or(usize::MAX);
+    let expected = n.saturating_mul(PATCH_LEN);
     if x.len() != expected {
         return Err(MlError::ShapeMismatch {
             what: format!("{what} patches (n = {n} x 64 x 64 x 4)"),
@@ -484,5 +490,375 @@ impl CnnClassifier {
     /// The device the model runs on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::test_support::{Recorder, patches};
+    use crate::ml::{NoMonitor, metrics::ClassificationMetrics};
+
+    /// A tiny run: `n` patches per split, batch 4.
+    fn tiny_config(max_epochs: usize, seed: u64) -> TrainConfig {
+        TrainConfig {
+            max_epochs,
+            batch_size: 4,
+            learning_rate: 1e-3,
+            patience: 10,
+            seed,
+        }
+    }
+
+    fn train_tiny(
+        n: usize,
+        cfg: &TrainConfig,
+    ) -> (CnnTrainingOutcome, Vec<f32>, Vec<i64>, Normalisation) {
+        let (x, y) = patches(n, 1);
+        let (vx, vy) = patches(n, 2);
+        let norm = Normalisation::fit(&x, CNN_BANDS);
+        let outcome = train_cnn(
+            &PatchSet::new(&x, &y),
+            &PatchSet::new(&vx, &vy),
+            &norm,
+            cfg,
+            &mut NoMonitor,
+            &CancelToken::new(),
+        )
+        .expect("training succeeds");
+        (outcome, vx, vy, norm)
+    }
+
+    /// An untrained classifier with zero weights (no random draws).
+    fn zero_classifier() -> CnnClassifier {
+        let device = default_device();
+        CnnClassifier {
+            net: CnnNet::new(&CnnArchitecture::default(), &device, false).valid(),
+            arch: CnnArchitecture::default(),
+            norm: Normalisation::identity(CNN_BANDS),
+            train_config: None,
+            best_epoch: 0,
+            device,
+        }
+    }
+
+    #[test]
+    fn cnn_has_the_original_parameter_count() {
+        let net = CnnNet::new(&CnnArchitecture::default(), &default_device(), false);
+        assert_eq!(training::trainable_params(&net), 1_143_204);
+        // burn's own count adds the batch-norm running means and variances.
+        assert_eq!(net.num_params(), 1_143_204 + 2 * (32 + 64 + 128));
+        assert_eq!(zero_classifier().num_params(), 1_143_204);
+    }
+
+    #[test]
+    fn predictions_are_probabilities_in_input_order() {
+        let model = zero_classifier();
+        let (x, _) = patches(3, 7);
+        let proba = model.predict_proba(&x, 3).unwrap();
+        assert_eq!(proba.len(), 3);
+        for row in &proba {
+            let sum: f32 = row.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "{row:?}");
+        }
+        assert!(model.predict_proba(&[], 0).unwrap().is_empty());
+        assert!(matches!(
+            model.predict_proba(&x[1..], 3),
+            Err(MlError::ShapeMismatch { .. })
+        ));
+        let mut bad = x.clone();
+        bad[5] = f32::NAN;
+        assert!(matches!(
+            model.predict_proba(&bad, 3),
+            Err(MlError::NonFinite { index: 5, .. })
+        ));
+    }
+
+    #[test]
+    fn train_cnn_rejects_bad_input() {
+        let (x, y) = patches(4, 1);
+        let norm = Normalisation::fit(&x, CNN_BANDS);
+        let cfg = tiny_config(1, 0);
+        let run = |train: PatchSet, val: PatchSet, norm: &Normalisation, cfg: &TrainConfig| {
+            train_cnn(&train, &val, norm, cfg, &mut NoMonitor, &CancelToken::new()).err()
+        };
+        let ok = PatchSet::new(&x, &y);
+        let short = PatchSet {
+            x: &x[..100],
+            y: &y,
+            n: 4,
+        };
+        assert!(matches!(
+            run(short, ok, &norm, &cfg),
+            Some(MlError::ShapeMismatch { .. })
+        ));
+        let labels = [0, 1, 4, 2];
+        let bad_label = PatchSet::new(&x, &labels);
+        assert!(matches!(
+            run(ok, bad_label, &norm, &cfg),
+            Some(MlError::InvalidLabel {
+                index: 2,
+                label: 4,
+                ..
+            })
+        ));
+        let empty = PatchSet::new(&[], &[]);
+        assert!(matches!(
+            run(ok, empty, &norm, &cfg),
+            Some(MlError::EmptyDataset {
+                split: "validation"
+            })
+        ));
+        assert!(matches!(
+            run(ok, ok, &Normalisation::identity(3), &cfg),
+            Some(MlError::InvalidNormalisation(_))
+        ));
+        let zero_batch = TrainConfig {
+            batch_size: 0,
+            ..cfg.clone()
+        };
+        assert!(matches!(
+            run(ok, ok, &norm, &zero_batch),
+            Some(MlError::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
+    fn same_seed_gives_identical_history() {
+        let cfg = tiny_config(2, 7);
+        let (a, vx, _, _) = train_tiny(8, &cfg);
+        let (b, _, _, _) = train_tiny(8, &cfg);
+        assert_eq!(a.history.len(), 2);
+        assert_eq!(a.history, b.history);
+        let pa = a.model.predict_proba(&vx, 8).unwrap();
+        let pb = b.model.predict_proba(&vx, 8).unwrap();
+        assert_eq!(pa, pb);
+        // And the seed matters.
+        let (c, _, _, _) = train_tiny(8, &tiny_config(2, 8));
+        assert_ne!(a.history, c.history);
+    }
+
+    #[test]
+    fn early_stopping_restores_best_weights() {
+        // A learning rate far too high makes the validation loss jump about.
+        let cfg = TrainConfig {
+            learning_rate: 0.05,
+            patience: 2,
+            ..tiny_config(8, 3)
+        };
+        let (outcome, vx, vy, norm) = train_tiny(8, &cfg);
+        let h = &outcome.history;
+        let best = outcome.best_epoch;
+        assert!(best >= 1 && best <= h.len());
+        let best_loss = h[best - 1].val_loss;
+        assert!(h.iter().all(|s| s.val_loss >= best_loss));
+        assert!(best < h.len(), "the last epoch must be worse here: {h:?}");
+        if outcome.stopped_early {
+            assert_eq!(h.len() - best, cfg.patience);
+        }
+        let last_loss = h[h.len() - 1].val_loss;
+        assert!(last_loss > best_loss + 1e-4);
+
+        // The returned model's validation loss is the best epoch's, not the last one's.
+        let model = &outcome.model;
+        let val = PatchSet::new(&vx, &vy);
+        let train = val; // only the validation split is evaluated
+        let task = CnnTask {
+            train: &train,
+            val: &val,
+            norm: &norm,
+        };
+        let (loss, figures) =
+            training::evaluate(&task, &model.net, &model.device, &CancelToken::new()).unwrap();
+        assert!(
+            (loss - best_loss).abs() <= 1e-5 * best_loss.max(1.0),
+            "{loss} vs {best_loss}"
+        );
+        let accuracy = figures.correct as f64 / 8.0;
+        assert_eq!(Some(accuracy), h[best - 1].val_accuracy);
+        // The same figure through the public prediction path.
+        let m = ClassificationMetrics::compute(&vy, &model.predict_proba(&vx, 8).unwrap());
+        assert_eq!(Some(m.accuracy), h[best - 1].val_accuracy);
+        assert_eq!(model.best_epoch(), best);
+    }
+
+    #[test]
+    fn cancel_stops_training_promptly() {
+        let (x, y) = patches(8, 1);
+        let norm = Normalisation::fit(&x, CNN_BANDS);
+        let set = PatchSet::new(&x, &y);
+        let token = CancelToken::new();
+        let mut monitor = Recorder {
+            cancel_after: Some((2, token.clone())),
+            ..Recorder::default()
+        };
+        let cfg = TrainConfig {
+            batch_size: 2,
+            ..tiny_config(5, 0)
+        };
+        let result = train_cnn(&set, &set, &norm, &cfg, &mut monitor, &token);
+        assert!(matches!(result, Err(MlError::Cancelled)));
+        // Stopped at the next batch boundary: no third batch, no epoch finished.
+        assert_eq!(monitor.batches, 2);
+        assert!(monitor.epochs.is_empty());
+
+        // A token cancelled beforehand stops before the first batch.
+        let mut monitor = Recorder::default();
+        let result = train_cnn(&set, &set, &norm, &cfg, &mut monitor, &token);
+        assert!(matches!(result, Err(MlError::Cancelled)));
+        assert_eq!(monitor.batches, 0);
+    }
+
+    #[test]
+    fn monitor_sees_every_batch_and_epoch() {
+        let (x, y) = patches(6, 1);
+        let norm = Normalisation::fit(&x, CNN_BANDS);
+        let set = PatchSet::new(&x, &y);
+        let mut monitor = Recorder::default();
+        let outcome = train_cnn(
+            &set,
+            &set,
+            &norm,
+            &tiny_config(1, 0),
+            &mut monitor,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        // 6 samples in batches of 4: 2 steps.
+        assert_eq!(monitor.batches, 2);
+        assert_eq!(monitor.epochs, outcome.history);
+        let s = &outcome.history[0];
+        assert_eq!(s.epoch, 1);
+        assert!(s.train_accuracy.is_some() && s.val_accuracy.is_some());
+        assert!(s.val_mae.is_none());
+        assert!(!outcome.stopped_early);
+    }
+
+    #[test]
+    fn reloaded_cnn_reproduces_predictions_exactly() {
+        let (outcome, vx, _, norm) = train_tiny(8, &tiny_config(1, 11));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("models").join("cnn_real.bpk");
+        outcome.model.save(&path).unwrap();
+        let sidecar_path = path.with_extension("json");
+        assert!(path.is_file() && sidecar_path.is_file());
+        let sidecar: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&sidecar_path).unwrap()).unwrap();
+        assert_eq!(sidecar["format"], "agriflux-cnn");
+        assert_eq!(sidecar["num_params"], 1_143_204);
+        assert_eq!(sidecar["best_epoch"], 1);
+        assert_eq!(sidecar["architecture"]["channels"][2], 128);
+        assert_eq!(sidecar["train_config"]["seed"], 11);
+        // No temporary files are left behind.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            2
+        );
+
+        let loaded = CnnClassifier::load(&path).unwrap();
+        let before = outcome.model.predict_proba(&vx, 8).unwrap();
+        let after = loaded.predict_proba(&vx, 8).unwrap();
+        let bits =
+            |p: &[[f32; 4]]| -> Vec<u32> { p.iter().flatten().map(|v| v.to_bits()).collect() };
+        assert_eq!(bits(&before), bits(&after));
+        assert_eq!(loaded.normalisation(), &norm);
+        assert_eq!(loaded.train_config(), outcome.model.train_config());
+        assert_eq!(loaded.best_epoch(), 1);
+        assert_eq!(loaded.num_params(), 1_143_204);
+        // Saving over an existing model works (rename replaces).
+        loaded.save(&path).unwrap();
+        assert_eq!(
+            CnnClassifier::load(&path)
+                .unwrap()
+                .predict_proba(&vx, 8)
+                .unwrap(),
+            after
+        );
+    }
+
+    #[test]
+    fn load_rejects_corrupt_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cnn.bpk");
+        let sidecar = path.with_extension("json");
+
+        // Missing files.
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::Io { .. }), "{err}");
+        zero_classifier().save(&path).unwrap();
+        let good_weights = std::fs::read(&path).unwrap();
+        let good_sidecar = std::fs::read_to_string(&sidecar).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            CnnClassifier::load(&path),
+            Err(MlError::Io { .. })
+        ));
+
+        // A flipped byte in the weights.
+        let mut damaged = good_weights.clone();
+        let mid = damaged.len() / 2;
+        damaged[mid] ^= 0x5a;
+        std::fs::write(&path, &damaged).unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::CorruptModel { .. }), "{err}");
+        assert!(err.to_string().contains("SHA-256"), "{err}");
+
+        // Garbage that the sidecar vouches for still fails cleanly, without a panic.
+        let garbage = b"not a burnpack file at all".to_vec();
+        let forged = good_sidecar.replace(&sha256_of(&good_weights), &sha256_of(&garbage));
+        std::fs::write(&path, &garbage).unwrap();
+        std::fs::write(&sidecar, forged).unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::CorruptModel { .. }), "{err}");
+
+        // Truncated weights vouched for by the sidecar.
+        let truncated = good_weights[..good_weights.len() / 3].to_vec();
+        std::fs::write(&path, &truncated).unwrap();
+        std::fs::write(
+            &sidecar,
+            good_sidecar.replace(&sha256_of(&good_weights), &sha256_of(&truncated)),
+        )
+        .unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::CorruptModel { .. }), "{err}");
+
+        // A sidecar that is not JSON.
+        std::fs::write(&path, &good_weights).unwrap();
+        std::fs::write(&sidecar, "{ truncated").unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::CorruptModel { .. }), "{err}");
+
+        // Another kind of model, a newer format, another architecture.
+        std::fs::write(
+            &sidecar,
+            good_sidecar.replace("agriflux-cnn", "agriflux-lstm"),
+        )
+        .unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::IncompatibleModel { .. }), "{err}");
+        std::fs::write(
+            &sidecar,
+            good_sidecar.replace("\"format_version\": 1", "\"format_version\": 99"),
+        )
+        .unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::IncompatibleModel { .. }), "{err}");
+        let mut other: serde_json::Value = serde_json::from_str(&good_sidecar).unwrap();
+        other["architecture"]["hidden"] = 64.into();
+        std::fs::write(&sidecar, serde_json::to_string(&other).unwrap()).unwrap();
+        let err = CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::IncompatibleModel { .. }), "{err}");
+
+        // Restored, it loads again.
+        std::fs::write(&sidecar, &good_sidecar).unwrap();
+        assert!(CnnClassifier::load(&path).is_ok());
+    }
+
+    fn sha256_of(bytes: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }

@@ -4,9 +4,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::nn::loss::{MseLoss, Reduction};
-use burn::nn::{
-    BiLstm, BiLstmConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig,
-};
+use burn::nn::{BiLstm, BiLstmConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -396,15 +394,15 @@ impl LstmRegressor {
                 })
             };
         }
-        let per_step = n * self.features;
+        let per_step = n.saturating_mul(self.features);
         let seq_len = x.len() / per_step;
-        if seq_len == 0 || x.len() % per_step != 0 {
+        if seq_len == 0 || !x.len().is_multiple_of(per_step) {
             return Err(MlError::ShapeMismatch {
                 what: format!(
                     "input sequences (n = {n} x L steps x {} features)",
                     self.features
                 ),
-                expected: n * self.seq_len.max(1) * self.features,
+                expected: per_step.saturating_mul(self.seq_len.max(1)),
                 actual: x.len(),
             });
         }
@@ -530,5 +528,246 @@ impl LstmRegressor {
     /// The device the model runs on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::NoMonitor;
+    use crate::ml::test_support::{Recorder, sequences};
+
+    const L: usize = 10;
+    const F: usize = 2;
+
+    fn tiny_config(max_epochs: usize, seed: u64) -> TrainConfig {
+        TrainConfig {
+            max_epochs,
+            batch_size: 8,
+            learning_rate: 1e-3,
+            patience: 10,
+            seed,
+        }
+    }
+
+    struct Data {
+        x: Vec<f32>,
+        y: Vec<f32>,
+        vx: Vec<f32>,
+        vy: Vec<f32>,
+        norm: Normalisation,
+    }
+
+    fn data(n: usize) -> Data {
+        let (x, y) = sequences(n, L, 1);
+        let (vx, vy) = sequences(n, L, 2);
+        let norm = Normalisation::fit(&x, F);
+        Data { x, y, vx, vy, norm }
+    }
+
+    fn set<'a>(x: &'a [f32], y: &'a [f32]) -> SequenceSet<'a> {
+        SequenceSet {
+            x,
+            y,
+            n: y.len(),
+            seq_len: L,
+            features: F,
+        }
+    }
+
+    fn train_tiny(
+        d: &Data,
+        cfg: &TrainConfig,
+        monitor: &mut dyn TrainingMonitor,
+    ) -> LstmTrainingOutcome {
+        train_lstm(
+            &set(&d.x, &d.y),
+            &set(&d.vx, &d.vy),
+            &d.norm,
+            cfg,
+            monitor,
+            &CancelToken::new(),
+        )
+        .expect("training succeeds")
+    }
+
+    fn zero_regressor(features: usize) -> LstmRegressor {
+        let device = default_device();
+        LstmRegressor {
+            net: LstmNet::new(&LstmArchitecture::default(), features, &device, false).valid(),
+            arch: LstmArchitecture::default(),
+            features,
+            seq_len: L,
+            norm: Normalisation::identity(features),
+            train_config: None,
+            best_epoch: 0,
+            device,
+        }
+    }
+
+    #[test]
+    fn lstm_has_the_original_parameter_count() {
+        assert_eq!(zero_regressor(1).num_params(), 545_921);
+        // A second feature adds one input weight per gate unit and direction.
+        assert_eq!(zero_regressor(2).num_params(), 545_921 + 4 * 128 * 2);
+    }
+
+    #[test]
+    fn lstm_history_reports_mae_and_early_stopping_restores_best_weights() {
+        let d = data(16);
+        // A learning rate far too high makes the validation loss jump about.
+        let cfg = TrainConfig {
+            learning_rate: 0.05,
+            patience: 3,
+            ..tiny_config(10, 5)
+        };
+        let mut monitor = Recorder::default();
+        let outcome = train_tiny(&d, &cfg, &mut monitor);
+        let h = &outcome.history;
+        assert_eq!(monitor.epochs, *h);
+        assert_eq!(monitor.batches, 2 * h.len());
+        assert!(h.iter().all(|s| s.val_mae.is_some()
+            && s.train_accuracy.is_none()
+            && s.val_accuracy.is_none()));
+        let best = outcome.best_epoch;
+        let best_loss = h[best - 1].val_loss;
+        assert!(h.iter().all(|s| s.val_loss >= best_loss));
+        assert!(best < h.len(), "the last epoch must be worse here: {h:?}");
+        assert!(h[h.len() - 1].val_loss > best_loss + 1e-5);
+
+        // MSE and MAE of the returned model's predictions are the best epoch's.
+        let pred = outcome.model.predict(&d.vx, 16).unwrap();
+        let mse = pred
+            .iter()
+            .zip(&d.vy)
+            .map(|(&p, &t)| f64::from(p - t).powi(2))
+            .sum::<f64>()
+            / 16.0;
+        assert!(
+            (mse - best_loss).abs() <= 1e-5 * best_loss.max(1e-3),
+            "{mse} vs {best_loss}"
+        );
+        let m = outcome.model.evaluate(&set(&d.vx, &d.vy)).unwrap();
+        let best_mae = h[best - 1].val_mae.unwrap();
+        assert!((m.mae - best_mae).abs() < 1e-6, "{} vs {best_mae}", m.mae);
+    }
+
+    #[test]
+    fn same_seed_gives_identical_lstm_history() {
+        let d = data(12);
+        let cfg = tiny_config(2, 9);
+        let a = train_tiny(&d, &cfg, &mut NoMonitor);
+        let b = train_tiny(&d, &cfg, &mut NoMonitor);
+        assert_eq!(a.history, b.history);
+        assert_eq!(
+            a.model.predict(&d.vx, 12).unwrap(),
+            b.model.predict(&d.vx, 12).unwrap()
+        );
+    }
+
+    #[test]
+    fn reloaded_lstm_reproduces_predictions_exactly() {
+        let d = data(12);
+        let outcome = train_tiny(&d, &tiny_config(1, 4), &mut NoMonitor);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lstm_real.bpk");
+        outcome.model.save(&path).unwrap();
+        let sidecar: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path.with_extension("json")).unwrap()).unwrap();
+        assert_eq!(sidecar["format"], "agriflux-lstm");
+        assert_eq!(sidecar["architecture"]["features"], F);
+        assert_eq!(sidecar["architecture"]["seq_len"], L);
+        assert_eq!(sidecar["architecture"]["hidden"], 128);
+        assert_eq!(sidecar["num_params"], 545_921 + 4 * 128 * 2);
+
+        let loaded = LstmRegressor::load(&path).unwrap();
+        let before = outcome.model.predict(&d.vx, 12).unwrap();
+        let after = loaded.predict(&d.vx, 12).unwrap();
+        let bits = |p: &[f32]| -> Vec<u32> { p.iter().map(|v| v.to_bits()).collect() };
+        assert_eq!(bits(&before), bits(&after));
+        assert_eq!((loaded.features(), loaded.seq_len()), (F, L));
+        assert_eq!(loaded.normalisation(), &d.norm);
+
+        // A CNN loader refuses the file, and vice versa.
+        let err = crate::ml::CnnClassifier::load(&path).unwrap_err();
+        assert!(matches!(err, MlError::IncompatibleModel { .. }), "{err}");
+    }
+
+    #[test]
+    fn lstm_cancel_stops_training_promptly() {
+        let d = data(16);
+        let token = CancelToken::new();
+        let mut monitor = Recorder {
+            cancel_after: Some((1, token.clone())),
+            ..Recorder::default()
+        };
+        let result = train_lstm(
+            &set(&d.x, &d.y),
+            &set(&d.vx, &d.vy),
+            &d.norm,
+            &tiny_config(5, 0),
+            &mut monitor,
+            &token,
+        );
+        assert!(matches!(result, Err(MlError::Cancelled)));
+        assert_eq!(monitor.batches, 1);
+    }
+
+    #[test]
+    fn lstm_inputs_are_checked() {
+        let d = data(4);
+        let model = zero_regressor(F);
+        assert_eq!(model.predict(&d.x, 4).unwrap().len(), 4);
+        // Any sequence length: the first 5 steps of each sequence.
+        let short: Vec<f32> =
+            d.x.chunks(L * F)
+                .flat_map(|s| s[..5 * F].to_vec())
+                .collect();
+        assert_eq!(model.predict(&short, 4).unwrap().len(), 4);
+        assert!(matches!(
+            model.predict(&d.x[1..], 4),
+            Err(MlError::ShapeMismatch { .. })
+        ));
+        assert!(model.predict(&[], 0).unwrap().is_empty());
+
+        let good = set(&d.x, &d.y);
+        let bad_targets = SequenceSet {
+            y: &d.y[..3],
+            ..good
+        };
+        let err = train_lstm(
+            &good,
+            &bad_targets,
+            &d.norm,
+            &tiny_config(1, 0),
+            &mut NoMonitor,
+            &CancelToken::new(),
+        )
+        .err();
+        assert!(matches!(err, Some(MlError::ShapeMismatch { .. })));
+        let err = train_lstm(
+            &good,
+            &good,
+            &Normalisation::identity(1),
+            &tiny_config(1, 0),
+            &mut NoMonitor,
+            &CancelToken::new(),
+        )
+        .err();
+        assert!(matches!(err, Some(MlError::InvalidNormalisation(_))));
+    }
+
+    #[test]
+    fn persistence_forecast_repeats_the_last_ndvi() {
+        let x = [0.1, 1.0, 0.2, 1.0, 0.3, 0.5, 0.4, 0.5];
+        let y = [0.25, 0.45];
+        let s = SequenceSet {
+            x: &x,
+            y: &y,
+            n: 2,
+            seq_len: 2,
+            features: 2,
+        };
+        assert_eq!(persistence_forecast(&s).unwrap(), vec![0.2, 0.4]);
     }
 }

@@ -26,6 +26,9 @@ mod normalisation;
 mod persist;
 mod training;
 
+#[cfg(test)]
+mod test_support;
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -200,7 +203,9 @@ pub enum MlError {
     #[error("invalid normalisation: {0}")]
     InvalidNormalisation(String),
     /// The loss became NaN or infinite.
-    #[error("training diverged: non-finite {which} loss in epoch {epoch} (try a lower learning rate)")]
+    #[error(
+        "training diverged: non-finite {which} loss in epoch {epoch} (try a lower learning rate)"
+    )]
     Diverged {
         /// "training" or "validation".
         which: &'static str,

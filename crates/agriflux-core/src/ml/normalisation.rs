@@ -97,11 +97,7 @@ impl Normalisation {
                 "mean of channel {c} is not finite"
             )));
         }
-        if let Some(c) = self
-            .std
-            .iter()
-            .position(|s| !(s.is_finite() && *s > 0.0))
-        {
+        if let Some(c) = self.std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(MlError::InvalidNormalisation(format!(
                 "std of channel {c} is {} (must be positive and finite)",
                 self.std[c]

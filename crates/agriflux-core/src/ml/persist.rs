@@ -201,13 +201,12 @@ pub(crate) fn load<A: DeserializeOwned>(
             ),
         });
     }
-    let record =
-        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
-            MlError::CorruptModel {
-                path: path.to_path_buf(),
-                reason: format!("unreadable weights: {e}"),
-            }
-        })?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
+        MlError::CorruptModel {
+            path: path.to_path_buf(),
+            reason: format!("unreadable weights: {e}"),
+        }
+    })?;
     Ok((sidecar, record))
 }
 

@@ -151,6 +151,12 @@ impl Step for ValidateStep {
         let settings = ctx.settings;
         let scenes_dir = ctx.workdir.scenes();
         let dirs = list_scene_dirs(&scenes_dir).map_err(|e| StepError::failed(e.to_string()))?;
+        if dirs.is_empty() {
+            return Err(StepError::failed(format!(
+                "no scenes in {}: run the download step first (without --skip-download)",
+                scenes_dir.display()
+            )));
+        }
         let mut dates = Vec::new();
         let mut grids = BTreeSet::new();
         let mut metadata_dates = Vec::new();
