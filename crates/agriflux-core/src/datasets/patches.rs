@@ -379,3 +379,81 @@ pub fn load_patch_metadata(dir: &Path, tag: &str) -> Result<PatchMetadata, Datas
     let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
     serde_json::from_str(&text).map_err(|e| DatasetError::BadMetadata { path, message: e.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::geotiff::{Crs, GeoTransform};
+    use chrono::NaiveDate;
+
+    /// A scene whose NDVI rises from left to right, so every class is present.
+    fn gradient_scene(width: usize, height: usize, day: u32) -> Scene {
+        let mut bands = Vec::with_capacity(width * height * 4);
+        for _ in 0..height {
+            for c in 0..width {
+                let ndvi = -0.1 + 0.95 * c as f32 / width as f32;
+                let red = 0.05f32;
+                bands.extend([0.04, 0.06, red, red * (1.0 + ndvi) / (1.0 - ndvi)]);
+            }
+        }
+        Scene {
+            date: NaiveDate::from_ymd_opt(2025, 1, day).unwrap(),
+            width,
+            height,
+            transform: GeoTransform { origin_x: 0.0, origin_y: 0.0, pixel_width: 1.0, pixel_height: 1.0 },
+            crs: Crs { epsg: 4326 },
+            bands,
+            scl: vec![4; width * height],
+            data_mask: vec![1; width * height],
+            cloud_cover: 0.0,
+        }
+    }
+
+    fn build(scenes: &[Scene], per_class: usize) -> Result<PatchSplits, DatasetError> {
+        build_patch_splits(scenes, &PatchConfig::new(per_class, 7), "real", "simulated", &CancelToken::new(), |_, _| {})
+    }
+
+    #[test]
+    fn balances_only_the_training_split() {
+        let scenes: Vec<_> = (1..4).map(|d| gradient_scene(512, 384, d)).collect();
+        let splits = build(&scenes, 50).unwrap();
+        let train = splits.train.class_counts();
+        assert!(train.iter().all(|c| *c == 50 || *c == 0), "{train:?}");
+        assert_eq!(splits.metadata.counts_before_balancing["val"], splits.val.class_counts());
+        assert_eq!(splits.metadata.counts_before_balancing["test"], splits.test.class_counts());
+    }
+
+    #[test]
+    fn oversampled_copies_stay_inside_train() {
+        let scenes = vec![gradient_scene(512, 384, 1)];
+        let splits = build(&scenes, 200).unwrap();
+        let train: std::collections::BTreeSet<_> = splits.train.origin.iter().collect();
+        for other in splits.val.origin.iter().chain(&splits.test.origin) {
+            assert!(!train.contains(other), "{other:?} is in train and in a held-out split");
+        }
+    }
+
+    #[test]
+    fn invalid_centre_pixels_are_never_labelled() {
+        let mut scene = gradient_scene(384, 384, 1);
+        for p in scene.scl.iter_mut() {
+            *p = 9; // all cloud
+        }
+        let err = build(&[scene], 10).err().expect("nothing usable").to_string();
+        assert!(err.contains("no usable patch"), "{err}");
+    }
+
+    #[test]
+    fn rejects_an_area_with_too_few_blocks() {
+        let err = build(&[gradient_scene(128, 128, 1)], 10).err().unwrap().to_string();
+        assert!(err.contains("at least 3 are needed"), "{err}");
+    }
+
+    #[test]
+    fn same_seed_gives_same_splits() {
+        let scenes: Vec<_> = (1..3).map(|d| gradient_scene(512, 384, d)).collect();
+        let (a, b) = (build(&scenes, 20).unwrap(), build(&scenes, 20).unwrap());
+        assert_eq!(a.train, b.train);
+        assert_eq!(a.test, b.test);
+    }
+}

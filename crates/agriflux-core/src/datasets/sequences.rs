@@ -285,3 +285,62 @@ pub fn load_sequence_metadata(dir: &Path, tag: &str) -> Result<SequenceMetadata,
     let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
     serde_json::from_str(&text).map_err(|e| DatasetError::BadMetadata { path, message: e.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::geotiff::{Crs, GeoTransform};
+
+    fn flat_scene(day: u32, ndvi: f32, cloudy_rows: usize) -> Scene {
+        let (width, height) = (64, 64);
+        let red = 0.05f32;
+        let bands = (0..width * height)
+            .flat_map(|_| [0.04, 0.06, red, red * (1.0 + ndvi) / (1.0 - ndvi)])
+            .collect();
+        let mut scl = vec![4u8; width * height];
+        for p in scl.iter_mut().take(cloudy_rows * width) {
+            *p = 9;
+        }
+        Scene {
+            date: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(day as u64),
+            width,
+            height,
+            transform: GeoTransform { origin_x: 0.0, origin_y: 0.0, pixel_width: 1.0, pixel_height: 1.0 },
+            crs: Crs { epsg: 4326 },
+            bands,
+            scl,
+            data_mask: vec![1; width * height],
+            cloud_cover: 0.0,
+        }
+    }
+
+    #[test]
+    fn splits_windows_by_time_and_records_gaps() {
+        let scenes: Vec<_> = (0..12).map(|i| flat_scene(i * 5 + (i % 3), 0.2 + 0.05 * i as f32, 0)).collect();
+        let s = build_sequence_splits(&scenes, 4, "real", "simulated", &CancelToken::new()).unwrap();
+        let max = |set: &SequenceSet| set.origin.iter().map(|o| o[1]).max().unwrap();
+        let min = |set: &SequenceSet| set.origin.iter().map(|o| o[1]).min().unwrap();
+        assert!(max(&s.train) < min(&s.val) && max(&s.val) < min(&s.test));
+        assert_eq!(s.metadata.gaps_days.len(), 11);
+        assert!(s.metadata.gaps_days.iter().any(|g| *g != 5), "uneven gaps are recorded");
+        // The persistence forecast is the last NDVI of the window.
+        let last = s.test.persistence(4)[0];
+        assert!((last - (0.2 + 0.05 * (s.test.origin[0][1] - 1) as f32)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn drops_windows_whose_block_is_clouded() {
+        let mut scenes: Vec<_> = (0..10).map(|i| flat_scene(i * 5, 0.5, 0)).collect();
+        scenes[6] = flat_scene(30, 0.5, 32); // the top row of blocks is cloudy on one date
+        let s = build_sequence_splits(&scenes, 3, "real", "simulated", &CancelToken::new()).unwrap();
+        assert!(s.metadata.dropped_invalid > 0);
+        assert!(s.train.x.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn too_few_dates_is_a_clear_error() {
+        let scenes: Vec<_> = (0..5).map(|i| flat_scene(i * 5, 0.5, 0)).collect();
+        let err = build_sequence_splits(&scenes, 10, "real", "simulated", &CancelToken::new()).err().unwrap().to_string();
+        assert!(err.contains("5 usable dates") && err.contains("--sequence-length"), "{err}");
+    }
+}

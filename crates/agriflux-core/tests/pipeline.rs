@@ -1,0 +1,144 @@
+//! Engine integration: the runner drives steps in order and reports every outcome, through the
+//! library alone (no CLI), on temporary work directories.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use agriflux_core::pipeline::{
+    CancelToken, RunEvent, Step, StepContext, StepError, StepId, StepOutput, StepStatus, WorkDir, run_pipeline,
+};
+use agriflux_core::settings::{Settings, SettingsResolver};
+use agriflux_core::steps::standard_steps;
+
+fn tiny_settings(extra: &[(&str, &str)]) -> Settings {
+    let mut flags: BTreeMap<String, String> = [
+        ("bbox", "75.80,30.90,75.827,30.918"),
+        ("start", "2025-01-01"),
+        ("end", "2025-12-31"),
+        ("target-count", "14"),
+        ("min-valid-dates", "10"),
+        ("sequence-length", "5"),
+        ("samples-per-class", "8"),
+        ("cnn-epochs", "1"),
+        ("lstm-epochs", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        flags.insert(k.to_string(), v.to_string());
+    }
+    let env = BTreeMap::new();
+    SettingsResolver::new(&env, "/nonexistent/.env".into(), &flags)
+        .resolve(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .unwrap()
+}
+
+/// Collects events for inspection.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<RunEvent>>);
+
+impl agriflux_core::pipeline::EventSink for Recorder {
+    fn emit(&self, event: &RunEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+/// A test-only step standing in for a step with a bug.
+struct Panicking(StepId);
+
+impl Step for Panicking {
+    fn id(&self) -> StepId {
+        self.0
+    }
+    fn run(&self, _ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        panic!("index out of bounds in a test step")
+    }
+}
+
+/// A test-only step that succeeds at once.
+struct Instant(StepId);
+
+impl Step for Instant {
+    fn id(&self) -> StepId {
+        self.0
+    }
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        ctx.progress(1, 1, "things", "done");
+        Ok(StepOutput::new())
+    }
+}
+
+#[test]
+fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let workdir = WorkDir::new(dir.path());
+    let recorder = Recorder::default();
+    let outcome = run_pipeline(&standard_steps(), &tiny_settings(&[]), &workdir, &recorder, CancelToken::new()).unwrap();
+    assert_eq!(outcome.report.overall_status, StepStatus::Success, "{:#?}", outcome.report.steps);
+    let events = recorder.0.into_inner().unwrap();
+    assert!(matches!(events.first(), Some(RunEvent::RunStarted { source, .. }) if source == "simulated"));
+    assert!(matches!(events.last(), Some(RunEvent::RunFinished { status: StepStatus::Success, .. })));
+    let started: Vec<StepId> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::StepStarted { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, StepId::ALL.to_vec());
+    for series in ["real/train_loss", "real/val_loss", "real/val_accuracy", "synthetic/val_loss"] {
+        assert!(
+            events.iter().any(|e| matches!(e, RunEvent::StepMetric { series: s, .. } if s == series)),
+            "no {series} points"
+        );
+    }
+    assert!(events.iter().any(|e| matches!(e, RunEvent::StepProgress { step: StepId::TrainCnn, unit, .. } if unit == "epochs")));
+    assert!(outcome.report_path.exists());
+}
+
+#[test]
+fn a_panicking_step_fails_with_its_message_and_later_steps_stay_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps: Vec<Box<dyn Step>> = vec![
+        Box::new(Instant(StepId::Download)),
+        Box::new(Panicking(StepId::Validate)),
+        Box::new(Instant(StepId::CnnDataset)),
+    ];
+    let outcome = run_pipeline(&steps, &tiny_settings(&[]), &WorkDir::new(dir.path()), &Recorder::default(), CancelToken::new()).unwrap();
+    let report = &outcome.report;
+    assert_eq!(report.overall_status, StepStatus::Failed);
+    assert_eq!(report.steps[0].status, StepStatus::Success);
+    assert_eq!(report.steps[1].status, StepStatus::Failed);
+    let message = report.steps[1].error_message.as_deref().unwrap();
+    assert!(message.contains("validate") && message.contains("index out of bounds"), "{message}");
+    assert_eq!(report.steps[2].status, StepStatus::Pending);
+    assert!(outcome.report_path.exists(), "the report is written after a panic");
+}
+
+#[test]
+fn skip_flags_mark_steps_skipped_without_running_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps: Vec<Box<dyn Step>> = vec![
+        Box::new(Panicking(StepId::Download)),
+        Box::new(Panicking(StepId::Validate)),
+        Box::new(Instant(StepId::CnnDataset)),
+    ];
+    let settings = tiny_settings(&[("skip-download", "true"), ("skip-validation", "true")]);
+    let outcome = run_pipeline(&steps, &settings, &WorkDir::new(dir.path()), &Recorder::default(), CancelToken::new()).unwrap();
+    let statuses: Vec<_> = outcome.report.steps.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [StepStatus::Skipped, StepStatus::Skipped, StepStatus::Success]);
+    assert_eq!(outcome.report.summary_statistics.skipped_steps, 2);
+    assert_eq!(outcome.report.overall_status, StepStatus::Success);
+}
+
+#[test]
+fn a_cancelled_run_stops_before_the_next_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let steps: Vec<Box<dyn Step>> = vec![Box::new(Instant(StepId::Download))];
+    let outcome = run_pipeline(&steps, &tiny_settings(&[]), &WorkDir::new(dir.path()), &Recorder::default(), cancel).unwrap();
+    assert_eq!(outcome.report.overall_status, StepStatus::Cancelled);
+    assert_eq!(outcome.report.steps[0].status, StepStatus::Pending);
+}
