@@ -7,11 +7,15 @@ use std::time::{Duration, Instant};
 
 use agriflux_core::datasets::Split;
 use agriflux_core::datasets::patches::load_patch_set;
-use agriflux_tests::{agriflux, tiny_with, latest_report, run_tiny, snapshot, text};
+use agriflux_tests::{agriflux, latest_report, run_tiny, snapshot, text, tiny_with};
 use serde_json::Value;
 
 fn stderr_and_stdout(out: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
@@ -34,13 +38,21 @@ fn corrupt_scene_fails_validation_naming_the_date_and_touches_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_tiny(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let mut scenes: Vec<_> = std::fs::read_dir(dir.path().join("data/scenes")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut scenes: Vec<_> = std::fs::read_dir(dir.path().join("data/scenes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     scenes.sort();
     let victim = &scenes[3];
     let date = victim.file_name().unwrap().to_string_lossy().into_owned();
     let bands = victim.join("bands.tif");
     let len = std::fs::metadata(&bands).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&bands).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&bands)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
 
     let keep = ["data/training", "models", "reports", ".env"];
     let before: Vec<_> = keep.iter().map(|p| snapshot(&dir.path().join(p))).collect();
@@ -48,13 +60,27 @@ fn corrupt_scene_fails_validation_naming_the_date_and_touches_nothing_else() {
     let out = run_tiny(dir.path(), &["--skip-download"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = stderr_and_stdout(&out);
-    assert!(all.contains(&date), "the failure names the date {date}: {all}");
-    assert!(all.contains("files_and_checksums") || all.contains("checksum"), "{all}");
+    assert!(
+        all.contains(&date),
+        "the failure names the date {date}: {all}"
+    );
+    assert!(
+        all.contains("files_and_checksums") || all.contains("checksum"),
+        "{all}"
+    );
     let report = latest_report(dir.path());
     assert_eq!(report["steps"][1]["status"], "failed");
-    assert!(report["steps"][1]["error_message"].as_str().unwrap().contains(&date));
+    assert!(
+        report["steps"][1]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains(&date)
+    );
     let after: Vec<_> = keep.iter().map(|p| snapshot(&dir.path().join(p))).collect();
-    assert!(before == after, "a failed validation must not touch datasets, models, reports");
+    assert!(
+        before == after,
+        "a failed validation must not touch datasets, models, reports"
+    );
     assert_eq!(std::fs::read(dir.path().join(".env")).unwrap(), env_before);
 }
 
@@ -64,8 +90,15 @@ fn ctrl_c_during_training_cancels_and_keeps_earlier_outputs() {
     let workdir = dir.path().to_str().unwrap();
     let mut args = vec!["run", "--workdir", workdir, "--events", "jsonl"];
     // Many epochs so training is surely running when the signal comes.
-    args.extend(tiny_with(&[("--cnn-epochs", "500"), ("--cnn-patience", "500")]));
-    let mut child = agriflux(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    args.extend(tiny_with(&[
+        ("--cnn-epochs", "500"),
+        ("--cnn-patience", "500"),
+    ]));
+    let mut child = agriflux(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut training = false;
@@ -77,7 +110,10 @@ fn ctrl_c_during_training_cancels_and_keeps_earlier_outputs() {
         }
     }
     assert!(training, "train_cnn never reported progress");
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let signalled = Instant::now();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
@@ -85,12 +121,20 @@ fn ctrl_c_during_training_cancels_and_keeps_earlier_outputs() {
         if let Some(status) = child.try_wait().unwrap() {
             break status.code();
         }
-        assert!(signalled.elapsed() < Duration::from_secs(60), "no exit after Ctrl-C");
+        assert!(
+            signalled.elapsed() < Duration::from_secs(60),
+            "no exit after Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(code, Some(130));
-    let finished: Vec<Value> = rest.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert!(finished.iter().any(|e| e["type"] == "step_finished" && e["step"] == "train_cnn" && e["status"] == "cancelled"));
+    let finished: Vec<Value> = rest
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(finished.iter().any(|e| e["type"] == "step_finished"
+        && e["step"] == "train_cnn"
+        && e["status"] == "cancelled"));
     let report = latest_report(dir.path());
     assert_eq!(report["overall_status"], "cancelled");
     assert_eq!(report["steps"][4]["status"], "cancelled");
@@ -99,9 +143,13 @@ fn ctrl_c_during_training_cancels_and_keeps_earlier_outputs() {
     }
     // Earlier outputs are intact and readable; no model file pretends to be finished.
     for split in Split::ALL {
-        assert!(!load_patch_set(&dir.path().join("data/training"), split, "real").unwrap().is_empty());
+        assert!(
+            !load_patch_set(&dir.path().join("data/training"), split, "real")
+                .unwrap()
+                .is_empty()
+        );
     }
-    assert!(!dir.path().join("models/cnn_real.mpk").exists());
+    assert!(!dir.path().join("models/cnn_real.bpk").exists());
     assert!(!dir.path().join(".env").exists());
 }
 
@@ -117,7 +165,10 @@ fn read_only_env_fails_the_last_step_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = stderr_and_stdout(&out);
     assert!(all.contains("read-only"), "{all}");
-    assert_eq!(std::fs::read_to_string(&env).unwrap(), "# mine\nUSE_AI_MODELS=false\n");
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        "# mine\nUSE_AI_MODELS=false\n"
+    );
     let report = latest_report(dir.path());
     assert_eq!(report["steps"][7]["status"], "failed");
     assert_eq!(report["steps"][6]["status"], "success");
@@ -126,28 +177,57 @@ fn read_only_env_fails_the_last_step_with_a_clear_error() {
 #[test]
 fn bad_flag_value_names_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap(), "--cnn-epochs", "many"]).output().unwrap();
+    let out = agriflux(&[
+        "run",
+        "--workdir",
+        dir.path().to_str().unwrap(),
+        "--cnn-epochs",
+        "many",
+    ])
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--cnn-epochs") && err.contains("'many'"), "{err}");
+    assert!(
+        err.contains("--cnn-epochs") && err.contains("'many'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_env_value_names_the_key_and_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".env"), "AGRIFLUX_BBOX=75.9,30.9,75.8,31.0\n").unwrap();
-    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "AGRIFLUX_BBOX=75.9,30.9,75.8,31.0\n",
+    )
+    .unwrap();
+    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("AGRIFLUX_BBOX") && err.contains(".env"), "{err}");
-    assert!(err.contains("minimum must be less than the maximum"), "{err}");
+    assert!(
+        err.contains("AGRIFLUX_BBOX") && err.contains(".env"),
+        "{err}"
+    );
+    assert!(
+        err.contains("minimum must be less than the maximum"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_env_line_is_reported_with_its_line_number() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".env"), "# ok\nA=1\nthis is not a setting\n").unwrap();
-    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# ok\nA=1\nthis is not a setting\n",
+    )
+    .unwrap();
+    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3"), "{err}");
@@ -159,7 +239,15 @@ fn run_help_documents_every_option_and_its_env_key() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for spec in agriflux_core::settings::OPTIONS {
-        assert!(help.contains(&format!("--{}", spec.name)), "--{} undocumented", spec.name);
-        assert!(help.contains(&spec.env_key()), "{} undocumented", spec.env_key());
+        assert!(
+            help.contains(&format!("--{}", spec.name)),
+            "--{} undocumented",
+            spec.name
+        );
+        assert!(
+            help.contains(&spec.env_key()),
+            "{} undocumented",
+            spec.env_key()
+        );
     }
 }

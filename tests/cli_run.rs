@@ -9,7 +9,7 @@ use agriflux_core::datasets::Split;
 use agriflux_core::datasets::npy::read_npy;
 use agriflux_core::datasets::patches::{PATCH, load_patch_set};
 use agriflux_core::ml::{CnnClassifier, LstmRegressor};
-use agriflux_tests::{agriflux, have, latest_report, read_json, run_tiny, text, TINY};
+use agriflux_tests::{TINY, agriflux, have, latest_report, read_json, run_tiny, text};
 use serde_json::Value;
 
 /// A `.env` with everything a hand-edited file has: comments, blank lines, `export`, both
@@ -59,16 +59,37 @@ fn full_run_succeeds_and_prints_the_summary() {
 fn report_has_the_seed_schema_and_only_this_runs_figures() {
     let dir = succeeded();
     let report = latest_report(dir);
-    for key in ["pipeline_name", "start_time", "end_time", "total_duration_seconds", "overall_status", "summary_statistics", "steps"] {
+    for key in [
+        "pipeline_name",
+        "start_time",
+        "end_time",
+        "total_duration_seconds",
+        "overall_status",
+        "summary_statistics",
+        "steps",
+    ] {
         assert!(report.get(key).is_some(), "report lacks {key}");
     }
-    assert_eq!(report["pipeline_name"], "Real Satellite Data Integration Pipeline");
+    assert_eq!(
+        report["pipeline_name"],
+        "Real Satellite Data Integration Pipeline"
+    );
     assert_eq!(report["overall_status"], "success");
     assert_eq!(report["simulated_data"], true);
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 8);
     for step in steps {
-        for key in ["step_number", "name", "description", "status", "start_time", "end_time", "duration_seconds", "error_message", "output_summary"] {
+        for key in [
+            "step_number",
+            "name",
+            "description",
+            "status",
+            "start_time",
+            "end_time",
+            "duration_seconds",
+            "error_message",
+            "output_summary",
+        ] {
             assert!(step.get(key).is_some(), "step lacks {key}: {step}");
         }
         assert_eq!(step["status"], "success", "{step}");
@@ -86,10 +107,19 @@ fn report_has_the_seed_schema_and_only_this_runs_figures() {
     let mae = lstm["metrics"]["mae"].as_f64().unwrap();
     assert!((summary["lstm_metrics"]["mae"].as_f64().unwrap() - mae).abs() < 1e-4);
     let comparison = read_json(&dir.join("reports/model_comparison_report.json"));
-    let real = comparison["cnn_comparison"]["real_trained"]["accuracy"].as_f64().unwrap();
-    let syn = comparison["cnn_comparison"]["synthetic_trained"]["accuracy"].as_f64().unwrap();
-    assert!((real - acc).abs() < 1e-9, "comparison re-evaluates the saved model on the same test split");
-    let pp = summary["model_comparison"]["cnn_accuracy_improvement_pp"].as_f64().unwrap();
+    let real = comparison["cnn_comparison"]["real_trained"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    let syn = comparison["cnn_comparison"]["synthetic_trained"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (real - acc).abs() < 1e-9,
+        "comparison re-evaluates the saved model on the same test split"
+    );
+    let pp = summary["model_comparison"]["cnn_accuracy_improvement_pp"]
+        .as_f64()
+        .unwrap();
     assert!((pp - (real - syn) * 100.0).abs() < 1e-3);
     assert!(comparison["lstm_comparison"]["persistence_baseline"]["mae"].is_f64());
     assert_eq!(comparison["simulated_data"], true);
@@ -99,29 +129,56 @@ fn report_has_the_seed_schema_and_only_this_runs_figures() {
 fn keeps_every_env_byte_except_use_ai_models() {
     let dir = succeeded();
     let after = std::fs::read_to_string(dir.join(".env")).unwrap();
-    let expected = MESSY_ENV.replace("USE_AI_MODELS=false # flipped", "USE_AI_MODELS=true # flipped");
+    let expected = MESSY_ENV.replace(
+        "USE_AI_MODELS=false # flipped",
+        "USE_AI_MODELS=true # flipped",
+    );
     assert_eq!(after, expected);
 }
 
 #[test]
 fn writes_charts_event_log_and_orchestration_log() {
     let dir = succeeded();
-    for chart in ["cnn_metrics", "cnn_confusion", "cnn_per_class_f1", "cnn_training_loss", "lstm_training_loss", "lstm_predicted_vs_actual"] {
+    for chart in [
+        "cnn_metrics",
+        "cnn_confusion",
+        "cnn_per_class_f1",
+        "cnn_training_loss",
+        "lstm_training_loss",
+        "lstm_predicted_vs_actual",
+    ] {
         for ext in ["svg", "png"] {
             let path = dir.join(format!("reports/{chart}.{ext}"));
-            assert!(std::fs::metadata(&path).map(|m| m.len() > 500).unwrap_or(false), "{} missing or empty", path.display());
+            assert!(
+                std::fs::metadata(&path)
+                    .map(|m| m.len() > 500)
+                    .unwrap_or(false),
+                "{} missing or empty",
+                path.display()
+            );
         }
     }
     let svg = std::fs::read_to_string(dir.join("reports/cnn_metrics.svg")).unwrap();
-    assert!(svg.contains("simulated data"), "charts of simulated runs say so");
+    assert!(
+        svg.contains("simulated data"),
+        "charts of simulated runs say so"
+    );
     let log = std::fs::read_to_string(dir.join("logs/pipeline_orchestration.log")).unwrap();
     assert!(log.contains("run finished"), "{log}");
     let run_id = latest_report(dir)["run_id"].as_str().unwrap().to_string();
-    let events = std::fs::read_to_string(dir.join(format!("logs/runs/{run_id}/events.jsonl"))).unwrap();
-    let events: Vec<Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events =
+        std::fs::read_to_string(dir.join(format!("logs/runs/{run_id}/events.jsonl"))).unwrap();
+    let events: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.first().unwrap()["type"], "run_started");
     assert_eq!(events.last().unwrap()["type"], "run_finished");
-    assert!(events.iter().any(|e| e["type"] == "step_metric" && e["series"] == "real/val_loss"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "step_metric" && e["series"] == "real/val_loss")
+    );
 }
 
 #[test]
@@ -131,30 +188,67 @@ fn scenes_are_georeferenced_geotiffs_that_gdal_reads() {
         println!("skipped: gdalinfo not installed (CI installs gdal-bin)");
         return;
     }
-    let scenes: Vec<PathBuf> = std::fs::read_dir(dir.join("data/scenes")).unwrap().map(|e| e.unwrap().path()).collect();
+    let scenes: Vec<PathBuf> = std::fs::read_dir(dir.join("data/scenes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(scenes.len(), 14);
     for scene in &scenes {
         let meta = read_json(&scene.join("metadata.json"));
         assert_eq!(meta["source"], "simulated");
-        for (file, bands, dtype) in [("bands.tif", 4, "Float32"), ("scl.tif", 2, "Byte"), ("indices.tif", 4, "Float32")] {
-            let out = Command::new("gdalinfo").arg("-json").arg(scene.join(file)).output().unwrap();
-            assert!(out.status.success(), "gdalinfo {}: {}", file, String::from_utf8_lossy(&out.stderr));
+        for (file, bands, dtype) in [
+            ("bands.tif", 4, "Float32"),
+            ("scl.tif", 2, "Byte"),
+            ("indices.tif", 4, "Float32"),
+        ] {
+            let out = Command::new("gdalinfo")
+                .arg("-json")
+                .arg(scene.join(file))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "gdalinfo {}: {}",
+                file,
+                String::from_utf8_lossy(&out.stderr)
+            );
             let info: Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert_eq!(info["size"], serde_json::json!([meta["width"], meta["height"]]), "{file}");
+            assert_eq!(
+                info["size"],
+                serde_json::json!([meta["width"], meta["height"]]),
+                "{file}"
+            );
             assert_eq!(info["bands"].as_array().unwrap().len(), bands, "{file}");
             assert_eq!(info["bands"][0]["type"], dtype, "{file}");
             let wkt = info["coordinateSystem"]["wkt"].as_str().unwrap_or_default();
             assert!(wkt.contains("4326"), "{file}: {wkt}");
-            let gt: Vec<f64> = info["geoTransform"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-            assert!((gt[0] - 75.80).abs() < 1e-9 && (gt[3] - 30.918).abs() < 1e-9, "{file}: {gt:?}");
+            let gt: Vec<f64> = info["geoTransform"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert!(
+                (gt[0] - 75.80).abs() < 1e-9 && (gt[3] - 30.918).abs() < 1e-9,
+                "{file}: {gt:?}"
+            );
             let east = gt[0] + gt[1] * meta["width"].as_f64().unwrap();
             let south = gt[3] + gt[5] * meta["height"].as_f64().unwrap();
-            assert!((east - 75.827).abs() < 1e-9 && (south - 30.90).abs() < 1e-9, "{file}: extent");
+            assert!(
+                (east - 75.827).abs() < 1e-9 && (south - 30.90).abs() < 1e-9,
+                "{file}: extent"
+            );
         }
-        let out = Command::new("gdalinfo").arg(scene.join("bands.tif")).output().unwrap();
+        let out = Command::new("gdalinfo")
+            .arg(scene.join("bands.tif"))
+            .output()
+            .unwrap();
         let listing = String::from_utf8_lossy(&out.stdout);
         for band in ["B02", "B03", "B04", "B08"] {
-            assert!(listing.contains(&format!("Description = {band}")), "{listing}");
+            assert!(
+                listing.contains(&format!("Description = {band}")),
+                "{listing}"
+            );
         }
     }
 }
@@ -163,7 +257,10 @@ fn scenes_are_georeferenced_geotiffs_that_gdal_reads() {
 fn training_arrays_load_in_numpy_with_documented_shapes() {
     let dir = succeeded();
     // Debian's python3-numpy serves /usr/bin/python3; a python3 earlier on PATH may lack numpy.
-    let Some(python) = ["/usr/bin/python3", "python3"].into_iter().find(|p| have(p, &["-c", "import numpy"])) else {
+    let Some(python) = ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .find(|p| have(p, &["-c", "import numpy"]))
+    else {
         println!("skipped: no python3 with numpy (CI installs python3-numpy)");
         return;
     };
@@ -175,26 +272,51 @@ for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.npy"))):
     out[os.path.basename(p)] = [list(a.shape), str(a.dtype), bool(np.isfinite(a).all())]
 print(json.dumps(out))
 "#;
-    let out = Command::new(python).arg("-c").arg(script).arg(dir.join("data/training")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join("data/training"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let arrays: Value = serde_json::from_slice(&out.stdout).unwrap();
     let meta = read_json(&dir.join("data/training/cnn_metadata_real.json"));
     for split in ["train", "val", "test"] {
         let x = &arrays[format!("cnn_X_{split}_real.npy")];
         assert_eq!(x[1], "float32");
-        assert_eq!(x[0].as_array().unwrap()[1..], serde_json::json!([PATCH, PATCH, 4]).as_array().unwrap()[..]);
+        assert_eq!(
+            x[0].as_array().unwrap()[1..],
+            serde_json::json!([PATCH, PATCH, 4]).as_array().unwrap()[..]
+        );
         assert_eq!(x[2], true, "no NaN in CNN inputs");
-        let n: u64 = meta["counts"][split].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
+        let n: u64 = meta["counts"][split]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(x[0][0].as_u64().unwrap(), n);
         assert_eq!(arrays[format!("cnn_y_{split}_real.npy")][1], "int64");
         let l = &arrays[format!("lstm_X_{split}_real.npy")];
         assert_eq!(l[1], "float32");
-        assert_eq!(l[0].as_array().unwrap()[1..], serde_json::json!([5, 2]).as_array().unwrap()[..]);
+        assert_eq!(
+            l[0].as_array().unwrap()[1..],
+            serde_json::json!([5, 2]).as_array().unwrap()[..]
+        );
         assert_eq!(arrays[format!("lstm_y_{split}_real.npy")][1], "float32");
     }
     // Balanced training split: samples_per_class for every class present.
     let train_counts = meta["counts"]["train"].as_array().unwrap();
-    assert!(train_counts.iter().all(|c| c.as_u64() == Some(16) || c.as_u64() == Some(0)), "{train_counts:?}");
+    assert!(
+        train_counts
+            .iter()
+            .all(|c| c.as_u64() == Some(16) || c.as_u64() == Some(0)),
+        "{train_counts:?}"
+    );
 }
 
 #[test]
@@ -208,7 +330,8 @@ fn no_patch_or_overlapping_neighbour_appears_in_two_splits() {
         for (sb, b) in &origins[i + 1..] {
             for pa in a {
                 for pb in b {
-                    let overlap = (pa[1] - pb[1]).abs() < PATCH as i64 && (pa[2] - pb[2]).abs() < PATCH as i64;
+                    let overlap = (pa[1] - pb[1]).abs() < PATCH as i64
+                        && (pa[2] - pb[2]).abs() < PATCH as i64;
                     assert!(!overlap, "{sa:?} patch {pa:?} overlaps {sb:?} patch {pb:?}");
                 }
             }
@@ -220,26 +343,43 @@ fn no_patch_or_overlapping_neighbour_appears_in_two_splits() {
         o.chunks(2).map(|c| c[1]).collect()
     };
     let (train, val, test) = (target("train"), target("val"), target("test"));
-    assert!(train.iter().max() < val.iter().min(), "train targets before validation");
-    assert!(val.iter().max() < test.iter().min(), "validation targets before test");
+    assert!(
+        train.iter().max() < val.iter().min(),
+        "train targets before validation"
+    );
+    assert!(
+        val.iter().max() < test.iter().min(),
+        "validation targets before test"
+    );
 }
 
 #[test]
 fn reloaded_models_reproduce_their_test_predictions_exactly() {
     let dir = succeeded();
     let test = load_patch_set(&dir.join("data/training"), Split::Test, "real").unwrap();
-    let cnn = CnnClassifier::load(&dir.join("models/cnn_real.mpk")).unwrap();
+    let cnn = CnnClassifier::load(&dir.join("models/cnn_real.bpk")).unwrap();
     let proba = cnn.predict_proba(&test.x, test.len()).unwrap();
     let (_, saved) = read_npy::<f32>(&dir.join("models/cnn_real_test_predictions.npy")).unwrap();
     let reloaded: Vec<f32> = proba.iter().flatten().copied().collect();
     assert_eq!(reloaded.len(), saved.len());
-    assert!(reloaded.iter().zip(&saved).all(|(a, b)| a.to_bits() == b.to_bits()), "CNN predictions differ after reload");
+    assert!(
+        reloaded
+            .iter()
+            .zip(&saved)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "CNN predictions differ after reload"
+    );
 
     let (shape, x) = read_npy::<f32>(&dir.join("data/training/lstm_X_test_real.npy")).unwrap();
-    let lstm = LstmRegressor::load(&dir.join("models/lstm_real.mpk")).unwrap();
+    let lstm = LstmRegressor::load(&dir.join("models/lstm_real.bpk")).unwrap();
     let pred = lstm.predict(&x, shape[0]).unwrap();
     let (_, saved) = read_npy::<f32>(&dir.join("models/lstm_real_test_predictions.npy")).unwrap();
-    assert!(pred.iter().zip(&saved).all(|(a, b)| a.to_bits() == b.to_bits()), "LSTM predictions differ after reload");
+    assert!(
+        pred.iter()
+            .zip(&saved)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "LSTM predictions differ after reload"
+    );
 }
 
 #[test]
@@ -264,13 +404,22 @@ fn same_seed_gives_identical_datasets_and_metrics_and_jsonl_events() {
         let name = entry.unwrap().file_name();
         let a = std::fs::read(first.join("data/training").join(&name)).unwrap();
         let b = std::fs::read(second.path().join("data/training").join(&name)).unwrap();
-        assert!(a == b, "{name:?} differs between two runs with the same seed");
+        assert!(
+            a == b,
+            "{name:?} differs between two runs with the same seed"
+        );
     }
-    for metrics in ["models/cnn_real_metrics.json", "models/lstm_real_metrics.json"] {
+    for metrics in [
+        "models/cnn_real_metrics.json",
+        "models/lstm_real_metrics.json",
+    ] {
         let mut a = read_json(&first.join(metrics));
         let mut b = read_json(&second.path().join(metrics));
         a["model_file"] = Value::Null;
         b["model_file"] = Value::Null;
-        assert_eq!(a, b, "{metrics} differs between two runs with the same seed");
+        assert_eq!(
+            a, b,
+            "{metrics} differs between two runs with the same seed"
+        );
     }
 }

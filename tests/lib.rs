@@ -46,14 +46,24 @@ pub fn agriflux_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "agriflux-cli", "--bin", "agriflux"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "agriflux-cli",
+                "--bin",
+                "agriflux",
+            ])
             .current_dir(workspace_root())
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building agriflux failed");
         let exe = std::env::current_exe().expect("test executable path");
         // target/<profile>/deps/<test> -> target/<profile>/agriflux
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
         let bin = profile_dir.join("agriflux");
         assert!(bin.exists(), "{} was not built", bin.display());
         bin
@@ -62,7 +72,10 @@ pub fn agriflux_bin() -> &'static Path {
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// `../shared/data/real-s2` beside the repository, if present.
@@ -128,7 +141,9 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -143,5 +158,8 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
 
 /// Whether a command exists on this machine.
 pub fn have(program: &str, probe: &[&str]) -> bool {
-    Command::new(program).args(probe).output().is_ok_and(|o| o.status.success())
+    Command::new(program)
+        .args(probe)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }

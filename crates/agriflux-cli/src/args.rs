@@ -23,7 +23,18 @@ pub enum Command {
     /// Every option can also be set in the work directory's .env as AGRIFLUX_<OPTION>, e.g.
     /// AGRIFLUX_CNN_EPOCHS=3; a flag overrides its key. Exit codes: 0 success, 1 a step failed,
     /// 130 interrupted (Ctrl-C).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Check the Sentinel Hub settings of a work directory's .env: fetch a token and run a
+    /// one-result catalog search. Exit codes: 0 connected, 1 failed (the message says why).
+    CheckConnection(CheckConnectionArgs),
+}
+
+/// Options of `agriflux check-connection`.
+#[derive(Args, Debug)]
+pub struct CheckConnectionArgs {
+    /// Work directory whose .env holds the SENTINEL_HUB_* keys.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub workdir: PathBuf,
 }
 
 /// How events are printed.
@@ -51,7 +62,11 @@ pub struct RunArgs {
     pub skip_validation: bool,
     /// Area in WGS84 degrees [env: AGRIFLUX_BBOX; default: 75.8,30.9,75.9,31.0 (Ludhiana), or a
     /// 3.8 km square inside it for the simulated source]
-    #[arg(long, value_name = "MINLON,MINLAT,MAXLON,MAXLAT", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "MINLON,MINLAT,MAXLON,MAXLAT",
+        allow_hyphen_values = true
+    )]
     pub bbox: Option<String>,
     /// First date searched, YYYY-MM-DD, with --end [env: AGRIFLUX_START]
     #[arg(long, value_name = "DATE", requires = "end")]

@@ -11,7 +11,8 @@ use serde_json::Value;
 use agriflux_core::pipeline::{EventSink, LogLevel, RunEvent, RunReport, StepStatus, WorkDir};
 use agriflux_core::settings::{Settings, SourceKind};
 
-const RULE: &str = "================================================================================";
+const RULE: &str =
+    "================================================================================";
 
 /// Prints every event as one JSON object per line on stdout.
 pub struct JsonLines;
@@ -36,11 +37,17 @@ pub fn print_header(workdir: &WorkDir, settings: &Settings) {
             "Data source: SIMULATED Sentinel-2 (not real imagery): {}",
             settings.source_reason
         ),
-        SourceKind::SentinelHub => println!("Data source: Sentinel Hub ({})", settings.source_reason),
+        SourceKind::SentinelHub => {
+            println!("Data source: Sentinel Hub ({})", settings.source_reason)
+        }
     }
     println!(
         "Area: {}  Dates: {} to {}  Up to {} acquisitions below {}% cloud",
-        settings.bbox, settings.dates.start, settings.dates.end, settings.target_count, settings.cloud_threshold
+        settings.bbox,
+        settings.dates.start,
+        settings.dates.end,
+        settings.target_count,
+        settings.cloud_threshold
     );
     println!(
         "Training: CNN up to {} epochs, LSTM up to {} epochs, {} patches per class, seed {}",
@@ -80,8 +87,13 @@ impl ConsoleState {
     fn bar(&mut self, total: u64, unit: &str) -> &ProgressBar {
         self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(total);
-            let template = format!("  [{{elapsed_precise}}] {{bar:36.cyan/blue}} {{pos}}/{{len}} {unit}  {{wide_msg}}");
-            bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+            let template = format!(
+                "  [{{elapsed_precise}}] {{bar:36.cyan/blue}} {{pos}}/{{len}} {unit}  {{wide_msg}}"
+            );
+            bar.set_style(
+                ProgressStyle::with_template(&template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
             bar
         })
     }
@@ -89,13 +101,22 @@ impl ConsoleState {
 
 impl EventSink for Console {
     fn emit(&self, event: &RunEvent) {
-        let Ok(mut state) = self.state.lock() else { return };
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
         match event {
-            RunEvent::RunStarted { steps, run_id, .. } => {
+            RunEvent::RunStarted { steps, run_id, interrupted_run_report, .. } => {
                 state.total = steps.len();
+                if let Some(report) = interrupted_run_report {
+                    println!("⚠ The previous run in this directory was interrupted (its process died); recorded in {report}");
+                }
                 println!("Run {run_id}: {} steps", steps.len());
             }
-            RunEvent::StepStarted { step, number, total } => {
+            RunEvent::StepStarted {
+                step,
+                number,
+                total,
+            } => {
                 println!();
                 println!("{RULE}");
                 println!("Step {number}/{total}: {}", step.name());
@@ -104,7 +125,13 @@ impl EventSink for Console {
                 println!("Status: running");
                 println!("{RULE}");
             }
-            RunEvent::StepProgress { done, total, unit, message, .. } => {
+            RunEvent::StepProgress {
+                done,
+                total,
+                unit,
+                message,
+                ..
+            } => {
                 let bar = state.bar(*total, unit);
                 if bar.length() != Some(*total) {
                     bar.set_length(*total);
@@ -122,18 +149,27 @@ impl EventSink for Console {
                 };
                 state.println(&line);
             }
-            RunEvent::StepFinished { step, status, duration_s, error, .. } => {
+            RunEvent::StepFinished {
+                step,
+                status,
+                duration_s,
+                error,
+                ..
+            } => {
                 if let Some(bar) = state.bar.take() {
                     bar.finish_and_clear();
                 }
                 let n = step.number();
                 match status {
-                    StepStatus::Success => println!("✓ Step {n} completed successfully ({duration_s:.1}s)"),
+                    StepStatus::Success => {
+                        println!("✓ Step {n} completed successfully ({duration_s:.1}s)")
+                    }
                     StepStatus::Skipped => {
                         println!();
                         println!("⊘ Step {n} skipped: {} (as requested)", step.name());
                     }
                     StepStatus::Cancelled => println!("■ Step {n} cancelled ({duration_s:.1}s)"),
+                    StepStatus::Interrupted => println!("■ Step {n} interrupted ({duration_s:.1}s)"),
                     _ => println!(
                         "✗ Step {n} failed ({duration_s:.1}s): {}",
                         error.as_deref().unwrap_or("unknown error")
@@ -159,7 +195,9 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
     println!("{RULE}");
     println!("Pipeline: {}", report.pipeline_name);
     if report.simulated_data {
-        println!("Data source: simulated (SIMULATED DATA: every figure below is from generated scenes)");
+        println!(
+            "Data source: simulated (SIMULATED DATA: every figure below is from generated scenes)"
+        );
     } else {
         println!("Data source: {}", report.source);
     }
@@ -170,7 +208,10 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
         report.total_duration_seconds,
         report.total_duration_seconds / 60.0
     );
-    println!("Overall status: {}", report.overall_status.as_str().to_uppercase());
+    println!(
+        "Overall status: {}",
+        report.overall_status.as_str().to_uppercase()
+    );
     println!();
     println!("Step Summary:");
     println!("  Total steps: {}", s.total_steps);
@@ -218,12 +259,16 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
         ) {
             let rel = figure(c, "cnn_accuracy_improvement_relative_pct")
                 .map_or("n/a".to_string(), |v| format!("{v:+.2}%"));
-            println!("  CNN Improvement: {pp:+.2} percentage points (relative {rel}); accuracy {r:.4} vs {syn:.4}");
+            println!(
+                "  CNN Improvement: {pp:+.2} percentage points (relative {rel}); accuracy {r:.4} vs {syn:.4}"
+            );
         }
         if let (Some(r), Some(syn)) = (figure(c, "lstm_real_mae"), figure(c, "lstm_synthetic_mae")) {
             let rel = figure(c, "lstm_mae_reduction_relative_pct")
                 .map_or("n/a".to_string(), |v| format!("{v:+.2}%"));
-            println!("  LSTM Improvement: MAE reduced by {rel} (relative); MAE {r:.4} vs {syn:.4}");
+            println!(
+                "  LSTM Improvement: {rel} lower MAE (relative; positive = real-trained better); MAE {r:.4} vs {syn:.4}"
+            );
         }
     }
     println!();
@@ -232,7 +277,9 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
         StepStatus::Success => {
             println!("✅ PIPELINE COMPLETED SUCCESSFULLY!");
             if report.simulated_data {
-                println!("Models trained on SIMULATED data; configure Sentinel Hub credentials for real imagery.");
+                println!(
+                    "Models trained on SIMULATED data; configure Sentinel Hub credentials for real imagery."
+                );
             } else {
                 println!("All models trained on real satellite data and ready for deployment.");
             }
@@ -241,9 +288,19 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
             println!("⏹ PIPELINE CANCELLED. Outputs of completed steps are intact.");
         }
         _ => {
-            if let Some(failed) = report.steps.iter().find(|st| st.status == StepStatus::Failed) {
-                println!("❌ PIPELINE FAILED at step {}: {}", failed.step_number, failed.name);
-                println!("Error: {}", failed.error_message.as_deref().unwrap_or("unknown"));
+            if let Some(failed) = report
+                .steps
+                .iter()
+                .find(|st| st.status == StepStatus::Failed)
+            {
+                println!(
+                    "❌ PIPELINE FAILED at step {}: {}",
+                    failed.step_number, failed.name
+                );
+                println!(
+                    "Error: {}",
+                    failed.error_message.as_deref().unwrap_or("unknown")
+                );
             } else {
                 println!("❌ PIPELINE FAILED");
             }

@@ -15,7 +15,12 @@ pub fn init(workdir: &WorkDir) -> Result<WorkerGuard> {
         .create(true)
         .append(true)
         .open(logs.join("pipeline_orchestration.log"))
-        .with_context(|| format!("cannot open {}", logs.join("pipeline_orchestration.log").display()))?;
+        .with_context(|| {
+            format!(
+                "cannot open {}",
+                logs.join("pipeline_orchestration.log").display()
+            )
+        })?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = EnvFilter::try_from_env("AGRIFLUX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -2,6 +2,7 @@
 //! parse flags, load `.env`, start the run, render its events, map the outcome to an exit code.
 
 mod args;
+mod connection;
 mod console;
 mod logging;
 
@@ -23,7 +24,8 @@ const EXIT_INTERRUPTED: u8 = 130;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
+        Command::CheckConnection(args) => connection::run(args),
     };
     match result {
         Ok(code) => code,
@@ -36,8 +38,12 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.workdir);
-    std::fs::create_dir_all(workdir.root())
-        .with_context(|| format!("cannot create the work directory {}", args.workdir.display()))?;
+    std::fs::create_dir_all(workdir.root()).with_context(|| {
+        format!(
+            "cannot create the work directory {}",
+            args.workdir.display()
+        )
+    })?;
     let env_file = EnvFile::load(&workdir.env_file())?;
     let env_values = env_file.values()?;
     let flags: BTreeMap<String, String> = args.option_values();

@@ -14,6 +14,7 @@ pub mod datasets;
 pub mod ml;
 pub mod pipeline;
 pub mod raster;
+pub mod sentinel_hub;
 pub mod settings;
 pub mod simulate;
 pub mod source;

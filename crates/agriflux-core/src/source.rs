@@ -47,6 +47,29 @@ pub trait SceneSource: Send + Sync {
 
     /// Details recorded in each scene's metadata (e.g. the simulation seed).
     fn provenance(&self) -> serde_json::Value;
+
+    /// [`SceneSource::fetch`] that stops waiting (retries, rate limits) once `cancel` fires.
+    fn fetch_cancellable(
+        &self,
+        acquisition: &Acquisition,
+        area: &Bbox,
+        cancel: &CancelToken,
+    ) -> Result<Scene, SourceError> {
+        if cancel.is_cancelled() {
+            return Err(SourceError::Cancelled);
+        }
+        self.fetch(acquisition, area)
+    }
+
+    /// Usage charged so far by the service (Sentinel Hub processing units); `None` if free.
+    fn processing_units(&self) -> Option<f64> {
+        None
+    }
+
+    /// Messages to show the user since the last call (e.g. "rate limited, retrying in 3 s").
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Picks at most `count` acquisitions spread evenly over the found ones (first and last
@@ -79,7 +102,10 @@ mod tests {
     fn spreads_picks_over_whole_range() {
         let found: Vec<_> = (1..=31).map(acq).collect();
         let picked = spread_over_range(&found, 4);
-        let days: Vec<_> = picked.iter().map(|a| a.date.format("%d").to_string()).collect();
+        let days: Vec<_> = picked
+            .iter()
+            .map(|a| a.date.format("%d").to_string())
+            .collect();
         assert_eq!(days, ["01", "11", "21", "31"]);
     }
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use agriflux_core::pipeline::{
-    CancelToken, RunEvent, Step, StepContext, StepError, StepId, StepOutput, StepStatus, WorkDir, run_pipeline,
+    CancelToken, RunEvent, Step, StepContext, StepError, StepId, StepOutput, StepStatus, WorkDir,
+    run_pipeline,
 };
 use agriflux_core::settings::{Settings, SettingsResolver};
 use agriflux_core::steps::standard_steps;
@@ -74,11 +75,31 @@ fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
     let dir = tempfile::tempdir().unwrap();
     let workdir = WorkDir::new(dir.path());
     let recorder = Recorder::default();
-    let outcome = run_pipeline(&standard_steps(), &tiny_settings(&[]), &workdir, &recorder, CancelToken::new()).unwrap();
-    assert_eq!(outcome.report.overall_status, StepStatus::Success, "{:#?}", outcome.report.steps);
+    let outcome = run_pipeline(
+        &standard_steps(),
+        &tiny_settings(&[]),
+        &workdir,
+        &recorder,
+        CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        outcome.report.overall_status,
+        StepStatus::Success,
+        "{:#?}",
+        outcome.report.steps
+    );
     let events = recorder.0.into_inner().unwrap();
-    assert!(matches!(events.first(), Some(RunEvent::RunStarted { source, .. }) if source == "simulated"));
-    assert!(matches!(events.last(), Some(RunEvent::RunFinished { status: StepStatus::Success, .. })));
+    assert!(
+        matches!(events.first(), Some(RunEvent::RunStarted { source, .. }) if source == "simulated")
+    );
+    assert!(matches!(
+        events.last(),
+        Some(RunEvent::RunFinished {
+            status: StepStatus::Success,
+            ..
+        })
+    ));
     let started: Vec<StepId> = events
         .iter()
         .filter_map(|e| match e {
@@ -87,9 +108,16 @@ fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
         })
         .collect();
     assert_eq!(started, StepId::ALL.to_vec());
-    for series in ["real/train_loss", "real/val_loss", "real/val_accuracy", "synthetic/val_loss"] {
+    for series in [
+        "real/train_loss",
+        "real/val_loss",
+        "real/val_accuracy",
+        "synthetic/val_loss",
+    ] {
         assert!(
-            events.iter().any(|e| matches!(e, RunEvent::StepMetric { series: s, .. } if s == series)),
+            events
+                .iter()
+                .any(|e| matches!(e, RunEvent::StepMetric { series: s, .. } if s == series)),
             "no {series} points"
         );
     }
@@ -105,15 +133,28 @@ fn a_panicking_step_fails_with_its_message_and_later_steps_stay_pending() {
         Box::new(Panicking(StepId::Validate)),
         Box::new(Instant(StepId::CnnDataset)),
     ];
-    let outcome = run_pipeline(&steps, &tiny_settings(&[]), &WorkDir::new(dir.path()), &Recorder::default(), CancelToken::new()).unwrap();
+    let outcome = run_pipeline(
+        &steps,
+        &tiny_settings(&[]),
+        &WorkDir::new(dir.path()),
+        &Recorder::default(),
+        CancelToken::new(),
+    )
+    .unwrap();
     let report = &outcome.report;
     assert_eq!(report.overall_status, StepStatus::Failed);
     assert_eq!(report.steps[0].status, StepStatus::Success);
     assert_eq!(report.steps[1].status, StepStatus::Failed);
     let message = report.steps[1].error_message.as_deref().unwrap();
-    assert!(message.contains("validate") && message.contains("index out of bounds"), "{message}");
+    assert!(
+        message.contains("validate") && message.contains("index out of bounds"),
+        "{message}"
+    );
     assert_eq!(report.steps[2].status, StepStatus::Pending);
-    assert!(outcome.report_path.exists(), "the report is written after a panic");
+    assert!(
+        outcome.report_path.exists(),
+        "the report is written after a panic"
+    );
 }
 
 #[test]
@@ -125,9 +166,23 @@ fn skip_flags_mark_steps_skipped_without_running_them() {
         Box::new(Instant(StepId::CnnDataset)),
     ];
     let settings = tiny_settings(&[("skip-download", "true"), ("skip-validation", "true")]);
-    let outcome = run_pipeline(&steps, &settings, &WorkDir::new(dir.path()), &Recorder::default(), CancelToken::new()).unwrap();
+    let outcome = run_pipeline(
+        &steps,
+        &settings,
+        &WorkDir::new(dir.path()),
+        &Recorder::default(),
+        CancelToken::new(),
+    )
+    .unwrap();
     let statuses: Vec<_> = outcome.report.steps.iter().map(|s| s.status).collect();
-    assert_eq!(statuses, [StepStatus::Skipped, StepStatus::Skipped, StepStatus::Success]);
+    assert_eq!(
+        statuses,
+        [
+            StepStatus::Skipped,
+            StepStatus::Skipped,
+            StepStatus::Success
+        ]
+    );
     assert_eq!(outcome.report.summary_statistics.skipped_steps, 2);
     assert_eq!(outcome.report.overall_status, StepStatus::Success);
 }
@@ -138,7 +193,14 @@ fn a_cancelled_run_stops_before_the_next_step() {
     let cancel = CancelToken::new();
     cancel.cancel();
     let steps: Vec<Box<dyn Step>> = vec![Box::new(Instant(StepId::Download))];
-    let outcome = run_pipeline(&steps, &tiny_settings(&[]), &WorkDir::new(dir.path()), &Recorder::default(), cancel).unwrap();
+    let outcome = run_pipeline(
+        &steps,
+        &tiny_settings(&[]),
+        &WorkDir::new(dir.path()),
+        &Recorder::default(),
+        cancel,
+    )
+    .unwrap();
     assert_eq!(outcome.report.overall_status, StepStatus::Cancelled);
     assert_eq!(outcome.report.steps[0].status, StepStatus::Pending);
 }

@@ -34,7 +34,9 @@ pub fn class_of(ndvi: f32) -> Option<i64> {
 }
 
 /// Which part of a dataset a sample belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Split {
     /// Used to fit the model.
@@ -87,6 +89,18 @@ pub enum DatasetError {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// Reads a dataset metadata JSON file.
+pub(crate) fn read_metadata<T: serde::de::DeserializeOwned>(path: PathBuf) -> Result<T, DatasetError> {
+    let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| DatasetError::BadMetadata {
+        path,
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -163,9 +163,9 @@ pub fn build_patch_splits(
     cancel: &CancelToken,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<PatchSplits, DatasetError> {
-    let first = scenes
-        .first()
-        .ok_or_else(|| DatasetError::NotEnoughData("no usable scenes to cut patches from".into()))?;
+    let first = scenes.first().ok_or_else(|| {
+        DatasetError::NotEnoughData("no usable scenes to cut patches from".into())
+    })?;
     let (width, height) = (first.width, first.height);
     if width < PATCH || height < PATCH {
         return Err(DatasetError::NotEnoughData(format!(
@@ -175,12 +175,12 @@ pub fn build_patch_splits(
     let blocks_x = width.div_ceil(cfg.block);
     let blocks_y = height.div_ceil(cfg.block);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xb10c);
-    let mut block_ids: Vec<(usize, usize)> =
-        (0..blocks_y).flat_map(|r| (0..blocks_x).map(move |c| (r, c))).collect();
+    let mut block_ids: Vec<(usize, usize)> = (0..blocks_y)
+        .flat_map(|r| (0..blocks_x).map(move |c| (r, c)))
+        .collect();
     // Only blocks that can hold a whole patch take part.
-    block_ids.retain(|(r, c)| {
-        (r * cfg.block + PATCH <= height) && (c * cfg.block + PATCH <= width)
-    });
+    block_ids
+        .retain(|(r, c)| (r * cfg.block + PATCH <= height) && (c * cfg.block + PATCH <= width));
     if block_ids.len() < 3 {
         return Err(DatasetError::NotEnoughData(format!(
             "the area has {} spatial block(s) of {} px that can hold a {PATCH} px patch; at least 3 are needed (one each for train, validation and test): use a larger area",
@@ -216,7 +216,10 @@ pub fn build_patch_splits(
         }
     }
 
-    let mut by_split: BTreeMap<Split, PatchSet> = Split::ALL.iter().map(|s| (*s, PatchSet::default())).collect();
+    let mut by_split: BTreeMap<Split, PatchSet> = Split::ALL
+        .iter()
+        .map(|s| (*s, PatchSet::default()))
+        .collect();
     let mut skipped = 0;
     for (d, scene) in scenes.iter().enumerate() {
         if cancel.is_cancelled() {
@@ -232,11 +235,21 @@ pub fn build_patch_splits(
         let ndvi = &scene.indices()[0];
         for &(r0, c0) in &origins {
             let centre = (r0 + PATCH / 2) * width + c0 + PATCH / 2;
-            let label = if valid[centre] { class_of(ndvi[centre]) } else { None };
+            let label = if valid[centre] {
+                class_of(ndvi[centre])
+            } else {
+                None
+            };
             let invalid = (r0..r0 + PATCH)
-                .map(|r| valid[r * width + c0..r * width + c0 + PATCH].iter().filter(|v| !**v).count())
+                .map(|r| {
+                    valid[r * width + c0..r * width + c0 + PATCH]
+                        .iter()
+                        .filter(|v| !**v)
+                        .count()
+                })
                 .sum::<usize>();
-            let Some(label) = label.filter(|_| invalid as f64 <= cfg.max_invalid_fraction * (PATCH * PATCH) as f64)
+            let Some(label) = label
+                .filter(|_| invalid as f64 <= cfg.max_invalid_fraction * (PATCH * PATCH) as f64)
             else {
                 skipped += 1;
                 continue;
@@ -244,8 +257,10 @@ pub fn build_patch_splits(
             let split = block_split[&(r0 / cfg.block, c0 / cfg.block)];
             let set = by_split.get_mut(&split).expect("every split has a set");
             for r in r0..r0 + PATCH {
-                let row = &scene.bands[(r * width + c0) * CHANNELS..(r * width + c0 + PATCH) * CHANNELS];
-                set.x.extend(row.iter().map(|v| if v.is_finite() { *v } else { 0.0 }));
+                let row =
+                    &scene.bands[(r * width + c0) * CHANNELS..(r * width + c0 + PATCH) * CHANNELS];
+                set.x
+                    .extend(row.iter().map(|v| if v.is_finite() { *v } else { 0.0 }));
             }
             set.y.push(label);
             set.origin.push([d as i64, r0 as i64, c0 as i64]);
@@ -256,7 +271,11 @@ pub fn build_patch_splits(
     let train_raw = by_split.remove(&Split::Train).unwrap_or_default();
     let val = by_split.remove(&Split::Val).unwrap_or_default();
     let test = by_split.remove(&Split::Test).unwrap_or_default();
-    for (name, set) in [("training", &train_raw), ("validation", &val), ("test", &test)] {
+    for (name, set) in [
+        ("training", &train_raw),
+        ("validation", &val),
+        ("test", &test),
+    ] {
         if set.is_empty() {
             return Err(DatasetError::NotEnoughData(format!(
                 "the {name} split has no usable patch ({skipped} patches skipped for clouds or missing data): use more dates or a larger area"
@@ -268,20 +287,33 @@ pub fn build_patch_splits(
 
     let mut counts_before = BTreeMap::new();
     let mut counts = BTreeMap::new();
-    for (split, raw, saved) in [(Split::Train, &train_raw, &train), (Split::Val, &val, &val), (Split::Test, &test, &test)] {
+    for (split, raw, saved) in [
+        (Split::Train, &train_raw, &train),
+        (Split::Val, &val, &val),
+        (Split::Test, &test, &test),
+    ] {
         counts_before.insert(split.as_str().to_string(), raw.class_counts());
         counts.insert(split.as_str().to_string(), saved.class_counts());
     }
     let mut blocks: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ((r, c), split) in &block_split {
-        blocks.entry(split.as_str().to_string()).or_default().push(format!("{r},{c}"));
+        blocks
+            .entry(split.as_str().to_string())
+            .or_default()
+            .push(format!("{r},{c}"));
     }
     let mut files = BTreeMap::new();
     for split in Split::ALL {
         let s = split.as_str();
-        files.insert(format!("cnn_X_{s}_{tag}.npy"), format!("float32 (N, {PATCH}, {PATCH}, {CHANNELS})"));
+        files.insert(
+            format!("cnn_X_{s}_{tag}.npy"),
+            format!("float32 (N, {PATCH}, {PATCH}, {CHANNELS})"),
+        );
         files.insert(format!("cnn_y_{s}_{tag}.npy"), "int64 (N,)".into());
-        files.insert(format!("cnn_origin_{s}_{tag}.npy"), "int64 (N, 3): date index, row, col".into());
+        files.insert(
+            format!("cnn_origin_{s}_{tag}.npy"),
+            "int64 (N, 3): date index, row, col".into(),
+        );
     }
     let metadata = PatchMetadata {
         tag: tag.into(),
@@ -299,7 +331,12 @@ pub fn build_patch_splits(
         skipped_invalid: skipped,
         fill_note: "no-data pixels (NaN reflectance) inside a kept patch are stored as 0".into(),
     };
-    Ok(PatchSplits { train, val, test, metadata })
+    Ok(PatchSplits {
+        train,
+        val,
+        test,
+        metadata,
+    })
 }
 
 /// Balances a training split to `per_class` patches per class: classes with more are
@@ -332,16 +369,27 @@ fn balance(set: &PatchSet, per_class: usize, rng: &mut ChaCha8Rng) -> PatchSet {
 
 /// Writes the three splits and the metadata into `dir` (`cnn_X_train_real.npy`, …).
 pub fn save_patch_splits(dir: &Path, splits: &PatchSplits) -> Result<(), DatasetError> {
-    std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let tag = &splits.metadata.tag;
     for split in Split::ALL {
         let set = splits.get(split);
         let s = split.as_str();
         let n = set.len();
-        write_npy(&dir.join(format!("cnn_X_{s}_{tag}.npy")), &[n, PATCH, PATCH, CHANNELS], &set.x)?;
+        write_npy(
+            &dir.join(format!("cnn_X_{s}_{tag}.npy")),
+            &[n, PATCH, PATCH, CHANNELS],
+            &set.x,
+        )?;
         write_npy(&dir.join(format!("cnn_y_{s}_{tag}.npy")), &[n], &set.y)?;
         let origin: Vec<i64> = set.origin.iter().flatten().copied().collect();
-        write_npy(&dir.join(format!("cnn_origin_{s}_{tag}.npy")), &[n, 3], &origin)?;
+        write_npy(
+            &dir.join(format!("cnn_origin_{s}_{tag}.npy")),
+            &[n, 3],
+            &origin,
+        )?;
     }
     let path = dir.join(format!("cnn_metadata_{tag}.json"));
     write_json_atomic(&path, &splits.metadata).map_err(|source| DatasetError::Io { path, source })
@@ -354,10 +402,16 @@ pub fn load_patch_set(dir: &Path, split: Split, tag: &str) -> Result<PatchSet, D
     let (x_shape, x) = read_npy::<f32>(&x_path)?;
     let (y_shape, y) = read_npy::<i64>(&dir.join(format!("cnn_y_{s}_{tag}.npy")))?;
     let (_, origin) = read_npy::<i64>(&dir.join(format!("cnn_origin_{s}_{tag}.npy")))?;
-    if x_shape.len() != 4 || x_shape[1..] != [PATCH, PATCH, CHANNELS] || y_shape != [x_shape[0]] || origin.len() != 3 * x_shape[0] {
+    if x_shape.len() != 4
+        || x_shape[1..] != [PATCH, PATCH, CHANNELS]
+        || y_shape != [x_shape[0]]
+        || origin.len() != 3 * x_shape[0]
+    {
         return Err(DatasetError::BadMetadata {
             path: x_path,
-            message: format!("shape {x_shape:?} with labels {y_shape:?} is not (N, {PATCH}, {PATCH}, {CHANNELS}) with (N,)"),
+            message: format!(
+                "shape {x_shape:?} with labels {y_shape:?} is not (N, {PATCH}, {PATCH}, {CHANNELS}) with (N,)"
+            ),
         });
     }
     if let Some(bad) = y.iter().find(|c| !(0..4).contains(*c)) {
@@ -375,9 +429,7 @@ pub fn load_patch_set(dir: &Path, split: Split, tag: &str) -> Result<PatchSet, D
 
 /// Reads `cnn_metadata_<tag>.json`.
 pub fn load_patch_metadata(dir: &Path, tag: &str) -> Result<PatchMetadata, DatasetError> {
-    let path = dir.join(format!("cnn_metadata_{tag}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|e| DatasetError::BadMetadata { path, message: e.to_string() })
+    super::read_metadata(dir.join(format!("cnn_metadata_{tag}.json")))
 }
 
 #[cfg(test)]
@@ -400,7 +452,12 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2025, 1, day).unwrap(),
             width,
             height,
-            transform: GeoTransform { origin_x: 0.0, origin_y: 0.0, pixel_width: 1.0, pixel_height: 1.0 },
+            transform: GeoTransform {
+                origin_x: 0.0,
+                origin_y: 0.0,
+                pixel_width: 1.0,
+                pixel_height: 1.0,
+            },
             crs: Crs { epsg: 4326 },
             bands,
             scl: vec![4; width * height],
@@ -410,7 +467,14 @@ mod tests {
     }
 
     fn build(scenes: &[Scene], per_class: usize) -> Result<PatchSplits, DatasetError> {
-        build_patch_splits(scenes, &PatchConfig::new(per_class, 7), "real", "simulated", &CancelToken::new(), |_, _| {})
+        build_patch_splits(
+            scenes,
+            &PatchConfig::new(per_class, 7),
+            "real",
+            "simulated",
+            &CancelToken::new(),
+            |_, _| {},
+        )
     }
 
     #[test]
@@ -419,8 +483,14 @@ mod tests {
         let splits = build(&scenes, 50).unwrap();
         let train = splits.train.class_counts();
         assert!(train.iter().all(|c| *c == 50 || *c == 0), "{train:?}");
-        assert_eq!(splits.metadata.counts_before_balancing["val"], splits.val.class_counts());
-        assert_eq!(splits.metadata.counts_before_balancing["test"], splits.test.class_counts());
+        assert_eq!(
+            splits.metadata.counts_before_balancing["val"],
+            splits.val.class_counts()
+        );
+        assert_eq!(
+            splits.metadata.counts_before_balancing["test"],
+            splits.test.class_counts()
+        );
     }
 
     #[test]
@@ -429,7 +499,10 @@ mod tests {
         let splits = build(&scenes, 200).unwrap();
         let train: std::collections::BTreeSet<_> = splits.train.origin.iter().collect();
         for other in splits.val.origin.iter().chain(&splits.test.origin) {
-            assert!(!train.contains(other), "{other:?} is in train and in a held-out split");
+            assert!(
+                !train.contains(other),
+                "{other:?} is in train and in a held-out split"
+            );
         }
     }
 
@@ -439,13 +512,19 @@ mod tests {
         for p in scene.scl.iter_mut() {
             *p = 9; // all cloud
         }
-        let err = build(&[scene], 10).err().expect("nothing usable").to_string();
+        let err = build(&[scene], 10)
+            .err()
+            .expect("nothing usable")
+            .to_string();
         assert!(err.contains("no usable patch"), "{err}");
     }
 
     #[test]
     fn rejects_an_area_with_too_few_blocks() {
-        let err = build(&[gradient_scene(128, 128, 1)], 10).err().unwrap().to_string();
+        let err = build(&[gradient_scene(128, 128, 1)], 10)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("at least 3 are needed"), "{err}");
     }
 

@@ -124,11 +124,13 @@ fn block_means(scene: &Scene) -> Vec<f32> {
                     }
                 }
             }
-            means.push(if count as f64 >= MIN_BLOCK_VALID * (BLOCK * BLOCK) as f64 {
-                (sum / count as f64) as f32
-            } else {
-                f32::NAN
-            });
+            means.push(
+                if count as f64 >= MIN_BLOCK_VALID * (BLOCK * BLOCK) as f64 {
+                    (sum / count as f64) as f32
+                } else {
+                    f32::NAN
+                },
+            );
         }
     }
     means
@@ -181,13 +183,18 @@ pub fn build_sequence_splits(
         }
     };
 
-    let mut sets: BTreeMap<Split, SequenceSet> = Split::ALL.iter().map(|s| (*s, SequenceSet::default())).collect();
+    let mut sets: BTreeMap<Split, SequenceSet> = Split::ALL
+        .iter()
+        .map(|s| (*s, SequenceSet::default()))
+        .collect();
     let mut dropped = 0;
     for &target in &targets {
         let start = target - seq_len;
-        let set = sets.get_mut(&split_of(target)).expect("every split has a set");
+        let set = sets
+            .get_mut(&split_of(target))
+            .expect("every split has a set");
         for b in 0..blocks {
-            let values: Vec<f32> = (start..=target).map(|d| means[d][b]).collect();
+            let values: Vec<f32> = means[start..=target].iter().map(|m| m[b]).collect();
             if values.iter().any(|v| !v.is_finite()) {
                 dropped += 1;
                 continue;
@@ -212,14 +219,26 @@ pub fn build_sequence_splits(
     }
     let mut target_dates: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
     for &target in &targets {
-        target_dates.entry(split_of(target).as_str().into()).or_default().push(dates[target]);
+        target_dates
+            .entry(split_of(target).as_str().into())
+            .or_default()
+            .push(dates[target]);
     }
     let mut files = BTreeMap::new();
     for split in Split::ALL {
         let s = split.as_str();
-        files.insert(format!("lstm_X_{s}_{tag}.npy"), format!("float32 (N, {seq_len}, {FEATURES}): mean NDVI, days to next date / 30"));
-        files.insert(format!("lstm_y_{s}_{tag}.npy"), "float32 (N,): mean NDVI on the next date".into());
-        files.insert(format!("lstm_origin_{s}_{tag}.npy"), "int64 (N, 2): block index, target date index".into());
+        files.insert(
+            format!("lstm_X_{s}_{tag}.npy"),
+            format!("float32 (N, {seq_len}, {FEATURES}): mean NDVI, days to next date / 30"),
+        );
+        files.insert(
+            format!("lstm_y_{s}_{tag}.npy"),
+            "float32 (N,): mean NDVI on the next date".into(),
+        );
+        files.insert(
+            format!("lstm_origin_{s}_{tag}.npy"),
+            "int64 (N, 2): block index, target date index".into(),
+        );
     }
     let metadata = SequenceMetadata {
         tag: tag.into(),
@@ -231,45 +250,76 @@ pub fn build_sequence_splits(
         dates,
         gaps_days: gaps,
         target_dates,
-        counts: [("train", train.len()), ("val", val.len()), ("test", test.len())]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        counts: [
+            ("train", train.len()),
+            ("val", val.len()),
+            ("test", test.len()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
         dropped_invalid: dropped,
         normalisation: Normalisation::fit(&train.x, FEATURES),
     };
-    Ok(SequenceSplits { train, val, test, metadata })
+    Ok(SequenceSplits {
+        train,
+        val,
+        test,
+        metadata,
+    })
 }
 
 /// Writes the three splits and the metadata into `dir` (`lstm_X_train_real.npy`, …).
 pub fn save_sequence_splits(dir: &Path, splits: &SequenceSplits) -> Result<(), DatasetError> {
-    std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let tag = &splits.metadata.tag;
     let l = splits.metadata.sequence_length;
     for split in Split::ALL {
         let set = splits.get(split);
         let s = split.as_str();
         let n = set.len();
-        write_npy(&dir.join(format!("lstm_X_{s}_{tag}.npy")), &[n, l, FEATURES], &set.x)?;
+        write_npy(
+            &dir.join(format!("lstm_X_{s}_{tag}.npy")),
+            &[n, l, FEATURES],
+            &set.x,
+        )?;
         write_npy(&dir.join(format!("lstm_y_{s}_{tag}.npy")), &[n], &set.y)?;
         let origin: Vec<i64> = set.origin.iter().flatten().copied().collect();
-        write_npy(&dir.join(format!("lstm_origin_{s}_{tag}.npy")), &[n, 2], &origin)?;
+        write_npy(
+            &dir.join(format!("lstm_origin_{s}_{tag}.npy")),
+            &[n, 2],
+            &origin,
+        )?;
     }
     let path = dir.join(format!("lstm_metadata_{tag}.json"));
     write_json_atomic(&path, &splits.metadata).map_err(|source| DatasetError::Io { path, source })
 }
 
 /// Reads one split written by [`save_sequence_splits`], checking shapes agree.
-pub fn load_sequence_set(dir: &Path, split: Split, tag: &str, seq_len: usize) -> Result<SequenceSet, DatasetError> {
+pub fn load_sequence_set(
+    dir: &Path,
+    split: Split,
+    tag: &str,
+    seq_len: usize,
+) -> Result<SequenceSet, DatasetError> {
     let s = split.as_str();
     let x_path = dir.join(format!("lstm_X_{s}_{tag}.npy"));
     let (x_shape, x) = read_npy::<f32>(&x_path)?;
     let (y_shape, y) = read_npy::<f32>(&dir.join(format!("lstm_y_{s}_{tag}.npy")))?;
     let (_, origin) = read_npy::<i64>(&dir.join(format!("lstm_origin_{s}_{tag}.npy")))?;
-    if x_shape.len() != 3 || x_shape[1..] != [seq_len, FEATURES] || y_shape != [x_shape[0]] || origin.len() != 2 * x_shape[0] {
+    if x_shape.len() != 3
+        || x_shape[1..] != [seq_len, FEATURES]
+        || y_shape != [x_shape[0]]
+        || origin.len() != 2 * x_shape[0]
+    {
         return Err(DatasetError::BadMetadata {
             path: x_path,
-            message: format!("shape {x_shape:?} with targets {y_shape:?} is not (N, {seq_len}, {FEATURES}) with (N,)"),
+            message: format!(
+                "shape {x_shape:?} with targets {y_shape:?} is not (N, {seq_len}, {FEATURES}) with (N,)"
+            ),
         });
     }
     Ok(SequenceSet {
@@ -281,9 +331,7 @@ pub fn load_sequence_set(dir: &Path, split: Split, tag: &str, seq_len: usize) ->
 
 /// Reads `lstm_metadata_<tag>.json`.
 pub fn load_sequence_metadata(dir: &Path, tag: &str) -> Result<SequenceMetadata, DatasetError> {
-    let path = dir.join(format!("lstm_metadata_{tag}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|e| DatasetError::BadMetadata { path, message: e.to_string() })
+    super::read_metadata(dir.join(format!("lstm_metadata_{tag}.json")))
 }
 
 #[cfg(test)]
@@ -305,7 +353,12 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(day as u64),
             width,
             height,
-            transform: GeoTransform { origin_x: 0.0, origin_y: 0.0, pixel_width: 1.0, pixel_height: 1.0 },
+            transform: GeoTransform {
+                origin_x: 0.0,
+                origin_y: 0.0,
+                pixel_width: 1.0,
+                pixel_height: 1.0,
+            },
             crs: Crs { epsg: 4326 },
             bands,
             scl,
@@ -316,13 +369,19 @@ mod tests {
 
     #[test]
     fn splits_windows_by_time_and_records_gaps() {
-        let scenes: Vec<_> = (0..12).map(|i| flat_scene(i * 5 + (i % 3), 0.2 + 0.05 * i as f32, 0)).collect();
-        let s = build_sequence_splits(&scenes, 4, "real", "simulated", &CancelToken::new()).unwrap();
+        let scenes: Vec<_> = (0..12)
+            .map(|i| flat_scene(i * 5 + (i % 3), 0.2 + 0.05 * i as f32, 0))
+            .collect();
+        let s =
+            build_sequence_splits(&scenes, 4, "real", "simulated", &CancelToken::new()).unwrap();
         let max = |set: &SequenceSet| set.origin.iter().map(|o| o[1]).max().unwrap();
         let min = |set: &SequenceSet| set.origin.iter().map(|o| o[1]).min().unwrap();
         assert!(max(&s.train) < min(&s.val) && max(&s.val) < min(&s.test));
         assert_eq!(s.metadata.gaps_days.len(), 11);
-        assert!(s.metadata.gaps_days.iter().any(|g| *g != 5), "uneven gaps are recorded");
+        assert!(
+            s.metadata.gaps_days.iter().any(|g| *g != 5),
+            "uneven gaps are recorded"
+        );
         // The persistence forecast is the last NDVI of the window.
         let last = s.test.persistence(4)[0];
         assert!((last - (0.2 + 0.05 * (s.test.origin[0][1] - 1) as f32)).abs() < 1e-4);
@@ -332,7 +391,8 @@ mod tests {
     fn drops_windows_whose_block_is_clouded() {
         let mut scenes: Vec<_> = (0..10).map(|i| flat_scene(i * 5, 0.5, 0)).collect();
         scenes[6] = flat_scene(30, 0.5, 32); // the top row of blocks is cloudy on one date
-        let s = build_sequence_splits(&scenes, 3, "real", "simulated", &CancelToken::new()).unwrap();
+        let s =
+            build_sequence_splits(&scenes, 3, "real", "simulated", &CancelToken::new()).unwrap();
         assert!(s.metadata.dropped_invalid > 0);
         assert!(s.train.x.iter().all(|v| v.is_finite()));
     }
@@ -340,7 +400,13 @@ mod tests {
     #[test]
     fn too_few_dates_is_a_clear_error() {
         let scenes: Vec<_> = (0..5).map(|i| flat_scene(i * 5, 0.5, 0)).collect();
-        let err = build_sequence_splits(&scenes, 10, "real", "simulated", &CancelToken::new()).err().unwrap().to_string();
-        assert!(err.contains("5 usable dates") && err.contains("--sequence-length"), "{err}");
+        let err = build_sequence_splits(&scenes, 10, "real", "simulated", &CancelToken::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("5 usable dates") && err.contains("--sequence-length"),
+            "{err}"
+        );
     }
 }

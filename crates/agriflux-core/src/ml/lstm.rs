@@ -228,6 +228,17 @@ fn batch_tensor(
     Tensor::from_data(TensorData::new(buf, [idx.len(), seq_len, features]), device)
 }
 
+/// The raw NDVI (feature 0) at the last time step of each sequence in `idx`.
+///
+/// The network predicts the CHANGE from this value: the forecast is `last + net(x)`. Without
+/// this skip connection the model must first learn to copy its input and, on a short season,
+/// ends up worse than the persistence baseline it exists to beat.
+fn last_values(x: &[f32], idx: &[usize], seq_len: usize, features: usize, device: &Device) -> Tensor<1> {
+    let step = seq_len * features;
+    let last: Vec<f32> = idx.iter().map(|&i| x[i * step + (seq_len - 1) * features]).collect();
+    Tensor::from_data(TensorData::new(last, [idx.len()]), device)
+}
+
 /// Reads a `[batch]` tensor.
 fn values(t: Tensor<1>) -> Result<Vec<f32>, MlError> {
     t.into_data()
@@ -265,7 +276,7 @@ impl Task for LstmTask<'_> {
             Split::Val => self.val,
         };
         let input = batch_tensor(set.x, idx, set.seq_len, set.features, self.norm, device);
-        let pred = net.forward(input);
+        let pred = net.forward(input) + last_values(set.x, idx, set.seq_len, set.features, device);
         let targets: Vec<f32> = idx.iter().map(|&i| set.y[i]).collect();
         let abs_err = values(pred.clone())?
             .iter()
@@ -411,7 +422,8 @@ impl LstmRegressor {
         let all: Vec<usize> = (0..n).collect();
         for idx in all.chunks(EVAL_BATCH) {
             let input = batch_tensor(x, idx, seq_len, self.features, &self.norm, &self.device);
-            out.extend(values(self.net.forward(input))?);
+            let last = last_values(x, idx, seq_len, self.features, &self.device);
+            out.extend(values(self.net.forward(input) + last)?);
         }
         Ok(out)
     }

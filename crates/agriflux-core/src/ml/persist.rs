@@ -9,6 +9,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
@@ -80,8 +81,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MlError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
+    // Unique per process and call, so concurrent saves never share a temporary file.
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
+    tmp_name.push(format!(
+        ".tmp{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     let tmp = path.with_file_name(tmp_name);
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;

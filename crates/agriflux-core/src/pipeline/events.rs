@@ -69,13 +69,25 @@ impl StepId {
     /// One sentence saying what the step does.
     pub fn description(self) -> &'static str {
         match self {
-            Self::Download => "Download Sentinel-2 imagery (bands, scene classification, indices) for the area and dates",
-            Self::Validate => "Check bands, index ranges, clear-pixel fractions, checksums and date coverage",
-            Self::CnnDataset => "Extract 64x64 patches labelled by NDVI crop-health class, split spatially, balance the training split",
+            Self::Download => {
+                "Download Sentinel-2 imagery (bands, scene classification, indices) for the area and dates"
+            }
+            Self::Validate => {
+                "Check bands, index ranges, clear-pixel fractions, checksums and date coverage"
+            }
+            Self::CnnDataset => {
+                "Extract 64x64 patches labelled by NDVI crop-health class, split spatially, balance the training split"
+            }
             Self::LstmDataset => "Build NDVI time series of 32x32 blocks, split by time",
-            Self::TrainCnn => "Train the crop-health CNN with early stopping and evaluate it on the test split",
-            Self::TrainLstm => "Train the NDVI forecasting LSTM and evaluate it against the persistence baseline",
-            Self::Compare => "Train baseline models on synthetic data and compare both on the same real test split",
+            Self::TrainCnn => {
+                "Train the crop-health CNN with early stopping and evaluate it on the test split"
+            }
+            Self::TrainLstm => {
+                "Train the NDVI forecasting LSTM and evaluate it against the persistence baseline"
+            }
+            Self::Compare => {
+                "Train baseline models on synthetic data and compare both on the same real test split"
+            }
             Self::UpdateEnv => "Set USE_AI_MODELS=true in .env, keeping every other line as it was",
         }
     }
@@ -113,6 +125,8 @@ pub enum StepStatus {
     Skipped,
     /// Stopped by the user.
     Cancelled,
+    /// The process died (killed, power loss) while the step or run was going.
+    Interrupted,
 }
 
 impl StepStatus {
@@ -125,6 +139,7 @@ impl StepStatus {
             Self::Failed => "failed",
             Self::Skipped => "skipped",
             Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
         }
     }
 }
@@ -174,6 +189,9 @@ pub enum RunEvent {
         steps: Vec<StepInfo>,
         /// The resolved settings (no secrets).
         settings: Value,
+        /// The report written for an earlier run found interrupted (its process died).
+        #[serde(default)]
+        interrupted_run_report: Option<String>,
     },
     /// A step began.
     StepStarted {
@@ -285,7 +303,16 @@ mod tests {
         let names: Vec<_> = StepId::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             names,
-            ["download", "validate", "cnn_dataset", "lstm_dataset", "train_cnn", "train_lstm", "compare", "update_env"]
+            [
+                "download",
+                "validate",
+                "cnn_dataset",
+                "lstm_dataset",
+                "train_cnn",
+                "train_lstm",
+                "compare",
+                "update_env"
+            ]
         );
         assert_eq!(StepId::Compare.number(), 7);
         assert_eq!(StepId::parse("train_lstm"), Some(StepId::TrainLstm));

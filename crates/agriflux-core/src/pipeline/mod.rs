@@ -2,6 +2,7 @@
 
 mod cancel;
 mod events;
+mod lock;
 mod report;
 mod runner;
 mod step;
@@ -9,6 +10,7 @@ mod workdir;
 
 pub use cancel::CancelToken;
 pub use events::{EventSink, LogLevel, NullSink, RunEvent, StepId, StepInfo, StepStatus};
+pub use lock::{LockError, LockInfo, RunLock, record_interrupted_run};
 pub use report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 pub use runner::{PipelineError, RunOutcome, run_pipeline};
 pub use step::{Step, StepContext, StepError, StepOutput};

@@ -11,6 +11,7 @@ use std::time::Instant;
 use chrono::{DateTime, Local, SecondsFormat};
 use serde_json::{Map, Value};
 
+use super::lock::{LockInfo, RunLock, record_interrupted_run};
 use super::events::{EventSink, RunEvent, StepId, StepInfo, StepStatus};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::step::{Step, StepContext, StepError};
@@ -20,6 +21,9 @@ use crate::settings::{Settings, SourceKind};
 /// A problem that stops a run before or after its steps (not a step failure).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// Another run holds the work directory.
+    #[error(transparent)]
+    Locked(#[from] super::lock::LockError),
     /// A folder or file of the run's own bookkeeping could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -74,7 +78,19 @@ pub fn run_pipeline(
 ) -> Result<RunOutcome, PipelineError> {
     let started = Local::now();
     let clock = Instant::now();
-    let run_id = format!("{}-{:05}", started.format("%Y%m%d-%H%M%S"), std::process::id() % 100_000);
+    let run_id = format!(
+        "{}-{:05}",
+        started.format("%Y%m%d-%H%M%S"),
+        std::process::id() % 100_000
+    );
+    let lock_info = LockInfo {
+        run_id: run_id.clone(),
+        pid: std::process::id(),
+        started_at: iso(started),
+    };
+    // Held until this function returns: one run per work directory.
+    let (_lock, stale) = RunLock::acquire(workdir, &lock_info)?;
+    let recovered = stale.and_then(|holder| record_interrupted_run(workdir, &holder));
     let run_dir = workdir.run_dir(&run_id);
     let io_err = |path: PathBuf| move |source| PipelineError::Io { path, source };
     fs::create_dir_all(&run_dir).map_err(io_err(run_dir.clone()))?;
@@ -102,6 +118,7 @@ pub fn run_pipeline(
             })
             .collect(),
         settings: settings_json.clone(),
+        interrupted_run_report: recovered.map(|p| p.display().to_string()),
     });
 
     let mut reports: Vec<StepReport> = steps.iter().map(|s| pending_report(s.id())).collect();
@@ -161,7 +178,9 @@ pub fn run_pipeline(
         }
         match &entry.error_message {
             Some(e) => tracing::error!(step = %id, status = entry.status.as_str(), "{e}"),
-            None => tracing::info!(step = %id, duration_s = entry.duration_seconds, "step succeeded"),
+            None => {
+                tracing::info!(step = %id, duration_s = entry.duration_seconds, "step succeeded")
+            }
         }
         sink.emit(&finished_event(entry));
         if overall != StepStatus::Success {

@@ -708,6 +708,11 @@ pub fn read_geotiff(path: &Path) -> Result<Raster, RasterError> {
     parse_geotiff(path, &bytes)
 }
 
+/// Decodes a GeoTIFF held in memory (e.g. an HTTP response); `name` labels errors.
+pub fn decode_geotiff(name: &Path, bytes: &[u8]) -> Result<Raster, RasterError> {
+    parse_geotiff(name, bytes)
+}
+
 /// Size in bytes of one value of TIFF field type `typ`, for the types this reader knows.
 fn type_size(typ: u16) -> Option<usize> {
     match typ {

@@ -72,11 +72,11 @@ impl EnvFile {
     /// `export` prefix, the quote style and a trailing comment), or appends `KEY=value`.
     pub fn set(&mut self, key: &str, value: &str) {
         let lines: Vec<&str> = self.text.split_inclusive('\n').collect();
-        let found = lines
-            .iter()
-            .enumerate()
-            .rev()
-            .find_map(|(i, line)| parse_assignment(line).filter(|a| a.key == key).map(|a| (i, a)));
+        let found = lines.iter().enumerate().rev().find_map(|(i, line)| {
+            parse_assignment(line)
+                .filter(|a| a.key == key)
+                .map(|a| (i, a))
+        });
         match found {
             Some((index, assignment)) => {
                 let line = lines[index];
@@ -97,7 +97,8 @@ impl EnvFile {
                 }
                 self.text.push_str(key);
                 self.text.push('=');
-                self.text.push_str(&render_value(value, needs_quotes(value)));
+                self.text
+                    .push_str(&render_value(value, needs_quotes(value)));
                 self.text.push('\n');
             }
         }
@@ -192,7 +193,9 @@ fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
     let key = rest[..eq].trim_end();
     if key.is_empty()
         || key.starts_with('#')
-        || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
     {
         return None;
     }
@@ -203,7 +206,11 @@ fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
         Some(q @ ('\'' | '"')) => {
             let closing = closing_quote(&value_text[1..], q)?;
             (
-                if q == '\'' { Quote::Single } else { Quote::Double },
+                if q == '\'' {
+                    Quote::Single
+                } else {
+                    Quote::Double
+                },
                 closing + 2,
             )
         }
@@ -290,10 +297,7 @@ mod tests {
     fn keeps_comments_when_updating_env() {
         let (_dir, mut env) = env_with(MESSY);
         env.set("USE_AI_MODELS", "true");
-        let expected = MESSY.replace(
-            "USE_AI_MODELS=false # set",
-            "USE_AI_MODELS=true # set",
-        );
+        let expected = MESSY.replace("USE_AI_MODELS=false # set", "USE_AI_MODELS=true # set");
         assert_eq!(env.text(), expected);
         env.save().unwrap();
         assert_eq!(fs::read_to_string(env.path()).unwrap(), expected);
@@ -303,7 +307,10 @@ mod tests {
     fn keeps_export_prefix_and_quote_style() {
         let (_dir, mut env) = env_with(MESSY);
         env.set("SENTINEL_HUB_CLIENT_ID", "new-id");
-        assert!(env.text().contains("export SENTINEL_HUB_CLIENT_ID=\"new-id\"  # the id\n"));
+        assert!(
+            env.text()
+                .contains("export SENTINEL_HUB_CLIENT_ID=\"new-id\"  # the id\n")
+        );
         env.set("SOME_UNKNOWN_KEY", "still kept");
         assert!(env.text().contains("  SOME_UNKNOWN_KEY='still kept'\n"));
     }
@@ -327,7 +334,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
@@ -339,7 +349,10 @@ mod tests {
         fs::set_permissions(env.path(), fs::Permissions::from_mode(0o640)).unwrap();
         env.set("A", "2");
         env.save().unwrap();
-        assert_eq!(fs::metadata(env.path()).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(env.path()).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 
     #[test]
@@ -384,7 +397,10 @@ mod tests {
         env.set("A", "2");
         let err = env.save().unwrap_err().to_string();
         assert!(err.contains("read-only"), "{err}");
-        assert_eq!(fs::read_to_string(dir.path().join(".env")).unwrap(), "A=1\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join(".env")).unwrap(),
+            "A=1\n"
+        );
     }
 
     #[test]

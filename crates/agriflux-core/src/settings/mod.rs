@@ -151,6 +151,136 @@ pub struct Settings {
     pub skip_download: bool,
     /// Mark the validation step skipped.
     pub skip_validation: bool,
+    /// Sentinel Hub account and service (from `SENTINEL_HUB_*` keys in `.env`).
+    #[serde(default)]
+    pub sentinel_hub: SentinelHubSettings,
+}
+
+/// Which Sentinel Hub service the credentials belong to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deployment {
+    /// Sentinel Hub (commercial, Planet): services.sentinel-hub.com.
+    #[default]
+    Commercial,
+    /// Copernicus Data Space Ecosystem (free): sh.dataspace.copernicus.eu.
+    Cdse,
+    /// Any other service: `SENTINEL_HUB_BASE_URL` and `SENTINEL_HUB_TOKEN_URL` must be set.
+    Custom,
+}
+
+impl Deployment {
+    /// The preset API base and token URLs (`None` for `custom`).
+    pub fn preset_urls(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::Commercial => Some((
+                "https://services.sentinel-hub.com",
+                "https://services.sentinel-hub.com/auth/realms/main/protocol/openid-connect/token",
+            )),
+            Self::Cdse => Some((
+                "https://sh.dataspace.copernicus.eu",
+                "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token",
+            )),
+            Self::Custom => None,
+        }
+    }
+
+    /// A human name of the service, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Commercial => "commercial Sentinel Hub",
+            Self::Cdse => "Copernicus Data Space Ecosystem",
+            Self::Custom => "custom Sentinel Hub service",
+        }
+    }
+}
+
+impl fmt::Display for Deployment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Commercial => "commercial",
+            Self::Cdse => "cdse",
+            Self::Custom => "custom",
+        })
+    }
+}
+
+/// Text shown in place of a secret.
+pub const REDACTED: &str = "***";
+
+/// A secret (the OAuth client secret): its Debug, Display and Serialize forms never show it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, only for sending it to the token service.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether no secret is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({self})")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "" } else { REDACTED })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        // A serialised secret is only ever the redaction marker: it carries no secret back.
+        Ok(if value == REDACTED {
+            Self::default()
+        } else {
+            Self(value)
+        })
+    }
+}
+
+/// The Sentinel Hub account and service, from the `SENTINEL_HUB_*` keys of `.env`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SentinelHubSettings {
+    /// OAuth client id (`SENTINEL_HUB_CLIENT_ID`).
+    pub client_id: String,
+    /// OAuth client secret (`SENTINEL_HUB_CLIENT_SECRET`); never shown or serialised.
+    pub client_secret: Secret,
+    /// Configuration instance id (`SENTINEL_HUB_INSTANCE_ID`): kept for compatibility, unused.
+    pub instance_id: Option<String>,
+    /// Which service (`SENTINEL_HUB_DEPLOYMENT`: commercial, cdse or custom).
+    pub deployment: Deployment,
+    /// API base URL (`SENTINEL_HUB_BASE_URL`, else the deployment's preset).
+    pub base_url: String,
+    /// OAuth token URL (`SENTINEL_HUB_TOKEN_URL`, else the deployment's preset).
+    pub token_url: String,
+}
+
+impl SentinelHubSettings {
+    /// Whether both the client id and the secret are set.
+    pub fn has_credentials(&self) -> bool {
+        !self.client_id.trim().is_empty() && !self.client_secret.is_empty()
+    }
 }
 
 /// One command-line option, its `.env` key and what it means.
@@ -171,25 +301,82 @@ impl OptionSpec {
 
 /// Every setting that a flag or a `.env` key can set.
 pub const OPTIONS: &[OptionSpec] = &[
-    OptionSpec { name: "source", help: "scene source: simulated | sentinel-hub (default: simulated unless Sentinel Hub credentials are set)" },
-    OptionSpec { name: "skip-download", help: "skip step 1 and use the scenes already in the work directory" },
-    OptionSpec { name: "skip-validation", help: "skip step 2" },
-    OptionSpec { name: "bbox", help: "area MINLON,MINLAT,MAXLON,MAXLAT in WGS84 degrees" },
-    OptionSpec { name: "start", help: "first date YYYY-MM-DD (with --end)" },
-    OptionSpec { name: "end", help: "last date YYYY-MM-DD (with --start)" },
-    OptionSpec { name: "days-back", help: "search the last N days up to today (default 365)" },
-    OptionSpec { name: "target-count", help: "most acquisitions to download (default 20)" },
-    OptionSpec { name: "cloud-threshold", help: "highest tile cloud cover in percent (default 20)" },
-    OptionSpec { name: "min-valid-dates", help: "fewest dates that must pass validation (default 15)" },
-    OptionSpec { name: "min-valid-fraction", help: "smallest clear-pixel fraction for a date to pass (default 0.5)" },
-    OptionSpec { name: "samples-per-class", help: "CNN training patches per class after balancing" },
-    OptionSpec { name: "sequence-length", help: "dates per LSTM input sequence (default 10)" },
-    OptionSpec { name: "cnn-epochs", help: "most CNN training epochs" },
-    OptionSpec { name: "lstm-epochs", help: "most LSTM training epochs" },
-    OptionSpec { name: "cnn-patience", help: "CNN early-stopping patience in epochs (default 10)" },
-    OptionSpec { name: "lstm-patience", help: "LSTM early-stopping patience in epochs (default 15)" },
-    OptionSpec { name: "cnn-min-accuracy", help: "CNN test accuracy below which the run warns (default 0.85)" },
-    OptionSpec { name: "seed", help: "seed of every random choice (default 42)" },
+    OptionSpec {
+        name: "source",
+        help: "scene source: simulated | sentinel-hub (default: simulated unless Sentinel Hub credentials are set)",
+    },
+    OptionSpec {
+        name: "skip-download",
+        help: "skip step 1 and use the scenes already in the work directory",
+    },
+    OptionSpec {
+        name: "skip-validation",
+        help: "skip step 2",
+    },
+    OptionSpec {
+        name: "bbox",
+        help: "area MINLON,MINLAT,MAXLON,MAXLAT in WGS84 degrees",
+    },
+    OptionSpec {
+        name: "start",
+        help: "first date YYYY-MM-DD (with --end)",
+    },
+    OptionSpec {
+        name: "end",
+        help: "last date YYYY-MM-DD (with --start)",
+    },
+    OptionSpec {
+        name: "days-back",
+        help: "search the last N days up to today (default 365)",
+    },
+    OptionSpec {
+        name: "target-count",
+        help: "most acquisitions to download (default 20)",
+    },
+    OptionSpec {
+        name: "cloud-threshold",
+        help: "highest tile cloud cover in percent (default 20)",
+    },
+    OptionSpec {
+        name: "min-valid-dates",
+        help: "fewest dates that must pass validation (default 15)",
+    },
+    OptionSpec {
+        name: "min-valid-fraction",
+        help: "smallest clear-pixel fraction for a date to pass (default 0.5)",
+    },
+    OptionSpec {
+        name: "samples-per-class",
+        help: "CNN training patches per class after balancing",
+    },
+    OptionSpec {
+        name: "sequence-length",
+        help: "dates per LSTM input sequence (default 10)",
+    },
+    OptionSpec {
+        name: "cnn-epochs",
+        help: "most CNN training epochs",
+    },
+    OptionSpec {
+        name: "lstm-epochs",
+        help: "most LSTM training epochs",
+    },
+    OptionSpec {
+        name: "cnn-patience",
+        help: "CNN early-stopping patience in epochs (default 10)",
+    },
+    OptionSpec {
+        name: "lstm-patience",
+        help: "LSTM early-stopping patience in epochs (default 15)",
+    },
+    OptionSpec {
+        name: "cnn-min-accuracy",
+        help: "CNN test accuracy below which the run warns (default 0.85)",
+    },
+    OptionSpec {
+        name: "seed",
+        help: "seed of every random choice (default 42)",
+    },
 ];
 
 /// The original's area: Ludhiana, Punjab (about 951 x 1110 px at 10 m).
@@ -331,7 +518,11 @@ impl<'a> SettingsResolver<'a> {
             ),
         };
         let simulated = source == SourceKind::Simulated;
-        let default_bbox = if simulated { SIMULATED_BBOX } else { ORIGINAL_BBOX };
+        let default_bbox = if simulated {
+            SIMULATED_BBOX
+        } else {
+            ORIGINAL_BBOX
+        };
         let bbox = self.parse(
             "bbox",
             default_bbox,
@@ -348,7 +539,11 @@ impl<'a> SettingsResolver<'a> {
         let dates = self.resolve_dates(today)?;
         // The simulated source's defaults keep a whole run to a few minutes on two cores;
         // the original's defaults are for real imagery. Any key or flag overrides either.
-        let (samples, cnn_epochs, lstm_epochs) = if simulated { (300, 8, 30) } else { (2000, 50, 100) };
+        let (samples, cnn_epochs, lstm_epochs) = if simulated {
+            (300, 8, 30)
+        } else {
+            (2000, 50, 100)
+        };
         Ok(Settings {
             source,
             source_reason,
@@ -368,6 +563,66 @@ impl<'a> SettingsResolver<'a> {
             seed: self.parse("seed", 42, "expected a whole number", |v| v.parse().ok())?,
             skip_download: self.flag("skip-download")?,
             skip_validation: self.flag("skip-validation")?,
+            sentinel_hub: self.resolve_sentinel_hub()?,
+        })
+    }
+
+    fn env_value(&self, key: &str) -> Option<String> {
+        self.env
+            .get(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The Sentinel Hub settings from the `SENTINEL_HUB_*` keys of `.env`.
+    pub fn resolve_sentinel_hub(&self) -> Result<SentinelHubSettings, SettingsError> {
+        let origin = |key: &str| format!("{key} in {}", self.env_path.display());
+        let base = self.env_value("SENTINEL_HUB_BASE_URL");
+        let token = self.env_value("SENTINEL_HUB_TOKEN_URL");
+        let deployment = match self.env_value("SENTINEL_HUB_DEPLOYMENT") {
+            None if base.is_some() || token.is_some() => Deployment::Custom,
+            None => Deployment::Commercial,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "commercial" | "sentinel-hub" | "sentinelhub" => Deployment::Commercial,
+                "cdse" | "copernicus" => Deployment::Cdse,
+                "custom" => Deployment::Custom,
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        origin: origin("SENTINEL_HUB_DEPLOYMENT"),
+                        value: v,
+                        reason: "expected commercial, cdse or custom".into(),
+                    });
+                }
+            },
+        };
+        let url = |key: &str, value: Option<String>, preset: Option<&str>| match value {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                Ok(v.trim_end_matches('/').to_string())
+            }
+            Some(v) => Err(SettingsError::Invalid {
+                origin: origin(key),
+                value: v,
+                reason: "expected an http:// or https:// URL".into(),
+            }),
+            None => preset
+                .map(str::to_string)
+                .ok_or_else(|| SettingsError::Invalid {
+                    origin: origin("SENTINEL_HUB_DEPLOYMENT"),
+                    value: "custom".into(),
+                    reason: format!("a custom deployment needs {key} in the same file"),
+                }),
+        };
+        let presets = deployment.preset_urls();
+        Ok(SentinelHubSettings {
+            client_id: self.env_value("SENTINEL_HUB_CLIENT_ID").unwrap_or_default(),
+            client_secret: Secret::new(
+                self.env_value("SENTINEL_HUB_CLIENT_SECRET")
+                    .unwrap_or_default(),
+            ),
+            instance_id: self.env_value("SENTINEL_HUB_INSTANCE_ID"),
+            deployment,
+            base_url: url("SENTINEL_HUB_BASE_URL", base, presets.map(|p| p.0))?,
+            token_url: url("SENTINEL_HUB_TOKEN_URL", token, presets.map(|p| p.1))?,
         })
     }
 
@@ -426,7 +681,9 @@ pub fn check_bbox(b: &Bbox) -> Result<(), String> {
         return Err("latitudes must be between -90 and 90".into());
     }
     if b.min_lon >= b.max_lon || b.min_lat >= b.max_lat {
-        return Err("the minimum must be less than the maximum (order: MINLON,MINLAT,MAXLON,MAXLAT)".into());
+        return Err(
+            "the minimum must be less than the maximum (order: MINLON,MINLAT,MAXLON,MAXLAT)".into(),
+        );
     }
     let (w, h) = b.size_m();
     if w < 640.0 || h < 640.0 {
@@ -447,10 +704,14 @@ mod tests {
     use super::*;
 
     fn resolve(env: &[(&str, &str)], flags: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let env: BTreeMap<String, String> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let flags: BTreeMap<String, String> =
-            flags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let flags: BTreeMap<String, String> = flags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         SettingsResolver::new(&env, PathBuf::from("/w/.env"), &flags)
             .resolve(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap())
     }
@@ -475,26 +736,37 @@ mod tests {
 
     #[test]
     fn bad_env_value_names_the_key_and_file() {
-        let err = resolve(&[("AGRIFLUX_CNN_EPOCHS", "many")], &[]).unwrap_err().to_string();
+        let err = resolve(&[("AGRIFLUX_CNN_EPOCHS", "many")], &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("AGRIFLUX_CNN_EPOCHS in /w/.env"), "{err}");
         assert!(err.contains("'many'"), "{err}");
     }
 
     #[test]
     fn bad_flag_value_names_the_flag() {
-        let err = resolve(&[], &[("cloud-threshold", "150")]).unwrap_err().to_string();
+        let err = resolve(&[], &[("cloud-threshold", "150")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--cloud-threshold"), "{err}");
     }
 
     #[test]
     fn rejects_inverted_bbox() {
-        let err = resolve(&[], &[("bbox", "75.9,30.9,75.8,31.0")]).unwrap_err().to_string();
-        assert!(err.contains("minimum must be less than the maximum"), "{err}");
+        let err = resolve(&[], &[("bbox", "75.9,30.9,75.8,31.0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("minimum must be less than the maximum"),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_bbox_too_large_with_hint() {
-        let err = resolve(&[], &[("bbox", "75,30,76,31")]).unwrap_err().to_string();
+        let err = resolve(&[], &[("bbox", "75,30,76,31")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("at most 25000 m"), "{err}");
     }
 
@@ -509,13 +781,67 @@ mod tests {
     #[test]
     fn credentials_select_sentinel_hub_by_default() {
         let s = resolve(
-            &[("SENTINEL_HUB_CLIENT_ID", "id"), ("SENTINEL_HUB_CLIENT_SECRET", "s")],
+            &[
+                ("SENTINEL_HUB_CLIENT_ID", "id"),
+                ("SENTINEL_HUB_CLIENT_SECRET", "s"),
+            ],
             &[],
         )
         .unwrap();
         assert_eq!(s.source, SourceKind::SentinelHub);
         assert_eq!(s.bbox, ORIGINAL_BBOX);
         assert_eq!(s.cnn_epochs, 50);
+    }
+
+    #[test]
+    fn secret_never_serialised_or_shown() {
+        let s = resolve(
+            &[
+                ("SENTINEL_HUB_CLIENT_ID", "my-id"),
+                ("SENTINEL_HUB_CLIENT_SECRET", "hunter2-very-secret"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.sentinel_hub.client_secret.expose(), "hunter2-very-secret");
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("hunter2"), "{json}");
+        assert!(json.contains("my-id"), "{json}");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!s.sentinel_hub.client_secret.to_string().contains("hunter2"));
+        let back: Settings = serde_json::from_str(&json).unwrap();
+        assert!(back.sentinel_hub.client_secret.is_empty());
+    }
+
+    #[test]
+    fn sentinel_hub_deployments_and_overrides() {
+        let s = resolve(&[("SENTINEL_HUB_DEPLOYMENT", "cdse")], &[]).unwrap();
+        assert_eq!(s.sentinel_hub.deployment, Deployment::Cdse);
+        assert_eq!(
+            s.sentinel_hub.base_url,
+            "https://sh.dataspace.copernicus.eu"
+        );
+        assert!(s.sentinel_hub.token_url.contains("identity.dataspace"));
+        let s = resolve(&[], &[]).unwrap();
+        assert_eq!(s.sentinel_hub.deployment, Deployment::Commercial);
+        let s = resolve(
+            &[
+                ("SENTINEL_HUB_BASE_URL", "http://127.0.0.1:9/"),
+                ("SENTINEL_HUB_TOKEN_URL", "http://127.0.0.1:9/token"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.sentinel_hub.deployment, Deployment::Custom);
+        assert_eq!(s.sentinel_hub.base_url, "http://127.0.0.1:9");
+        let err = resolve(&[("SENTINEL_HUB_DEPLOYMENT", "custom")], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SENTINEL_HUB_BASE_URL"), "{err}");
+        let err = resolve(&[("SENTINEL_HUB_DEPLOYMENT", "planet")], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("commercial, cdse or custom"), "{err}");
     }
 
     #[test]

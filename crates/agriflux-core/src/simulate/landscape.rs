@@ -44,13 +44,33 @@ pub enum Crop {
 
 impl Crop {
     fn seasons(self) -> &'static [Season] {
-        const WHEAT: Season = Season { sow: 314.0, peak: 65.0, harvest: 110.0 };
-        const RICE: Season = Season { sow: 170.0, peak: 245.0, harvest: 300.0 };
+        const WHEAT: Season = Season {
+            sow: 314.0,
+            peak: 65.0,
+            harvest: 110.0,
+        };
+        const RICE: Season = Season {
+            sow: 170.0,
+            peak: 245.0,
+            harvest: 300.0,
+        };
         match self {
             Self::WheatRice => &[WHEAT, RICE],
-            Self::Cotton => &[Season { sow: 120.0, peak: 230.0, harvest: 305.0 }],
-            Self::Sugarcane => &[Season { sow: 45.0, peak: 250.0, harvest: 355.0 }],
-            Self::Maize => &[Season { sow: 160.0, peak: 215.0, harvest: 265.0 }],
+            Self::Cotton => &[Season {
+                sow: 120.0,
+                peak: 230.0,
+                harvest: 305.0,
+            }],
+            Self::Sugarcane => &[Season {
+                sow: 45.0,
+                peak: 250.0,
+                harvest: 355.0,
+            }],
+            Self::Maize => &[Season {
+                sow: 160.0,
+                peak: 215.0,
+                harvest: 265.0,
+            }],
             Self::Fallow => &[],
         }
     }
@@ -125,9 +145,15 @@ impl Landscape {
                 cover[yy * width + xx] = Cover::Road;
             }
         }
-        let (vx, vy) = (rng.random_range(0..width) as f64, rng.random_range(0..height) as f64);
+        let (vx, vy) = (
+            rng.random_range(0..width) as f64,
+            rng.random_range(0..height) as f64,
+        );
         let village_r = (width.min(height) as f64 * 0.09).max(6.0);
-        let (px, py) = (rng.random_range(0..width) as f64, rng.random_range(0..height) as f64);
+        let (px, py) = (
+            rng.random_range(0..width) as f64,
+            rng.random_range(0..height) as f64,
+        );
         let (pond_a, pond_b) = (village_r * 0.9, village_r * 0.55);
         for yy in 0..height {
             for xx in 0..width {
@@ -171,7 +197,16 @@ impl Landscape {
                     .fold(0.0, f64::max);
                 let base = if parcel.crop == Crop::Fallow {
                     // Monsoon weeds on fallow land.
-                    SOIL_NDVI + 0.2 * phenology(doy, &Season { sow: 190.0, peak: 240.0, harvest: 290.0 })
+                    SOIL_NDVI
+                        + 0.2
+                            * phenology(
+                                doy,
+                                &Season {
+                                    sow: 190.0,
+                                    peak: 240.0,
+                                    harvest: 290.0,
+                                },
+                            )
                 } else {
                     SOIL_NDVI
                 };

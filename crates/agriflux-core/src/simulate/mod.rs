@@ -43,7 +43,9 @@ impl SimulatedSource {
     }
 
     fn date_rng(&self, date: NaiveDate, salt: u64) -> ChaCha8Rng {
-        ChaCha8Rng::seed_from_u64(self.seed ^ (date.num_days_from_ce() as u64).wrapping_mul(0x9e37_79b9) ^ salt)
+        ChaCha8Rng::seed_from_u64(
+            self.seed ^ (date.num_days_from_ce() as u64).wrapping_mul(0x9e37_79b9) ^ salt,
+        )
     }
 }
 
@@ -95,7 +97,12 @@ impl SceneSource for SimulatedSource {
     fn fetch(&self, acquisition: &Acquisition, area: &Bbox) -> Result<Scene, SourceError> {
         let (width, height) = Self::grid_size(area);
         let landscape = Landscape::generate(width, height, self.seed);
-        Ok(render_scene(&landscape, acquisition, area, &mut self.date_rng(acquisition.date, 2)))
+        Ok(render_scene(
+            &landscape,
+            acquisition,
+            area,
+            &mut self.date_rng(acquisition.date, 2),
+        ))
     }
 
     fn provenance(&self) -> serde_json::Value {
@@ -123,13 +130,19 @@ fn land_reflectance(ndvi: f64) -> [f64; 4] {
     [mix(0), mix(1), red, red * (1.0 + ndvi) / (1.0 - ndvi)]
 }
 
-fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
+/// A standard normal sample (Box-Muller).
+pub(crate) fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = rng.random_range(1e-12..1.0);
     let u2: f64 = rng.random_range(0.0..1.0);
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-fn render_scene(landscape: &Landscape, acq: &Acquisition, area: &Bbox, rng: &mut ChaCha8Rng) -> Scene {
+fn render_scene(
+    landscape: &Landscape,
+    acq: &Acquisition,
+    area: &Bbox,
+    rng: &mut ChaCha8Rng,
+) -> Scene {
     let (width, height) = (landscape.width, landscape.height);
     let n = width * height;
     // Clouds over the area: smooth blobs thresholded to a fraction that follows the tile's
@@ -245,20 +258,39 @@ mod tests {
     #[test]
     fn search_finds_uneven_clear_dates_below_threshold() {
         let source = SimulatedSource::new(42);
-        let found = source.search(&settings_area(), &range(), 20.0, &CancelToken::new()).unwrap();
+        let found = source
+            .search(&settings_area(), &range(), 20.0, &CancelToken::new())
+            .unwrap();
         assert!(found.len() >= 20, "only {} dates", found.len());
         assert!(found.iter().all(|a| a.cloud_cover < 20.0));
-        let gaps: std::collections::BTreeSet<i64> =
-            found.windows(2).map(|w| (w[1].date - w[0].date).num_days()).collect();
-        assert!(gaps.len() > 1, "revisits should be uneven after cloud filtering");
+        let gaps: std::collections::BTreeSet<i64> = found
+            .windows(2)
+            .map(|w| (w[1].date - w[0].date).num_days())
+            .collect();
+        assert!(
+            gaps.len() > 1,
+            "revisits should be uneven after cloud filtering"
+        );
     }
 
     #[test]
     fn same_seed_gives_identical_scene() {
-        let acq = Acquisition { date: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(), cloud_cover: 15.0 };
-        let a = SimulatedSource::new(3).fetch(&acq, &settings_area()).unwrap();
-        let b = SimulatedSource::new(3).fetch(&acq, &settings_area()).unwrap();
-        assert!(a.bands.iter().zip(&b.bands).all(|(x, y)| x.to_bits() == y.to_bits()));
+        let acq = Acquisition {
+            date: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            cloud_cover: 15.0,
+        };
+        let a = SimulatedSource::new(3)
+            .fetch(&acq, &settings_area())
+            .unwrap();
+        let b = SimulatedSource::new(3)
+            .fetch(&acq, &settings_area())
+            .unwrap();
+        assert!(
+            a.bands
+                .iter()
+                .zip(&b.bands)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
         assert_eq!(a.scl, b.scl);
     }
 
@@ -274,14 +306,24 @@ mod tests {
 
     #[test]
     fn cloudy_pixels_are_flagged_in_scl() {
-        let acq = Acquisition { date: NaiveDate::from_ymd_opt(2025, 8, 1).unwrap(), cloud_cover: 19.0 };
+        let acq = Acquisition {
+            date: NaiveDate::from_ymd_opt(2025, 8, 1).unwrap(),
+            cloud_cover: 19.0,
+        };
         let scene = (0..20)
-            .map(|s| SimulatedSource::new(s).fetch(&acq, &settings_area()).unwrap())
+            .map(|s| {
+                SimulatedSource::new(s)
+                    .fetch(&acq, &settings_area())
+                    .unwrap()
+            })
             .find(|s| s.scl.contains(&9))
             .expect("some seed gives clouds");
         for (i, class) in scene.scl.iter().enumerate() {
             if *class == 9 {
-                assert!(scene.bands[i * 4] > 0.2, "thick cloud must be bright in blue");
+                assert!(
+                    scene.bands[i * 4] > 0.2,
+                    "thick cloud must be bright in blue"
+                );
             }
         }
         assert!(scene.valid_fraction() < 1.0);

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::gaussian;
 use crate::raster::scene::Scene;
 
 /// Amplitude of the seasonal sine applied to near-infrared (and, opposite, to red).
@@ -26,7 +27,12 @@ pub fn synthetic_series(base: &Scene, dates: &[NaiveDate], seed: u64) -> Vec<Sce
             let t = (*date - first).num_days() as f64;
             let season = (std::f64::consts::TAU * t / 365.0 + phase).sin() * SEASONAL_AMPLITUDE;
             let trend = 1.0 + TREND_PER_YEAR * t / 365.0;
-            let factors = [1.0 - season * 0.5, 1.0 - season * 0.3, 1.0 - season, 1.0 + season];
+            let factors = [
+                1.0 - season * 0.5,
+                1.0 - season * 0.3,
+                1.0 - season,
+                1.0 + season,
+            ];
             let bands = base
                 .bands
                 .chunks_exact(4)
@@ -35,7 +41,11 @@ pub fn synthetic_series(base: &Scene, dates: &[NaiveDate], seed: u64) -> Vec<Sce
                     for b in 0..4 {
                         let noise = gaussian(&mut rng) * NOISE_STD;
                         let v = px[b] as f64 * factors[b] * trend + noise;
-                        out[b] = if px[b].is_finite() { v.max(0.0001) as f32 } else { f32::NAN };
+                        out[b] = if px[b].is_finite() {
+                            v.max(0.0001) as f32
+                        } else {
+                            f32::NAN
+                        };
                     }
                     out
                 })
@@ -50,11 +60,6 @@ pub fn synthetic_series(base: &Scene, dates: &[NaiveDate], seed: u64) -> Vec<Sce
         .collect()
 }
 
-fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = rng.random_range(1e-12..1.0);
-    let u2: f64 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
 
 #[cfg(test)]
 mod tests {
@@ -66,9 +71,23 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
             width: 2,
             height: 1,
-            transform: GeoTransform { origin_x: 0.0, origin_y: 0.0, pixel_width: 1.0, pixel_height: 1.0 },
+            transform: GeoTransform {
+                origin_x: 0.0,
+                origin_y: 0.0,
+                pixel_width: 1.0,
+                pixel_height: 1.0,
+            },
             crs: Crs { epsg: 4326 },
-            bands: vec![0.05, 0.08, 0.06, 0.40, f32::NAN, f32::NAN, f32::NAN, f32::NAN],
+            bands: vec![
+                0.05,
+                0.08,
+                0.06,
+                0.40,
+                f32::NAN,
+                f32::NAN,
+                f32::NAN,
+                f32::NAN,
+            ],
             scl: vec![4, 0],
             data_mask: vec![1, 0],
             cloud_cover: 3.0,
@@ -85,8 +104,16 @@ mod tests {
             .iter()
             .map(|s| (s.bands[3] - s.bands[2]) / (s.bands[3] + s.bands[2]))
             .collect();
-        let (min, max) = ndvi.iter().fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-        assert!(max - min > 0.1, "NDVI should swing with the season: {ndvi:?}");
-        assert!(series.iter().all(|s| s.bands[4].is_nan()), "invalid pixels stay invalid");
+        let (min, max) = ndvi
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+        assert!(
+            max - min > 0.1,
+            "NDVI should swing with the season: {ndvi:?}"
+        );
+        assert!(
+            series.iter().all(|s| s.bands[4].is_nan()),
+            "invalid pixels stay invalid"
+        );
     }
 }

@@ -55,7 +55,10 @@ impl Step for CnnDatasetStep {
         out.insert("val_patches".into(), json!(splits.val.len()));
         out.insert("test_patches".into(), json!(splits.test.len()));
         out.insert("class_counts".into(), json!(m.counts));
-        out.insert("class_counts_before_balancing".into(), json!(m.counts_before_balancing));
+        out.insert(
+            "class_counts_before_balancing".into(),
+            json!(m.counts_before_balancing),
+        );
         out.insert("skipped_invalid".into(), json!(m.skipped_invalid));
         out.insert("output_dir".into(), json!(dir.display().to_string()));
         Ok(out)

@@ -9,10 +9,14 @@ use super::cnn_dataset::dataset_error;
 use super::training::{evaluate_cnn, evaluate_lstm, train_cnn, train_lstm};
 use super::{REAL, SYNTHETIC, load_usable_scenes, model_path, round4};
 use crate::charts::{self, Chart, CurveSeries};
-use crate::datasets::patches::{PatchConfig, build_patch_splits, load_patch_set, save_patch_splits};
+use crate::datasets::patches::{
+    PatchConfig, build_patch_splits, load_patch_set, save_patch_splits,
+};
 use crate::datasets::sequences::{build_sequence_splits, load_sequence_set, save_sequence_splits};
 use crate::datasets::{CLASS_NAMES, Split};
-use crate::ml::{ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics};
+use crate::ml::{
+    ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics,
+};
 use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
 use crate::simulate::synthetic::synthetic_series;
 
@@ -23,20 +27,36 @@ pub const COMPARISON_REPORT: &str = "model_comparison_report.json";
 pub struct CompareStep;
 
 fn relative_pct(new: f64, base: f64) -> Value {
-    if base.abs() < 1e-12 { Value::Null } else { json!(round4((new - base) / base.abs() * 100.0)) }
+    if base.abs() < 1e-12 {
+        Value::Null
+    } else {
+        json!(round4((new - base) / base.abs() * 100.0))
+    }
 }
 
 fn read_history(models: &Path, stem: &str) -> Result<Vec<EpochStats>, StepError> {
     let path = models.join(format!("{stem}_history.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
-    serde_json::from_value(value["history"].clone()).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+    serde_json::from_value(value["history"].clone())
+        .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))
 }
 
-fn curve(label: &str, history: &[EpochStats], f: impl Fn(&EpochStats) -> Option<f64>, best: usize, dashed: bool) -> CurveSeries {
+fn curve(
+    label: &str,
+    history: &[EpochStats],
+    f: impl Fn(&EpochStats) -> Option<f64>,
+    best: usize,
+    dashed: bool,
+) -> CurveSeries {
     CurveSeries {
         label: label.into(),
-        points: history.iter().filter_map(|s| Some((s.epoch as f64, f(s)?))).collect(),
+        points: history
+            .iter()
+            .filter_map(|s| Some((s.epoch as f64, f(s)?)))
+            .collect(),
         best_epoch: Some(best),
         dashed,
     }
@@ -66,7 +86,8 @@ impl Step for CompareStep {
         let cnn_real = CnnClassifier::load(&model_path(ctx, "cnn", REAL))?;
         let lstm_real = LstmRegressor::load(&model_path(ctx, "lstm", REAL))?;
         let cnn_test = load_patch_set(&training, Split::Test, REAL).map_err(dataset_error)?;
-        let lstm_test = load_sequence_set(&training, Split::Test, REAL, seq_len).map_err(dataset_error)?;
+        let lstm_test =
+            load_sequence_set(&training, Split::Test, REAL, seq_len).map_err(dataset_error)?;
 
         // Synthetic scenes the original's way: the clearest real scene, perturbed by a
         // seasonal sine, a trend and noise, on the real dates.
@@ -76,16 +97,24 @@ impl Step for CompareStep {
             .max_by(|a, b| a.valid_fraction().total_cmp(&b.valid_fraction()))
             .expect("load_usable_scenes returns at least one scene");
         let dates: Vec<_> = scenes.iter().map(|s| s.date).collect();
-        ctx.info(format!("synthetic baseline: {} dates generated from the {} scene", dates.len(), base.date));
+        ctx.info(format!(
+            "synthetic baseline: {} dates generated from the {} scene",
+            dates.len(),
+            base.date
+        ));
         let base_date = base.date;
         let synthetic = synthetic_series(base, &dates, ctx.settings.seed);
         drop(scenes);
 
         let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
         let cancel = ctx.cancel_token().clone();
-        let syn_patches = build_patch_splits(&synthetic, &cfg, SYNTHETIC, "synthetic", &cancel, |_, _| {}).map_err(dataset_error)?;
+        let syn_patches =
+            build_patch_splits(&synthetic, &cfg, SYNTHETIC, "synthetic", &cancel, |_, _| {})
+                .map_err(dataset_error)?;
         save_patch_splits(&training, &syn_patches).map_err(dataset_error)?;
-        let syn_sequences = build_sequence_splits(&synthetic, seq_len, SYNTHETIC, "synthetic", &cancel).map_err(dataset_error)?;
+        let syn_sequences =
+            build_sequence_splits(&synthetic, seq_len, SYNTHETIC, "synthetic", &cancel)
+                .map_err(dataset_error)?;
         save_sequence_splits(&training, &syn_sequences).map_err(dataset_error)?;
         drop(synthetic);
 
@@ -116,7 +145,8 @@ impl Step for CompareStep {
         let persistence_m = RegressionMetrics::compute(&lstm_test.y, &persistence_pred);
 
         let cnn_comparison = cnn_comparison(&cnn_real_m, &cnn_syn_m, cnn_test.len());
-        let lstm_comparison = lstm_comparison(&lstm_real_m, &lstm_syn_m, &persistence_m, lstm_test.len());
+        let lstm_comparison =
+            lstm_comparison(&lstm_real_m, &lstm_syn_m, &persistence_m, lstm_test.len());
 
         let real_cnn_history = read_history(&models, "cnn_real")?;
         let real_lstm_history = read_history(&models, "lstm_real")?;
@@ -125,10 +155,34 @@ impl Step for CompareStep {
         let (real_f1, syn_f1) = (f1(&cnn_real_m), f1(&cnn_syn_m));
         let loss_curves = |real: &[EpochStats], syn: &[EpochStats]| {
             vec![
-                curve("real: train", real, |s| Some(s.train_loss), best_epoch(real), true),
-                curve("real: validation", real, |s| Some(s.val_loss), best_epoch(real), false),
-                curve("synthetic: train", syn, |s| Some(s.train_loss), best_epoch(syn), true),
-                curve("synthetic: validation", syn, |s| Some(s.val_loss), best_epoch(syn), false),
+                curve(
+                    "real: train",
+                    real,
+                    |s| Some(s.train_loss),
+                    best_epoch(real),
+                    true,
+                ),
+                curve(
+                    "real: validation",
+                    real,
+                    |s| Some(s.val_loss),
+                    best_epoch(real),
+                    false,
+                ),
+                curve(
+                    "synthetic: train",
+                    syn,
+                    |s| Some(s.train_loss),
+                    best_epoch(syn),
+                    true,
+                ),
+                curve(
+                    "synthetic: validation",
+                    syn,
+                    |s| Some(s.val_loss),
+                    best_epoch(syn),
+                    false,
+                ),
             ]
         };
         let charts: Vec<Chart> = vec![
@@ -137,12 +191,23 @@ impl Step for CompareStep {
                 &format!("CNN on the real test split: real- vs synthetic-trained{suffix}"),
                 &[
                     ("Accuracy", cnn_real_m.accuracy, cnn_syn_m.accuracy),
-                    ("Precision (w)", cnn_real_m.weighted_precision, cnn_syn_m.weighted_precision),
-                    ("Recall (w)", cnn_real_m.weighted_recall, cnn_syn_m.weighted_recall),
+                    (
+                        "Precision (w)",
+                        cnn_real_m.weighted_precision,
+                        cnn_syn_m.weighted_precision,
+                    ),
+                    (
+                        "Recall (w)",
+                        cnn_real_m.weighted_recall,
+                        cnn_syn_m.weighted_recall,
+                    ),
                     ("F1 (w)", cnn_real_m.weighted_f1, cnn_syn_m.weighted_f1),
                     ("Kappa", cnn_real_m.cohen_kappa, cnn_syn_m.cohen_kappa),
                 ],
-                (cnn_real_m.cohen_kappa.min(cnn_syn_m.cohen_kappa).min(0.0), 1.0),
+                (
+                    cnn_real_m.cohen_kappa.min(cnn_syn_m.cohen_kappa).min(0.0),
+                    1.0,
+                ),
             ),
             charts::confusion_matrices(
                 "cnn_confusion",
@@ -168,10 +233,34 @@ impl Step for CompareStep {
                 &format!("CNN accuracy per epoch{suffix}"),
                 "accuracy",
                 &[
-                    curve("real: train", &real_cnn_history, |s| s.train_accuracy, best_epoch(&real_cnn_history), true),
-                    curve("real: validation", &real_cnn_history, |s| s.val_accuracy, best_epoch(&real_cnn_history), false),
-                    curve("synthetic: train", &cnn_syn.history, |s| s.train_accuracy, cnn_syn.best_epoch, true),
-                    curve("synthetic: validation", &cnn_syn.history, |s| s.val_accuracy, cnn_syn.best_epoch, false),
+                    curve(
+                        "real: train",
+                        &real_cnn_history,
+                        |s| s.train_accuracy,
+                        best_epoch(&real_cnn_history),
+                        true,
+                    ),
+                    curve(
+                        "real: validation",
+                        &real_cnn_history,
+                        |s| s.val_accuracy,
+                        best_epoch(&real_cnn_history),
+                        false,
+                    ),
+                    curve(
+                        "synthetic: train",
+                        &cnn_syn.history,
+                        |s| s.train_accuracy,
+                        cnn_syn.best_epoch,
+                        true,
+                    ),
+                    curve(
+                        "synthetic: validation",
+                        &cnn_syn.history,
+                        |s| s.val_accuracy,
+                        cnn_syn.best_epoch,
+                        false,
+                    ),
                 ],
             ),
             charts::metric_bars(
@@ -222,7 +311,8 @@ impl Step for CompareStep {
             "lstm_comparison": lstm_comparison,
             "charts": chart_files,
         });
-        write_json_atomic(&report_path, &report).map_err(|e| StepError::failed(format!("{}: {e}", report_path.display())))?;
+        write_json_atomic(&report_path, &report)
+            .map_err(|e| StepError::failed(format!("{}: {e}", report_path.display())))?;
 
         let summary = json!({
             "evaluated_on": "test",
@@ -240,8 +330,14 @@ impl Step for CompareStep {
         });
         let mut out = StepOutput::new();
         out.insert("model_comparison".into(), summary);
-        out.insert("report_path".into(), json!(report_path.display().to_string()));
-        out.insert("charts".into(), json!(charts.iter().map(|c| c.name.clone()).collect::<Vec<_>>()));
+        out.insert(
+            "report_path".into(),
+            json!(report_path.display().to_string()),
+        );
+        out.insert(
+            "charts".into(),
+            json!(charts.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+        );
         Ok(out)
     }
 }
@@ -261,7 +357,12 @@ fn cnn_comparison(real: &ClassificationMetrics, syn: &ClassificationMetrics, n: 
     })
 }
 
-fn lstm_comparison(real: &RegressionMetrics, syn: &RegressionMetrics, persistence: &RegressionMetrics, n: usize) -> Value {
+fn lstm_comparison(
+    real: &RegressionMetrics,
+    syn: &RegressionMetrics,
+    persistence: &RegressionMetrics,
+    n: usize,
+) -> Value {
     json!({
         "evaluated_on": "test",
         "test_sequences": n,

@@ -1,12 +1,22 @@
 //! Step 1: find acquisitions and download each date's scene, reusing verified ones.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput};
+use crate::raster::scene::SceneMetadata;
 use crate::raster::scene::{read_metadata, scene_dir, verify_checksums, write_scene};
+use crate::sentinel_hub::{RetryPolicy, SentinelHubSource};
 use crate::settings::{Settings, SourceKind};
 use crate::simulate::SimulatedSource;
-use crate::source::{SceneSource, SourceError, spread_over_range};
+use crate::source::{Acquisition, SceneSource, SourceError, spread_over_range};
+
+/// Dates downloaded at the same time (they share one rate limiter and one token).
+pub const DOWNLOAD_WORKERS: usize = 4;
 
 /// Downloads Sentinel-2 scenes from the configured source.
 pub struct DownloadStep;
@@ -15,11 +25,106 @@ pub struct DownloadStep;
 pub fn source_for(settings: &Settings) -> Result<Box<dyn SceneSource>, StepError> {
     match settings.source {
         SourceKind::Simulated => Ok(Box::new(SimulatedSource::new(settings.seed))),
-        SourceKind::SentinelHub => Err(StepError::failed(format!(
-            "the Sentinel Hub source is not available in this version yet (source {}); run with --source simulated or set AGRIFLUX_SOURCE=simulated",
-            settings.source_reason
-        ))),
+        SourceKind::SentinelHub => SentinelHubSource::new(
+            &settings.sentinel_hub,
+            RetryPolicy::default(),
+            "the work directory's .env",
+        )
+        .map(|s| Box::new(s) as Box<dyn SceneSource>)
+        .map_err(|e| StepError::failed(format!("Sentinel Hub: {e}"))),
     }
+}
+
+/// What a download worker reports to the step's thread.
+enum Done {
+    /// One date written and verified.
+    Scene(SceneMetadata),
+    /// One date failed; the step fails.
+    Failed(StepError),
+}
+
+/// Downloads `todo` with up to [`DOWNLOAD_WORKERS`] threads, writing each scene as it comes;
+/// `on_done` runs on the calling thread for each result, `on_notice` for each source notice.
+fn download_concurrently(
+    source: &dyn SceneSource,
+    settings: &Settings,
+    scenes_dir: &std::path::Path,
+    todo: &[Acquisition],
+    cancel: &crate::pipeline::CancelToken,
+    mut on_done: impl FnMut(&SceneMetadata),
+    mut on_notice: impl FnMut(String),
+) -> Result<(), StepError> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<StepError>> = Mutex::new(None);
+    let (tx, rx) = mpsc::channel::<Done>();
+    std::thread::scope(|scope| {
+        for _ in 0..DOWNLOAD_WORKERS.min(todo.len()) {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                loop {
+                    if stop.load(Ordering::SeqCst) || cancel.is_cancelled() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(acq) = todo.get(i) else { return };
+                    let result = source
+                        .fetch_cancellable(acq, &settings.bbox, cancel)
+                        .map_err(source_error)
+                        .and_then(|scene| {
+                            write_scene(
+                                &scene_dir(scenes_dir, acq.date),
+                                &scene,
+                                source.kind(),
+                                settings.bbox,
+                                source.provenance(),
+                            )
+                            .map_err(|e| {
+                                StepError::failed(format!("writing scene {}: {e}", acq.date))
+                            })
+                        });
+                    let failed = result.is_err();
+                    let _ = tx.send(match result {
+                        Ok(meta) => Done::Scene(meta),
+                        Err(e) => Done::Failed(e),
+                    });
+                    if failed {
+                        stop.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        loop {
+            for notice in source.take_notices() {
+                on_notice(notice);
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(Done::Scene(meta)) => on_done(&meta),
+                Ok(Done::Failed(e)) => {
+                    let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    // A real failure wins over the cancellations it caused elsewhere.
+                    if first.is_none() || matches!(*first, Some(StepError::Cancelled)) {
+                        *first = Some(e);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        for notice in source.take_notices() {
+            on_notice(notice);
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    if cancel.is_cancelled() {
+        return Err(StepError::Cancelled);
+    }
+    Ok(())
 }
 
 fn source_error(e: SourceError) -> StepError {
@@ -38,10 +143,17 @@ impl Step for DownloadStep {
         let settings = ctx.settings;
         let source = source_for(settings)?;
         if source.kind() == SourceKind::Simulated {
-            ctx.warn("using the SIMULATED Sentinel-2 source: scenes are generated, not real imagery");
+            ctx.warn(
+                "using the SIMULATED Sentinel-2 source: scenes are generated, not real imagery",
+            );
         }
         let found = source
-            .search(&settings.bbox, &settings.dates, settings.cloud_threshold, ctx.cancel_token())
+            .search(
+                &settings.bbox,
+                &settings.dates,
+                settings.cloud_threshold,
+                ctx.cancel_token(),
+            )
             .map_err(source_error)?;
         if found.is_empty() {
             return Err(StepError::failed(format!(
@@ -59,43 +171,93 @@ impl Step for DownloadStep {
             settings.dates.end
         ));
         let scenes_dir = ctx.workdir.scenes();
-        let (mut downloaded, mut reused) = (0, 0);
         let total = picked.len() as u64;
         let mut dims = None;
-        for (i, acq) in picked.iter().enumerate() {
+        let mut done = 0u64;
+        let mut todo = Vec::new();
+        for acq in &picked {
             ctx.check_cancel()?;
             let dir = scene_dir(&scenes_dir, acq.date);
             // A date already downloaded for this area and source, whose files still match
             // their checksums, is not fetched again.
             let verified = read_metadata(&dir).ok().filter(|m| {
-                m.source == source.kind() && m.bbox == settings.bbox && verify_checksums(&dir, m).is_ok()
+                m.source == source.kind()
+                    && m.bbox == settings.bbox
+                    && verify_checksums(&dir, m).is_ok()
             });
-            if let Some(meta) = verified {
-                reused += 1;
-                dims = Some((meta.width, meta.height, meta.crs.clone()));
-                ctx.progress(i as u64 + 1, total, "scenes", format!("{} already downloaded and verified", acq.date));
-                continue;
+            match verified {
+                Some(meta) => {
+                    done += 1;
+                    dims = Some((meta.width, meta.height, meta.crs.clone()));
+                    ctx.progress(
+                        done,
+                        total,
+                        "scenes",
+                        format!("{} already downloaded and verified", acq.date),
+                    );
+                }
+                None => todo.push(*acq),
             }
-            let scene = source.fetch(acq, &settings.bbox).map_err(source_error)?;
-            let meta = write_scene(&dir, &scene, source.kind(), settings.bbox, source.provenance())
-                .map_err(|e| StepError::failed(format!("writing scene {}: {e}", acq.date)))?;
-            downloaded += 1;
-            dims = Some((meta.width, meta.height, meta.crs.clone()));
-            ctx.progress(
-                i as u64 + 1,
-                total,
-                "scenes",
-                format!("{} ({:.0}% clear)", acq.date, meta.valid_fraction * 100.0),
-            );
+        }
+        let reused = picked.len() - todo.len();
+        if reused > 0 {
+            ctx.info(format!(
+                "{reused} of {} dates already downloaded and verified; fetching {}",
+                picked.len(),
+                todo.len()
+            ));
+        }
+        let cancel = ctx.cancel_token().clone();
+        let ctx_cell = std::cell::RefCell::new(&mut *ctx);
+        let mut downloaded = 0usize;
+        download_concurrently(
+            source.as_ref(),
+            settings,
+            &scenes_dir,
+            &todo,
+            &cancel,
+            |meta| {
+                downloaded += 1;
+                done += 1;
+                dims = Some((meta.width, meta.height, meta.crs.clone()));
+                ctx_cell.borrow_mut().progress(
+                    done,
+                    total,
+                    "scenes",
+                    format!("{} ({:.0}% clear)", meta.date, meta.valid_fraction * 100.0),
+                );
+            },
+            |notice| ctx_cell.borrow().warn(notice),
+        )?;
+        let processing_units = source.processing_units();
+        if let Some(pu) = processing_units {
+            ctx.info(format!(
+                "processing units spent this run: {pu:.2} ({downloaded} dates downloaded)"
+            ));
         }
         let (width, height, crs) = dims.unwrap_or_default();
         let mut out = StepOutput::new();
         out.insert("source".into(), json!(source.kind()));
-        out.insert("simulated".into(), json!(source.kind() == SourceKind::Simulated));
+        out.insert(
+            "simulated".into(),
+            json!(source.kind() == SourceKind::Simulated),
+        );
         out.insert("acquisitions_found".into(), json!(found.len()));
-        out.insert("dates".into(), json!(picked.iter().map(|a| a.date.to_string()).collect::<Vec<_>>()));
+        out.insert(
+            "dates".into(),
+            json!(
+                picked
+                    .iter()
+                    .map(|a| a.date.to_string())
+                    .collect::<Vec<_>>()
+            ),
+        );
         out.insert("downloaded".into(), json!(downloaded));
         out.insert("reused".into(), json!(reused));
+        out.insert(
+            "processing_units".into(),
+            json!(processing_units.map(|pu| (pu * 1000.0).round() / 1000.0)),
+        );
         out.insert("width".into(), json!(width));
         out.insert("height".into(), json!(height));
         out.insert("crs".into(), json!(crs));

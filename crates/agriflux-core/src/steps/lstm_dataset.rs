@@ -18,8 +18,14 @@ impl Step for LstmDatasetStep {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         let scenes = load_usable_scenes(ctx)?;
         let source = ctx.settings.source.to_string();
-        let splits = build_sequence_splits(&scenes, ctx.settings.sequence_length, REAL, &source, ctx.cancel_token())
-            .map_err(dataset_error)?;
+        let splits = build_sequence_splits(
+            &scenes,
+            ctx.settings.sequence_length,
+            REAL,
+            &source,
+            ctx.cancel_token(),
+        )
+        .map_err(dataset_error)?;
         let dir = ctx.workdir.training();
         save_sequence_splits(&dir, &splits).map_err(dataset_error)?;
         let m = &splits.metadata;

@@ -1,19 +1,19 @@
 //! The eight steps of the pipeline, one module each, over the engine's domain modules.
 
-mod compare;
 mod cnn_dataset;
+mod compare;
 mod download;
 mod lstm_dataset;
-mod training;
 mod train_cnn;
 mod train_lstm;
+mod training;
 mod update_env;
 mod validate;
 
 use std::path::PathBuf;
 
-pub use compare::{COMPARISON_REPORT, CompareStep};
 pub use cnn_dataset::CnnDatasetStep;
+pub use compare::{COMPARISON_REPORT, CompareStep};
 pub use download::{DownloadStep, source_for};
 pub use lstm_dataset::LstmDatasetStep;
 pub use train_cnn::TrainCnnStep;
@@ -38,9 +38,9 @@ pub fn standard_steps() -> Vec<Box<dyn Step>> {
     ]
 }
 
-/// The file of a trained model: `models/<kind>_<tag>.mpk` (weights; a `.json` sidecar beside it).
+/// The file of a trained model: `models/<kind>_<tag>.bpk` (burnpack weights; a `.json` sidecar beside it).
 pub fn model_path(ctx: &StepContext<'_>, kind: &str, tag: &str) -> PathBuf {
-    ctx.workdir.models().join(format!("{kind}_{tag}.mpk"))
+    ctx.workdir.models().join(format!("{kind}_{tag}.bpk"))
 }
 
 /// The scenes this run's settings ask for (same area and source), intact, with enough clear
@@ -59,7 +59,8 @@ pub(crate) fn load_usable_scenes(ctx: &mut StepContext<'_>) -> Result<Vec<Scene>
     for (i, (date, dir)) in dirs.iter().enumerate() {
         ctx.check_cancel()?;
         ctx.progress(i as u64, total, "scenes", format!("reading {date}"));
-        let (scene, meta) = read_scene(dir).map_err(|e| StepError::failed(format!("scene {date}: {e}")))?;
+        let (scene, meta) =
+            read_scene(dir).map_err(|e| StepError::failed(format!("scene {date}: {e}")))?;
         if meta.source != ctx.settings.source || meta.bbox != ctx.settings.bbox {
             ctx.info(format!(
                 "{date}: ignored (downloaded for source {} and area {}, this run uses {} and {})",

@@ -32,7 +32,12 @@ impl Step for TrainCnnStep {
         let (proba, metrics) = evaluate_cnn(&outcome.model, &test)?;
         let models = ctx.workdir.models();
         let flat: Vec<f32> = proba.iter().flatten().copied().collect();
-        write_predictions(&models.join("cnn_real_test_predictions.npy"), test.len(), 4, &flat)?;
+        write_predictions(
+            &models.join("cnn_real_test_predictions.npy"),
+            test.len(),
+            4,
+            &flat,
+        )?;
         let min = ctx.settings.cnn_min_accuracy;
         let gate_passed = metrics.accuracy >= min;
         if !gate_passed {
@@ -57,13 +62,20 @@ impl Step for TrainCnnStep {
             "quality_gate": {"min_accuracy": min, "passed": gate_passed},
             "model_file": model_file.display().to_string(),
         });
-        write_json_atomic(&metrics_path, &report).map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
+        write_json_atomic(&metrics_path, &report)
+            .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
 
         let mut out = StepOutput::new();
         out.insert("evaluated_on".into(), json!("test"));
         out.insert("test_accuracy".into(), json!(round4(metrics.accuracy)));
-        out.insert("test_weighted_f1".into(), json!(round4(metrics.weighted_f1)));
-        out.insert("test_cohen_kappa".into(), json!(round4(metrics.cohen_kappa)));
+        out.insert(
+            "test_weighted_f1".into(),
+            json!(round4(metrics.weighted_f1)),
+        );
+        out.insert(
+            "test_cohen_kappa".into(),
+            json!(round4(metrics.cohen_kappa)),
+        );
         out.insert("test_patches".into(), json!(test.len()));
         out.insert("best_epoch".into(), json!(outcome.best_epoch));
         out.insert("epochs_run".into(), json!(outcome.history.len()));
@@ -71,7 +83,10 @@ impl Step for TrainCnnStep {
         out.insert("num_params".into(), json!(outcome.model.num_params()));
         out.insert("quality_gate_passed".into(), json!(gate_passed));
         out.insert("model_file".into(), json!(model_file.display().to_string()));
-        out.insert("metrics_file".into(), json!(metrics_path.display().to_string()));
+        out.insert(
+            "metrics_file".into(),
+            json!(metrics_path.display().to_string()),
+        );
         Ok(out)
     }
 }

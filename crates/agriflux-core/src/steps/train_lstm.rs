@@ -38,7 +38,12 @@ impl Step for TrainLstmStep {
         let (predictions, metrics) = evaluate_lstm(&outcome.model, &test)?;
         let persistence = RegressionMetrics::compute(&test.y, &test.persistence(l));
         let models = ctx.workdir.models();
-        write_predictions(&models.join("lstm_real_test_predictions.npy"), test.len(), 1, &predictions)?;
+        write_predictions(
+            &models.join("lstm_real_test_predictions.npy"),
+            test.len(),
+            1,
+            &predictions,
+        )?;
         if metrics.mae >= persistence.mae {
             ctx.warn(format!(
                 "the LSTM (test MAE {:.4}) does not beat the persistence baseline (MAE {:.4})",
@@ -60,7 +65,8 @@ impl Step for TrainLstmStep {
             "num_params": outcome.model.num_params(),
             "model_file": model_file.display().to_string(),
         });
-        write_json_atomic(&metrics_path, &report).map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
+        write_json_atomic(&metrics_path, &report)
+            .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
 
         let mut out = StepOutput::new();
         out.insert(
@@ -81,7 +87,10 @@ impl Step for TrainLstmStep {
         out.insert("stopped_early".into(), json!(outcome.stopped_early));
         out.insert("num_params".into(), json!(outcome.model.num_params()));
         out.insert("model_file".into(), json!(model_file.display().to_string()));
-        out.insert("metrics_file".into(), json!(metrics_path.display().to_string()));
+        out.insert(
+            "metrics_file".into(),
+            json!(metrics_path.display().to_string()),
+        );
         Ok(out)
     }
 }

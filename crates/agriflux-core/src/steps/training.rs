@@ -8,7 +8,10 @@ use serde_json::json;
 use crate::datasets::npy::write_npy;
 use crate::datasets::patches::PatchSet;
 use crate::datasets::sequences::SequenceSet;
-use crate::ml::{self, ClassificationMetrics, EpochStats, Normalisation, RegressionMetrics, TrainConfig, TrainingMonitor};
+use crate::ml::{
+    self, ClassificationMetrics, EpochStats, Normalisation, RegressionMetrics, TrainConfig,
+    TrainingMonitor,
+};
 use crate::pipeline::{StepContext, StepError, write_json_atomic};
 
 /// Turns training progress into events: live curves (`<tag>/<figure>`), epoch progress and a
@@ -28,7 +31,8 @@ impl TrainingMonitor for EventMonitor<'_, '_> {
     fn epoch_finished(&mut self, s: &EpochStats, max_epochs: usize) {
         let tag = self.tag;
         let x = s.epoch as f64;
-        self.ctx.metric(&format!("{tag}/train_loss"), x, s.train_loss);
+        self.ctx
+            .metric(&format!("{tag}/train_loss"), x, s.train_loss);
         self.ctx.metric(&format!("{tag}/val_loss"), x, s.val_loss);
         let mut line = format!(
             "{tag} model, epoch {}/{max_epochs}: train loss {:.4}, val loss {:.4}",
@@ -45,7 +49,8 @@ impl TrainingMonitor for EventMonitor<'_, '_> {
             self.ctx.metric(&format!("{tag}/val_mae"), x, m);
             line.push_str(&format!(", val MAE {m:.4}"));
         }
-        self.ctx.progress(s.epoch as u64, max_epochs as u64, "epochs", line.clone());
+        self.ctx
+            .progress(s.epoch as u64, max_epochs as u64, "epochs", line.clone());
         self.ctx.info(line);
     }
 
@@ -64,7 +69,11 @@ impl EventMonitor<'_, '_> {
         match self.ctx.step {
             crate::pipeline::StepId::TrainLstm => self.ctx.settings.lstm_epochs as u64,
             crate::pipeline::StepId::TrainCnn => self.ctx.settings.cnn_epochs as u64,
-            _ => self.ctx.settings.cnn_epochs.max(self.ctx.settings.lstm_epochs) as u64,
+            _ => self
+                .ctx
+                .settings
+                .cnn_epochs
+                .max(self.ctx.settings.lstm_epochs) as u64,
         }
     }
 }
@@ -146,14 +155,29 @@ pub(crate) fn train_cnn(
         )?
     };
     outcome.model.save(model_file)?;
-    let stem = model_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = model_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = model_file.parent().unwrap_or(Path::new("."));
-    write_history(dir, &stem, tag, &outcome.history, outcome.best_epoch, outcome.stopped_early, cfg.max_epochs)?;
+    write_history(
+        dir,
+        &stem,
+        tag,
+        &outcome.history,
+        outcome.best_epoch,
+        outcome.stopped_early,
+        cfg.max_epochs,
+    )?;
     ctx.info(format!(
         "{tag} CNN: best epoch {} of {} run{}; its weights were restored",
         outcome.best_epoch,
         outcome.history.len(),
-        if outcome.stopped_early { " (stopped early)" } else { "" }
+        if outcome.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        }
     ));
     Ok(outcome)
 }
@@ -197,12 +221,30 @@ pub(crate) fn train_lstm(
     }
     let outcome = {
         let mut monitor = EventMonitor::new(ctx, tag);
-        ml::train_lstm(&set(train, seq_len), &set(val, seq_len), norm, &cfg, &mut monitor, &cancel)?
+        ml::train_lstm(
+            &set(train, seq_len),
+            &set(val, seq_len),
+            norm,
+            &cfg,
+            &mut monitor,
+            &cancel,
+        )?
     };
     outcome.model.save(model_file)?;
-    let stem = model_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = model_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = model_file.parent().unwrap_or(Path::new("."));
-    write_history(dir, &stem, tag, &outcome.history, outcome.best_epoch, outcome.stopped_early, cfg.max_epochs)?;
+    write_history(
+        dir,
+        &stem,
+        tag,
+        &outcome.history,
+        outcome.best_epoch,
+        outcome.stopped_early,
+        cfg.max_epochs,
+    )?;
     Ok(outcome)
 }
 
@@ -217,7 +259,16 @@ pub(crate) fn evaluate_lstm(
 }
 
 /// Writes predictions as `.npy` (rows of `width` values).
-pub(crate) fn write_predictions(path: &Path, rows: usize, width: usize, values: &[f32]) -> Result<(), StepError> {
-    let shape: Vec<usize> = if width == 1 { vec![rows] } else { vec![rows, width] };
+pub(crate) fn write_predictions(
+    path: &Path,
+    rows: usize,
+    width: usize,
+    values: &[f32],
+) -> Result<(), StepError> {
+    let shape: Vec<usize> = if width == 1 {
+        vec![rows]
+    } else {
+        vec![rows, width]
+    };
     write_npy(path, &shape, values).map_err(|e| StepError::failed(e.to_string()))
 }

@@ -24,7 +24,12 @@ struct Check {
 }
 
 impl Check {
-    fn new(check_name: &'static str, passed: bool, message: impl Into<String>, details: Value) -> Self {
+    fn new(
+        check_name: &'static str,
+        passed: bool,
+        message: impl Into<String>,
+        details: Value,
+    ) -> Self {
         Self {
             check_name,
             passed,
@@ -48,11 +53,19 @@ const REFLECTANCE_RANGE: (f32, f32) = (-0.01, 1.5);
 const INDEX_OUTLIER_TOLERANCE: f64 = 0.005;
 
 fn check_date(dir: &Path, min_valid_fraction: f64) -> (DateValidation, Option<Scene>) {
-    let date = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let date = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut checks = Vec::new();
     let integrity = read_metadata(dir).and_then(|m| verify_checksums(dir, &m).map(|_| m));
     checks.push(match &integrity {
-        Ok(m) => Check::new("files_and_checksums", true, "all files present and matching their checksums", json!(m.checksums)),
+        Ok(m) => Check::new(
+            "files_and_checksums",
+            true,
+            "all files present and matching their checksums",
+            json!(m.checksums),
+        ),
         Err(e) => Check::new("files_and_checksums", false, e.to_string(), Value::Null),
     });
     let scene = match integrity.and_then(|_| read_scene(dir)) {
@@ -67,7 +80,12 @@ fn check_date(dir: &Path, min_valid_fraction: f64) -> (DateValidation, Option<Sc
         }
         Err(e) => {
             if checks[0].passed {
-                checks.push(Check::new("bands_readable", false, e.to_string(), Value::Null));
+                checks.push(Check::new(
+                    "bands_readable",
+                    false,
+                    e.to_string(),
+                    Value::Null,
+                ));
             }
             None
         }
@@ -78,7 +96,11 @@ fn check_date(dir: &Path, min_valid_fraction: f64) -> (DateValidation, Option<Sc
             .bands
             .chunks_exact(4)
             .zip(&valid)
-            .filter(|(px, v)| **v && px.iter().any(|r| *r < REFLECTANCE_RANGE.0 || *r > REFLECTANCE_RANGE.1))
+            .filter(|(px, v)| {
+                **v && px
+                    .iter()
+                    .any(|r| *r < REFLECTANCE_RANGE.0 || *r > REFLECTANCE_RANGE.1)
+            })
             .count();
         checks.push(Check::new(
             "reflectance_range",
@@ -103,7 +125,14 @@ fn check_date(dir: &Path, min_valid_fraction: f64) -> (DateValidation, Option<Sc
         ));
     }
     let passed = checks.iter().all(|c| c.passed);
-    (DateValidation { date, passed, checks }, scene)
+    (
+        DateValidation {
+            date,
+            passed,
+            checks,
+        },
+        scene,
+    )
 }
 
 /// Index ranges on valid pixels, read from the written `indices.tif` (never recomputed or
@@ -114,7 +143,12 @@ fn index_check(dir: &Path, valid: &[bool]) -> Check {
         Err(e) => return Check::new("index_ranges", false, e.to_string(), Value::Null),
     };
     let RasterData::F32(values) = &raster.data else {
-        return Check::new("index_ranges", false, "indices.tif is not float32", Value::Null);
+        return Check::new(
+            "index_ranges",
+            false,
+            "indices.tif is not float32",
+            Value::Null,
+        );
     };
     let limits = [("NDVI", 1.0), ("SAVI", 1.5), ("EVI", 1.0), ("NDWI", 1.0)];
     let valid_count = valid.iter().filter(|v| **v).count().max(1);
@@ -128,7 +162,10 @@ fn index_check(dir: &Path, valid: &[bool]) -> Check {
             .count();
         let fraction = outside as f64 / valid_count as f64;
         worst = worst.max(fraction);
-        details.insert((*name).into(), json!({"outside_range": outside, "limit": limit}));
+        details.insert(
+            (*name).into(),
+            json!({"outside_range": outside, "limit": limit}),
+        );
     }
     Check::new(
         "index_ranges",
@@ -166,17 +203,39 @@ impl Step for ValidateStep {
             if let Some(scene) = scene {
                 grids.insert(format!(
                     "{}x{} EPSG:{} origin ({:.6}, {:.6}) pixel {:.9}",
-                    scene.width, scene.height, scene.crs.epsg, scene.transform.origin_x, scene.transform.origin_y, scene.transform.pixel_width
+                    scene.width,
+                    scene.height,
+                    scene.crs.epsg,
+                    scene.transform.origin_x,
+                    scene.transform.origin_y,
+                    scene.transform.pixel_width
                 ));
                 metadata_dates.push(scene.date.to_string());
             }
-            ctx.progress(i as u64 + 1, dirs.len() as u64, "scenes", format!("{} {}", validation.date, if validation.passed { "passed" } else { "failed" }));
+            ctx.progress(
+                i as u64 + 1,
+                dirs.len() as u64,
+                "scenes",
+                format!(
+                    "{} {}",
+                    validation.date,
+                    if validation.passed {
+                        "passed"
+                    } else {
+                        "failed"
+                    }
+                ),
+            );
             dates.push(validation);
         }
         let passed = dates.iter().filter(|d| d.passed).count();
         let corrupt: Vec<&DateValidation> = dates
             .iter()
-            .filter(|d| d.checks.iter().any(|c| !c.passed && matches!(c.check_name, "files_and_checksums" | "bands_readable")))
+            .filter(|d| {
+                d.checks.iter().any(|c| {
+                    !c.passed && matches!(c.check_name, "files_and_checksums" | "bands_readable")
+                })
+            })
             .collect();
         let unique: BTreeSet<&String> = metadata_dates.iter().collect();
         let summary = vec![
@@ -189,7 +248,10 @@ impl Step for ValidateStep {
             Check::new(
                 "minimum_valid_dates",
                 passed >= settings.min_valid_dates,
-                format!("{passed} dates passed; at least {} needed", settings.min_valid_dates),
+                format!(
+                    "{passed} dates passed; at least {} needed",
+                    settings.min_valid_dates
+                ),
                 json!({"passed": passed, "required": settings.min_valid_dates}),
             ),
             Check::new(
@@ -210,7 +272,14 @@ impl Step for ValidateStep {
                 if corrupt.is_empty() {
                     "every scene readable and matching its checksums".to_string()
                 } else {
-                    format!("corrupt or unreadable: {}", corrupt.iter().map(|d| d.date.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "corrupt or unreadable: {}",
+                        corrupt
+                            .iter()
+                            .map(|d| d.date.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 },
                 Value::Null,
             ),
@@ -227,14 +296,23 @@ impl Step for ValidateStep {
             "summary_checks": summary,
             "imagery_validations": dates,
         });
-        let path = ctx.workdir.logs().join(format!("validation_report_{}.json", timestamp.format("%Y%m%d_%H%M%S")));
-        write_json_atomic(&path, &report).map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+        let path = ctx.workdir.logs().join(format!(
+            "validation_report_{}.json",
+            timestamp.format("%Y%m%d_%H%M%S")
+        ));
+        write_json_atomic(&path, &report)
+            .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
 
         let failed_dates: Vec<String> = dates
             .iter()
             .filter(|d| !d.passed)
             .map(|d| {
-                let failed: Vec<String> = d.checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.check_name, c.message)).collect();
+                let failed: Vec<String> = d
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{} ({})", c.check_name, c.message))
+                    .collect();
                 format!("{}: {}", d.date, failed.join("; "))
             })
             .collect();
@@ -242,7 +320,11 @@ impl Step for ValidateStep {
             ctx.warn(format!("date failed validation: {line}"));
         }
         if !overall {
-            let failed_summary: Vec<String> = summary.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.check_name, c.message)).collect();
+            let failed_summary: Vec<String> = summary
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| format!("{}: {}", c.check_name, c.message))
+                .collect();
             let mut message = format!("validation failed: {}", failed_summary.join("; "));
             if !failed_dates.is_empty() {
                 message.push_str(&format!(". Failed dates: {}", failed_dates.join(" | ")));
@@ -254,8 +336,20 @@ impl Step for ValidateStep {
         out.insert("total_imagery".into(), json!(dates.len()));
         out.insert("passed_imagery".into(), json!(passed));
         out.insert("failed_imagery".into(), json!(dates.len() - passed));
-        out.insert("failed_dates".into(), json!(dates.iter().filter(|d| !d.passed).map(|d| &d.date).collect::<Vec<_>>()));
-        out.insert("validation_report".into(), json!(path.display().to_string()));
+        out.insert(
+            "failed_dates".into(),
+            json!(
+                dates
+                    .iter()
+                    .filter(|d| !d.passed)
+                    .map(|d| &d.date)
+                    .collect::<Vec<_>>()
+            ),
+        );
+        out.insert(
+            "validation_report".into(),
+            json!(path.display().to_string()),
+        );
         Ok(out)
     }
 }
