@@ -9,10 +9,25 @@ use agriflux_tests::{agriflux, latest_report, run_tiny, text, tiny_with};
 use serde_json::Value;
 
 /// Starts a long tiny run printing JSON lines, and waits until CNN training reports progress.
+/// The caller waits for the child it gets back.
+#[allow(clippy::zombie_processes)]
 fn start_long_run(dir: &std::path::Path) -> (Child, Lines<BufReader<ChildStdout>>) {
-    let mut args = vec!["run", "--workdir", dir.to_str().unwrap(), "--events", "jsonl"];
-    args.extend(tiny_with(&[("--cnn-epochs", "500"), ("--cnn-patience", "500")]));
-    let mut child = agriflux(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut args = vec![
+        "run",
+        "--workdir",
+        dir.to_str().unwrap(),
+        "--events",
+        "jsonl",
+    ];
+    args.extend(tiny_with(&[
+        ("--cnn-epochs", "500"),
+        ("--cnn-patience", "500"),
+    ]));
+    let mut child = agriflux(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
@@ -29,7 +44,10 @@ fn wait(child: &mut Child) -> Option<i32> {
         if let Some(status) = child.try_wait().unwrap() {
             return status.code();
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the run did not stop");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the run did not stop"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -38,14 +56,22 @@ fn wait(child: &mut Child) -> Option<i32> {
 fn a_second_run_in_the_same_directory_is_refused_naming_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, _lines) = start_long_run(dir.path());
-    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap()]).output().unwrap();
+    let out = agriflux(&["run", "--workdir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another run is going"), "{err}");
     assert!(err.contains(&format!("pid {}", first.id())), "{err}");
-    Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
     assert_eq!(wait(&mut first), Some(130));
-    assert!(!dir.path().join("logs/run.lock").exists(), "the lock is released at the end");
+    assert!(
+        !dir.path().join("logs/run.lock").exists(),
+        "the lock is released at the end"
+    );
 }
 
 #[test]
@@ -69,17 +95,32 @@ fn a_killed_run_is_recorded_as_interrupted_by_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, _lines) = start_long_run(dir.path());
     let killed_run = latest_run_id(dir.path());
-    Command::new("kill").args(["-KILL", &first.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-KILL", &first.id().to_string()])
+        .status()
+        .unwrap();
     wait(&mut first);
-    assert!(dir.path().join("logs/run.lock").exists(), "SIGKILL leaves the lock behind");
+    assert!(
+        dir.path().join("logs/run.lock").exists(),
+        "SIGKILL leaves the lock behind"
+    );
 
     let out = run_tiny(dir.path(), &["--skip-download"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("was interrupted"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("was interrupted"),
+        "{}",
+        text(&out)
+    );
     let reports: Vec<Value> = std::fs::read_dir(dir.path().join("logs"))
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pipeline_report_"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("pipeline_report_")
+        })
         .map(|p| agriflux_tests::read_json(&p))
         .collect();
     let interrupted = reports
@@ -89,7 +130,12 @@ fn a_killed_run_is_recorded_as_interrupted_by_the_next_start() {
     assert_eq!(interrupted["overall_status"], "interrupted");
     assert_eq!(interrupted["steps"][0]["status"], "success");
     assert_eq!(interrupted["steps"][4]["status"], "interrupted");
-    assert!(interrupted["steps"][4]["error_message"].as_str().unwrap().contains("interrupted"));
+    assert!(
+        interrupted["steps"][4]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
     assert_eq!(interrupted["steps"][5]["status"], "pending");
     // Nothing half-written passes for a finished output: the killed step left no model.
     assert_eq!(latest_report(dir.path())["overall_status"], "success");
@@ -97,5 +143,8 @@ fn a_killed_run_is_recorded_as_interrupted_by_the_next_start() {
 
 fn latest_run_id(dir: &std::path::Path) -> String {
     let runs = std::fs::read_dir(dir.join("logs/runs")).unwrap();
-    runs.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).max().unwrap()
+    runs.filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .max()
+        .unwrap()
 }

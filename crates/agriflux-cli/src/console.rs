@@ -105,10 +105,17 @@ impl EventSink for Console {
             return;
         };
         match event {
-            RunEvent::RunStarted { steps, run_id, interrupted_run_report, .. } => {
+            RunEvent::RunStarted {
+                steps,
+                run_id,
+                interrupted_run_report,
+                ..
+            } => {
                 state.total = steps.len();
                 if let Some(report) = interrupted_run_report {
-                    println!("⚠ The previous run in this directory was interrupted (its process died); recorded in {report}");
+                    println!(
+                        "⚠ The previous run in this directory was interrupted (its process died); recorded in {report}"
+                    );
                 }
                 println!("Run {run_id}: {} steps", steps.len());
             }
@@ -169,7 +176,9 @@ impl EventSink for Console {
                         println!("⊘ Step {n} skipped: {} (as requested)", step.name());
                     }
                     StepStatus::Cancelled => println!("■ Step {n} cancelled ({duration_s:.1}s)"),
-                    StepStatus::Interrupted => println!("■ Step {n} interrupted ({duration_s:.1}s)"),
+                    StepStatus::Interrupted => {
+                        println!("■ Step {n} interrupted ({duration_s:.1}s)")
+                    }
                     _ => println!(
                         "✗ Step {n} failed ({duration_s:.1}s): {}",
                         error.as_deref().unwrap_or("unknown error")
@@ -263,7 +272,8 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
                 "  CNN Improvement: {pp:+.2} percentage points (relative {rel}); accuracy {r:.4} vs {syn:.4}"
             );
         }
-        if let (Some(r), Some(syn)) = (figure(c, "lstm_real_mae"), figure(c, "lstm_synthetic_mae")) {
+        if let (Some(r), Some(syn)) = (figure(c, "lstm_real_mae"), figure(c, "lstm_synthetic_mae"))
+        {
             let rel = figure(c, "lstm_mae_reduction_relative_pct")
                 .map_or("n/a".to_string(), |v| format!("{v:+.2}%"));
             println!(

@@ -92,7 +92,9 @@ pub enum DatasetError {
 }
 
 /// Reads a dataset metadata JSON file.
-pub(crate) fn read_metadata<T: serde::de::DeserializeOwned>(path: PathBuf) -> Result<T, DatasetError> {
+pub(crate) fn read_metadata<T: serde::de::DeserializeOwned>(
+    path: PathBuf,
+) -> Result<T, DatasetError> {
     let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io {
         path: path.clone(),
         source,

@@ -233,9 +233,18 @@ fn batch_tensor(
 /// The network predicts the CHANGE from this value: the forecast is `last + net(x)`. Without
 /// this skip connection the model must first learn to copy its input and, on a short season,
 /// ends up worse than the persistence baseline it exists to beat.
-fn last_values(x: &[f32], idx: &[usize], seq_len: usize, features: usize, device: &Device) -> Tensor<1> {
+fn last_values(
+    x: &[f32],
+    idx: &[usize],
+    seq_len: usize,
+    features: usize,
+    device: &Device,
+) -> Tensor<1> {
     let step = seq_len * features;
-    let last: Vec<f32> = idx.iter().map(|&i| x[i * step + (seq_len - 1) * features]).collect();
+    let last: Vec<f32> = idx
+        .iter()
+        .map(|&i| x[i * step + (seq_len - 1) * features])
+        .collect();
     Tensor::from_data(TensorData::new(last, [idx.len()]), device)
 }
 

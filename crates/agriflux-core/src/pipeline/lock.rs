@@ -73,29 +73,49 @@ fn process_alive(pid: u32) -> bool {
 impl RunLock {
     /// Takes the lock of `workdir` for `info`. A lock left by a dead process is stale: it is
     /// taken over, and its holder is returned so its run can be recorded as interrupted.
-    pub fn acquire(workdir: &WorkDir, info: &LockInfo) -> Result<(Self, Option<LockInfo>), LockError> {
+    pub fn acquire(
+        workdir: &WorkDir,
+        info: &LockInfo,
+    ) -> Result<(Self, Option<LockInfo>), LockError> {
         let path = workdir.logs().join("run.lock");
-        let io = |source| LockError::Io { path: path.clone(), source };
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
         fs::create_dir_all(workdir.logs()).map_err(io)?;
         let mut stale = None;
         for _ in 0..3 {
-            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut file) => {
-                    let text = serde_json::to_string(info).map_err(std::io::Error::other).map_err(io)?;
-                    file.write_all(text.as_bytes()).and_then(|_| file.sync_all()).map_err(io)?;
+                    let text = serde_json::to_string(info)
+                        .map_err(std::io::Error::other)
+                        .map_err(io)?;
+                    file.write_all(text.as_bytes())
+                        .and_then(|_| file.sync_all())
+                        .map_err(io)?;
                     return Ok((Self { path }, stale));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = fs::read_to_string(&path).unwrap_or_default();
                     match serde_json::from_str::<LockInfo>(&text) {
-                        Ok(holder) if holder.pid != std::process::id() && process_alive(holder.pid) => {
+                        Ok(holder)
+                            if holder.pid != std::process::id() && process_alive(holder.pid) =>
+                        {
                             return Err(LockError::Busy {
                                 dir: workdir.root().to_path_buf(),
                                 holder,
                             });
                         }
                         Ok(holder) => {
-                            tracing::warn!(run_id = holder.run_id, pid = holder.pid, "taking over a stale lock");
+                            tracing::warn!(
+                                run_id = holder.run_id,
+                                pid = holder.pid,
+                                "taking over a stale lock"
+                            );
                             stale = Some(holder);
                         }
                         // A lock file cut short by a crash between create and write.
@@ -115,11 +135,25 @@ impl RunLock {
 pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<PathBuf> {
     let events_path = workdir.run_dir(&holder.run_id).join("events.jsonl");
     let text = fs::read_to_string(&events_path).ok()?;
-    let events: Vec<RunEvent> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    if events.iter().any(|e| matches!(e, RunEvent::RunFinished { .. })) {
+    let events: Vec<RunEvent> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    if events
+        .iter()
+        .any(|e| matches!(e, RunEvent::RunFinished { .. }))
+    {
         return None;
     }
-    let Some(RunEvent::RunStarted { run_id, started_at, source, steps, settings, .. }) = events.first().cloned() else {
+    let Some(RunEvent::RunStarted {
+        run_id,
+        started_at,
+        source,
+        steps,
+        settings,
+        ..
+    }) = events.first().cloned()
+    else {
         return None;
     };
     let mut reports: Vec<StepReport> = steps
@@ -148,7 +182,13 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
                     ));
                 }
             }
-            RunEvent::StepFinished { step, status, duration_s, error, output_summary } => {
+            RunEvent::StepFinished {
+                step,
+                status,
+                duration_s,
+                error,
+                output_summary,
+            } => {
                 if let Some(r) = reports.iter_mut().find(|r| r.id == *step) {
                     r.status = *status;
                     r.duration_seconds = Some(*duration_s);
@@ -172,13 +212,23 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
             .unwrap_or(0.0),
         overall_status: StepStatus::Interrupted,
         summary_statistics: SummaryStatistics::from_steps(&reports),
-        settings: if settings.is_null() { Value::Null } else { settings },
+        settings: if settings.is_null() {
+            Value::Null
+        } else {
+            settings
+        },
         steps: reports,
     };
     // Named after the run's start so it sorts with the run, not with the one that found it.
     let stamp = run_id.get(..15).unwrap_or(&run_id).replace('-', "_");
     let path = workdir.logs().join(format!("pipeline_report_{stamp}.json"));
-    let path = if path.exists() { workdir.logs().join(format!("pipeline_report_{stamp}_interrupted.json")) } else { path };
+    let path = if path.exists() {
+        workdir
+            .logs()
+            .join(format!("pipeline_report_{stamp}_interrupted.json"))
+    } else {
+        path
+    };
     write_json_atomic(&path, &report).ok()?;
     tracing::warn!(run_id, report = %path.display(), "recorded an interrupted run");
     Some(path)

@@ -11,8 +11,8 @@ use std::time::Instant;
 use chrono::{DateTime, Local, SecondsFormat};
 use serde_json::{Map, Value};
 
-use super::lock::{LockInfo, RunLock, record_interrupted_run};
 use super::events::{EventSink, RunEvent, StepId, StepInfo, StepStatus};
+use super::lock::{LockInfo, RunLock, record_interrupted_run};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::step::{Step, StepContext, StepError};
 use super::{CancelToken, WorkDir, write_json_atomic};

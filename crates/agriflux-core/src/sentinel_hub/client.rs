@@ -204,10 +204,12 @@ impl Client {
         let reply = match reply {
             Ok(r) => r,
             Err(ShError::Http {
-                status: 400 | 401,
+                status: 400,
                 message,
                 ..
-            }) => return Err(self.credential_error(&message)),
+            }) if message.contains("client") || message.contains("secret") => {
+                return Err(self.credential_error(&message));
+            }
             Err(ShError::Unauthorized { message, .. }) => {
                 return Err(self.credential_error(&message));
             }

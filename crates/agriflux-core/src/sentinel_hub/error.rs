@@ -29,7 +29,7 @@ pub enum ShError {
     },
     /// The token service does not know the client: usually credentials of the other deployment.
     #[error(
-        "the {label} token service at {token_url} does not accept client id '{client_id}' ({detail}): wrong deployment for these credentials? Commercial Sentinel Hub and Copernicus Data Space credentials do not cross: set SENTINEL_HUB_DEPLOYMENT to the service where this OAuth client was created (commercial or cdse){hint}"
+        "the {label} token service at {token_url} does not accept client id '{client_id}' ({detail}): wrong deployment for these credentials? Commercial Sentinel Hub and Copernicus Data Space credentials do not cross: set SENTINEL_HUB_DEPLOYMENT to the service where this OAuth client was created (commercial or cdse){hint}; if the deployment is right, check the client id and secret"
     )]
     WrongDeployment {
         /// Service name.

@@ -60,7 +60,6 @@ pub fn synthetic_series(base: &Scene, dates: &[NaiveDate], seed: u64) -> Vec<Sce
         .collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

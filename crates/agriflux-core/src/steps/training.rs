@@ -102,17 +102,20 @@ fn io_failed(path: &Path, e: impl std::fmt::Display) -> StepError {
     StepError::failed(format!("{}: {e}", path.display()))
 }
 
-/// Writes `<stem>_history.json`.
+/// Writes `<model stem>_history.json` beside the model file.
 pub(crate) fn write_history(
-    models_dir: &Path,
-    stem: &str,
+    model_file: &Path,
     source: &str,
     history: &[EpochStats],
     best_epoch: usize,
     stopped_early: bool,
     max_epochs: usize,
 ) -> Result<(), StepError> {
-    let path = models_dir.join(format!("{stem}_history.json"));
+    let stem = model_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = model_file.with_file_name(format!("{stem}_history.json"));
     let value = json!({
         "model": stem,
         "source": source,
@@ -155,14 +158,8 @@ pub(crate) fn train_cnn(
         )?
     };
     outcome.model.save(model_file)?;
-    let stem = model_file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = model_file.parent().unwrap_or(Path::new("."));
     write_history(
-        dir,
-        &stem,
+        model_file,
         tag,
         &outcome.history,
         outcome.best_epoch,
@@ -231,14 +228,8 @@ pub(crate) fn train_lstm(
         )?
     };
     outcome.model.save(model_file)?;
-    let stem = model_file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = model_file.parent().unwrap_or(Path::new("."));
     write_history(
-        dir,
-        &stem,
+        model_file,
         tag,
         &outcome.history,
         outcome.best_epoch,
