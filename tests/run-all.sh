@@ -26,4 +26,15 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "==> cargo test"
-cargo test --workspace
+log=$(mktemp)
+set +e
+cargo test --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole suite (cargo prints one per test binary, the last often a
+# doc-test binary with nothing in it).
+passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^passed/) p += $i } END { print p + 0 }' "$log")
+failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) f += $i } END { print f + 0 }' "$log")
+rm -f "$log"
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
