@@ -70,6 +70,62 @@ impl Step for Instant {
     }
 }
 
+/// A test-only step that never finishes on its own; it only notices cancellation.
+struct Hanging(StepId);
+
+impl Step for Hanging {
+    fn id(&self) -> StepId {
+        self.0
+    }
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        loop {
+            ctx.check_cancel()?;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn a_hanging_step_fails_when_it_passes_its_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps: Vec<Box<dyn Step>> = vec![
+        Box::new(Instant(StepId::Download)),
+        Box::new(Hanging(StepId::Validate)),
+        Box::new(Instant(StepId::CnnDataset)),
+    ];
+    let settings = tiny_settings(&[("validate-timeout", "1")]);
+    assert_eq!(settings.step_timeouts_s["validate"], 1);
+    let outcome = run_pipeline(
+        &steps,
+        &settings,
+        &WorkDir::new(dir.path()),
+        &Recorder::default(),
+        CancelToken::new(),
+    )
+    .unwrap();
+    let report = &outcome.report;
+    assert_eq!(report.overall_status, StepStatus::Failed);
+    assert_eq!(report.steps[1].status, StepStatus::Failed);
+    let message = report.steps[1].error_message.as_deref().unwrap();
+    assert!(
+        message.contains("timed out after 1 s") && message.contains("AGRIFLUX_VALIDATE_TIMEOUT"),
+        "{message}"
+    );
+    assert_eq!(report.steps[2].status, StepStatus::Pending);
+}
+
+#[test]
+fn timeouts_have_generous_defaults_and_reject_bad_values() {
+    let settings = tiny_settings(&[]);
+    assert!(settings.step_timeouts_s["train_cnn"] >= 3600);
+    let env = BTreeMap::from([("AGRIFLUX_TRAIN_CNN_TIMEOUT".to_string(), "soon".to_string())]);
+    let err = SettingsResolver::new(&env, "/w/.env".into(), &BTreeMap::new())
+        .resolve(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("AGRIFLUX_TRAIN_CNN_TIMEOUT"), "{err}");
+}
+
 #[test]
 fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
     let dir = tempfile::tempdir().unwrap();

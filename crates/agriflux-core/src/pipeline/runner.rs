@@ -6,7 +6,8 @@ use std::io::{BufWriter, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local, SecondsFormat};
 use serde_json::{Map, Value};
@@ -14,7 +15,7 @@ use serde_json::{Map, Value};
 use super::events::{EventSink, RunEvent, StepId, StepInfo, StepStatus};
 use super::lock::{LockInfo, RunLock, record_interrupted_run};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
-use super::step::{Step, StepContext, StepError};
+use super::step::{Step, StepContext, StepError, StepOutput};
 use super::{CancelToken, WorkDir, write_json_atomic};
 use crate::settings::{Settings, SourceKind};
 
@@ -147,16 +148,22 @@ pub fn run_pipeline(
         tracing::info!(step = %id, "step started");
         let step_start = Local::now();
         let step_clock = Instant::now();
-        let mut ctx = StepContext::new(id, &run_id, workdir, settings, &sink, cancel.clone());
-        let result = catch_unwind(AssertUnwindSafe(|| step.run(&mut ctx)));
-        let result = result.unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(StepError::failed(format!("step {id} panicked: {message}")))
-        });
+        let limit = settings
+            .step_timeouts_s
+            .get(id.as_str())
+            .map_or(Duration::MAX, |s| Duration::from_secs(*s));
+        let (result, timed_out) =
+            run_supervised(step.as_ref(), id, limit, &cancel, |step_cancel| {
+                StepContext::new(id, &run_id, workdir, settings, &sink, step_cancel)
+            });
+        let result = match result {
+            Err(_) if timed_out => Err(StepError::failed(format!(
+                "step {id} timed out after {} (limit set by AGRIFLUX_{}_TIMEOUT)",
+                human_duration(limit),
+                id.as_str().to_uppercase()
+            ))),
+            other => other,
+        };
         entry.start_time = Some(iso(step_start));
         entry.end_time = Some(iso(Local::now()));
         entry.duration_seconds = Some(round3(step_clock.elapsed().as_secs_f64()));
@@ -215,6 +222,62 @@ pub fn run_pipeline(
         report,
         report_path,
     })
+}
+
+/// Runs one step on this thread while a watchdog thread forwards the run's cancellation and
+/// cancels the step when it passes `limit`. A panic becomes a failure naming the step.
+/// Returns the step's result and whether the time limit was hit.
+fn run_supervised<'a>(
+    step: &dyn Step,
+    id: StepId,
+    limit: Duration,
+    run_cancel: &CancelToken,
+    make_ctx: impl FnOnce(CancelToken) -> StepContext<'a>,
+) -> (Result<StepOutput, StepError>, bool) {
+    let step_cancel = CancelToken::new();
+    let done = AtomicBool::new(false);
+    let timed_out = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let started = Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                if run_cancel.is_cancelled() {
+                    step_cancel.cancel();
+                }
+                if started.elapsed() >= limit {
+                    timed_out.store(true, Ordering::SeqCst);
+                    step_cancel.cancel();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let mut ctx = make_ctx(step_cancel.clone());
+        let result = catch_unwind(AssertUnwindSafe(|| step.run(&mut ctx)));
+        done.store(true, Ordering::SeqCst);
+        result
+    });
+    let result = result.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(StepError::failed(format!("step {id} panicked: {message}")))
+    });
+    (result, timed_out.load(Ordering::SeqCst))
+}
+
+/// "90 s", "12 min", "3 h".
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s % 3600 == 0 && s >= 3600 {
+        format!("{} h", s / 3600)
+    } else if s % 60 == 0 && s >= 60 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
 }
 
 fn pending_report(id: StepId) -> StepReport {

@@ -154,6 +154,9 @@ pub struct Settings {
     /// Sentinel Hub account and service (from `SENTINEL_HUB_*` keys in `.env`).
     #[serde(default)]
     pub sentinel_hub: SentinelHubSettings,
+    /// Time limit of each step in seconds, by step id (`AGRIFLUX_<STEP>_TIMEOUT`).
+    #[serde(default)]
+    pub step_timeouts_s: BTreeMap<String, u64>,
 }
 
 /// Which Sentinel Hub service the credentials belong to.
@@ -564,7 +567,36 @@ impl<'a> SettingsResolver<'a> {
             skip_download: self.flag("skip-download")?,
             skip_validation: self.flag("skip-validation")?,
             sentinel_hub: self.resolve_sentinel_hub()?,
+            step_timeouts_s: self.resolve_timeouts()?,
         })
+    }
+
+    /// Per-step time limits: generous defaults (a step that needs longer is stuck, not slow),
+    /// each settable as `AGRIFLUX_<STEP ID>_TIMEOUT` in seconds, e.g. `AGRIFLUX_TRAIN_CNN_TIMEOUT`.
+    fn resolve_timeouts(&self) -> Result<BTreeMap<String, u64>, SettingsError> {
+        const HOUR: u64 = 3600;
+        let defaults = [
+            ("download", 6 * HOUR),
+            ("validate", HOUR),
+            ("cnn_dataset", 2 * HOUR),
+            ("lstm_dataset", 2 * HOUR),
+            ("train_cnn", 24 * HOUR),
+            ("train_lstm", 24 * HOUR),
+            ("compare", 48 * HOUR),
+            ("update_env", 600),
+        ];
+        let mut limits = BTreeMap::new();
+        for (step, default) in defaults {
+            let name = format!("{}-timeout", step.replace('_', "-"));
+            let seconds = self.parse(
+                &name,
+                default,
+                "expected a whole number of seconds of at least 1",
+                |v| v.parse::<u64>().ok().filter(|n| *n >= 1),
+            )?;
+            limits.insert(step.to_string(), seconds);
+        }
+        Ok(limits)
     }
 
     fn env_value(&self, key: &str) -> Option<String> {
