@@ -271,9 +271,9 @@ fn run_supervised<'a>(
 /// "90 s", "12 min", "3 h".
 fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 3600 == 0 && s >= 3600 {
+    if s.is_multiple_of(3600) && s >= 3600 {
         format!("{} h", s / 3600)
-    } else if s % 60 == 0 && s >= 60 {
+    } else if s.is_multiple_of(60) && s >= 60 {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")
