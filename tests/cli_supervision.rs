@@ -148,3 +148,45 @@ fn latest_run_id(dir: &std::path::Path) -> String {
         .max()
         .unwrap()
 }
+
+/// Unmounts a test file system when the test ends, pass or fail.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_workdir_on_a_nearly_full_disk_fails_with_the_free_space_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&small)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("skipped: cannot mount a 2 MB tmpfs here (needs root)");
+        return;
+    }
+    let _unmount = Mounted(small.clone());
+    let out = run_tiny(&small, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("not enough free space") && all.contains("14 scenes"),
+        "{all}"
+    );
+    assert!(all.contains("MB needed") || all.contains("needed"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    let report = latest_report(&small);
+    assert_eq!(report["steps"][0]["status"], "failed");
+    let scenes = std::fs::read_dir(small.join("data/scenes"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(scenes, 0, "nothing was written before the check");
+}

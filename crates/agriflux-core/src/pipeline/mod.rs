@@ -1,6 +1,7 @@
 //! Step ordering, events, cancellation and the run report.
 
 mod cancel;
+mod disk;
 mod events;
 mod lock;
 mod report;
@@ -9,6 +10,7 @@ mod step;
 mod workdir;
 
 pub use cancel::CancelToken;
+pub use disk::{ensure_free_space, free_bytes};
 pub use events::{EventSink, LogLevel, NullSink, RunEvent, StepId, StepInfo, StepStatus};
 pub use lock::{LockError, LockInfo, RunLock, record_interrupted_run};
 pub use report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};

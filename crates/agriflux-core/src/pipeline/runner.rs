@@ -224,6 +224,20 @@ pub fn run_pipeline(
     })
 }
 
+/// Adds, once per process, a panic hook that writes the panic and its backtrace to the log
+/// (the step's error carries the message; the backtrace is for whoever fixes the bug).
+fn log_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            tracing::error!("panic: {info}\nbacktrace:\n{backtrace}");
+            previous(info);
+        }));
+    });
+}
+
 /// Runs one step on this thread while a watchdog thread forwards the run's cancellation and
 /// cancels the step when it passes `limit`. A panic becomes a failure naming the step.
 /// Returns the step's result and whether the time limit was hit.
@@ -234,6 +248,7 @@ fn run_supervised<'a>(
     run_cancel: &CancelToken,
     make_ctx: impl FnOnce(CancelToken) -> StepContext<'a>,
 ) -> (Result<StepOutput, StepError>, bool) {
+    log_panics();
     let step_cancel = CancelToken::new();
     let done = AtomicBool::new(false);
     let timed_out = AtomicBool::new(false);

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{REAL, load_usable_scenes};
 use crate::datasets::DatasetError;
 use crate::datasets::patches::{PatchConfig, build_patch_splits, save_patch_splits};
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, ensure_free_space};
 
 /// Builds the CNN training set.
 pub struct CnnDatasetStep;
@@ -32,6 +32,9 @@ impl Step for CnnDatasetStep {
         })
         .map_err(dataset_error)?;
         let dir = ctx.workdir.training();
+        let patches = (splits.train.len() + splits.val.len() + splits.test.len()) as u64;
+        let bytes = patches * (64 * 64 * 4 * 4 + 8 + 24) + 64 * 1024;
+        ensure_free_space(&dir, bytes, &format!("{patches} CNN patches"))?;
         save_patch_splits(&dir, &splits).map_err(dataset_error)?;
         let m = &splits.metadata;
         for (class, count) in m.counts_before_balancing["train"].iter().enumerate() {

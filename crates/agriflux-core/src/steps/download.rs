@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, ensure_free_space};
 use crate::raster::scene::SceneMetadata;
 use crate::raster::scene::{read_metadata, scene_dir, verify_checksums, write_scene};
 use crate::sentinel_hub::{RetryPolicy, SentinelHubSource};
@@ -200,6 +200,14 @@ impl Step for DownloadStep {
             }
         }
         let reused = picked.len() - todo.len();
+        // Per date: 4 float bands, 2 mask bands, 4 float indices, plus headers and metadata.
+        let (w, h) = SimulatedSource::grid_size(&settings.bbox);
+        let per_date = (w * h * (4 * 4 + 2 + 4 * 4)) as u64 + 64 * 1024;
+        ensure_free_space(
+            &scenes_dir,
+            per_date * todo.len() as u64,
+            &format!("{} scenes", todo.len()),
+        )?;
         if reused > 0 {
             ctx.info(format!(
                 "{reused} of {} dates already downloaded and verified; fetching {}",

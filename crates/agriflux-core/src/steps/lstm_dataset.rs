@@ -5,7 +5,7 @@ use serde_json::json;
 use super::cnn_dataset::dataset_error;
 use super::{REAL, load_usable_scenes};
 use crate::datasets::sequences::{build_sequence_splits, save_sequence_splits};
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput};
+use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, ensure_free_space};
 
 /// Builds the LSTM training set.
 pub struct LstmDatasetStep;
@@ -27,6 +27,8 @@ impl Step for LstmDatasetStep {
         )
         .map_err(dataset_error)?;
         let dir = ctx.workdir.training();
+        let values = (splits.train.x.len() + splits.val.x.len() + splits.test.x.len()) as u64;
+        ensure_free_space(&dir, values * 4 + 64 * 1024, "the LSTM sequences")?;
         save_sequence_splits(&dir, &splits).map_err(dataset_error)?;
         let m = &splits.metadata;
         ctx.info(format!(

@@ -8,7 +8,9 @@ use super::{REAL, model_path, round4};
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::Split;
 use crate::datasets::patches::{load_patch_metadata, load_patch_set};
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+use crate::pipeline::{
+    Step, StepContext, StepError, StepId, StepOutput, ensure_free_space, write_json_atomic,
+};
 
 /// Trains and evaluates the CNN.
 pub struct TrainCnnStep;
@@ -25,6 +27,8 @@ impl Step for TrainCnnStep {
         let val = load_patch_set(&dir, Split::Val, REAL).map_err(dataset_error)?;
         let test = load_patch_set(&dir, Split::Test, REAL).map_err(dataset_error)?;
         let model_file = model_path(ctx, "cnn", REAL);
+        // The weights (1.14 M float32 parameters and batch-norm statistics), sidecar and history.
+        ensure_free_space(&ctx.workdir.models(), 6_000_000, "the CNN model")?;
         let outcome = train_cnn(ctx, REAL, &train, &val, &meta.normalisation, &model_file)?;
         ctx.check_cancel()?;
 
