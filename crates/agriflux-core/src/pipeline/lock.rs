@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Local, SecondsFormat};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::events::{RunEvent, StepStatus};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
+use super::runner::pending_report;
 use super::{WorkDir, write_json_atomic};
 
 /// What the lock file says about the run holding it.
@@ -156,21 +157,7 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
     else {
         return None;
     };
-    let mut reports: Vec<StepReport> = steps
-        .iter()
-        .map(|s| StepReport {
-            step_number: s.number,
-            id: s.id,
-            name: s.name.clone(),
-            description: s.description.clone(),
-            status: StepStatus::Pending,
-            start_time: None,
-            end_time: None,
-            duration_seconds: None,
-            error_message: None,
-            output_summary: Map::new(),
-        })
-        .collect();
+    let mut reports: Vec<StepReport> = steps.iter().map(|s| pending_report(s.id)).collect();
     for event in &events {
         match event {
             RunEvent::StepStarted { step, .. } => {

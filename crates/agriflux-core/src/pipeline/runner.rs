@@ -295,7 +295,8 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-fn pending_report(id: StepId) -> StepReport {
+/// A step's report entry before it has run.
+pub(super) fn pending_report(id: StepId) -> StepReport {
     StepReport {
         step_number: id.number(),
         id,
