@@ -17,7 +17,9 @@ use crate::datasets::{CLASS_NAMES, Split};
 use crate::ml::{
     ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics,
 };
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+use crate::pipeline::{
+    Step, StepContext, StepError, StepId, StepOutput, write_atomic, write_json_atomic,
+};
 use crate::simulate::synthetic::synthetic_series;
 
 /// The comparison report's file name under `reports/`.
@@ -298,6 +300,19 @@ impl Step for CompareStep {
                 chart_files.push(path.display().to_string());
             }
         }
+        // `reports/` holds the latest run's charts; this run's own copy (SVG and an index of
+        // titles) lets the history show every run with its own figures.
+        let run_charts = ctx.workdir.run_dir(ctx.run_id).join("charts");
+        let mut index = Vec::new();
+        for chart in &charts {
+            let path = run_charts.join(format!("{}.svg", chart.name));
+            write_atomic(&path, chart.svg.as_bytes())
+                .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+            index.push(json!({"name": chart.name, "title": chart.title, "file": format!("{}.svg", chart.name)}));
+        }
+        let index_path = run_charts.join("index.json");
+        write_json_atomic(&index_path, &index)
+            .map_err(|e| StepError::failed(format!("{}: {e}", index_path.display())))?;
 
         let report_path = reports.join(COMPARISON_REPORT);
         let report = json!({
