@@ -5,6 +5,7 @@
 //! errors name the flag or the key (and the file) that held the bad value.
 
 mod env_file;
+pub mod form;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,0 +1,643 @@
+//! The settings form of the desktop app: which `.env` keys it edits, their current values and
+//! defaults, per-field validation, and saving with a list of what changed. The secret is never
+//! read back out: the form only says whether one is set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{
+    Bbox, EnvFile, OPTIONS, Settings, SettingsError, SettingsResolver, SourceKind, check_bbox,
+};
+
+/// The `.env` key of the OAuth client secret.
+pub const SECRET_KEY: &str = "SENTINEL_HUB_CLIENT_SECRET";
+
+/// How a field is edited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// A number.
+    Number,
+    /// A date `YYYY-MM-DD`.
+    Date,
+    /// One of a few values.
+    Select,
+    /// A secret: written, never read back.
+    Secret,
+    /// An area `MINLON,MINLAT,MAXLON,MAXLAT`.
+    Bbox,
+}
+
+/// One field of the form.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingsField {
+    /// The `.env` key.
+    pub key: String,
+    /// A short label.
+    pub label: String,
+    /// One line of help.
+    pub help: String,
+    /// How it is edited.
+    pub kind: FieldKind,
+    /// The value in `.env` (`""` when unset; always `""` for the secret).
+    pub value: String,
+    /// The value used when the field is unset.
+    pub placeholder: String,
+    /// The choices of a select field.
+    pub options: Option<Vec<String>>,
+    /// Whether `.env` holds a value (the only thing said about the secret).
+    pub is_set: bool,
+}
+
+/// A titled group of fields.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingsGroup {
+    /// Stable id: `sentinel_hub`, `area`, `training`, `advanced`.
+    pub id: String,
+    /// Title shown above the group.
+    pub title: String,
+    /// The fields, in display order.
+    pub fields: Vec<SettingsField>,
+}
+
+/// The whole form.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingsView {
+    /// The `.env` file the form edits.
+    pub env_path: String,
+    /// The groups, in display order.
+    pub groups: Vec<SettingsGroup>,
+}
+
+/// Size of an area at Sentinel-2's 10 m resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AreaSize {
+    /// Width in pixels.
+    pub width_px: u32,
+    /// Height in pixels.
+    pub height_px: u32,
+    /// Area in square kilometres.
+    pub km2: f64,
+}
+
+/// The outcome of checking edited values.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SettingsCheck {
+    /// Reason per `.env` key, for each invalid field.
+    pub errors: BTreeMap<String, String>,
+    /// Size of the area the values describe, when it is valid.
+    pub area: Option<AreaSize>,
+}
+
+/// One line written to `.env`; secrets appear only as `(set)`, `(changed)` or `(removed)`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingsChange {
+    /// The key.
+    pub key: String,
+    /// The old value (`""` when it was unset).
+    pub from: String,
+    /// The new value.
+    pub to: String,
+}
+
+/// What saving did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SaveOutcome {
+    /// False when a value was invalid; nothing was written then.
+    pub ok: bool,
+    /// Reason per key for each invalid value.
+    pub errors: BTreeMap<String, String>,
+    /// What was written.
+    pub changes: Vec<SettingsChange>,
+    /// The file.
+    pub env_path: String,
+}
+
+struct FieldSpec {
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    kind: FieldKind,
+    options: &'static [&'static str],
+}
+
+const fn field(key: &'static str, label: &'static str, kind: FieldKind) -> FieldSpec {
+    FieldSpec {
+        key,
+        label,
+        help: "",
+        kind,
+        options: &[],
+    }
+}
+
+const SENTINEL_HUB_FIELDS: &[FieldSpec] = &[
+    FieldSpec {
+        help: "commercial (services.sentinel-hub.com), cdse (Copernicus Data Space) or custom URLs",
+        options: &["commercial", "cdse", "custom"],
+        ..field(
+            "SENTINEL_HUB_DEPLOYMENT",
+            "Deployment",
+            FieldKind::Select,
+        )
+    },
+    FieldSpec {
+        help: "OAuth client id of your Sentinel Hub or Copernicus Data Space account",
+        ..field("SENTINEL_HUB_CLIENT_ID", "Client id", FieldKind::Text)
+    },
+    FieldSpec {
+        help: "OAuth client secret; stored in .env (mode 0600) and never shown again",
+        ..field(SECRET_KEY, "Client secret", FieldKind::Secret)
+    },
+    FieldSpec {
+        help: "configuration instance id (optional; kept for older tools)",
+        ..field("SENTINEL_HUB_INSTANCE_ID", "Instance id", FieldKind::Text)
+    },
+    FieldSpec {
+        help: "API base URL of a custom deployment",
+        ..field("SENTINEL_HUB_BASE_URL", "Base URL", FieldKind::Text)
+    },
+    FieldSpec {
+        help: "OAuth token URL of a custom deployment",
+        ..field("SENTINEL_HUB_TOKEN_URL", "Token URL", FieldKind::Text)
+    },
+];
+
+/// Option names (see [`OPTIONS`]) in each group of the form.
+const AREA_OPTIONS: &[&str] = &[
+    "source",
+    "bbox",
+    "start",
+    "end",
+    "days-back",
+    "target-count",
+    "cloud-threshold",
+    "min-valid-dates",
+    "min-valid-fraction",
+];
+const TRAINING_OPTIONS: &[&str] = &[
+    "samples-per-class",
+    "sequence-length",
+    "cnn-epochs",
+    "lstm-epochs",
+    "cnn-patience",
+    "lstm-patience",
+    "cnn-min-accuracy",
+    "seed",
+];
+const TIMEOUT_STEPS: &[&str] = &[
+    "download",
+    "validate",
+    "cnn_dataset",
+    "lstm_dataset",
+    "train_cnn",
+    "train_lstm",
+    "compare",
+    "update_env",
+];
+
+/// Every key the form edits.
+pub fn form_keys() -> Vec<String> {
+    let mut keys: Vec<String> = SENTINEL_HUB_FIELDS.iter().map(|f| f.key.into()).collect();
+    keys.extend(option_keys(AREA_OPTIONS));
+    keys.extend(option_keys(TRAINING_OPTIONS));
+    keys.extend(TIMEOUT_STEPS.iter().map(|s| timeout_key(s)));
+    keys
+}
+
+fn option_keys(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| option_key(n)).collect()
+}
+
+fn option_key(name: &str) -> String {
+    format!("AGRIFLUX_{}", name.replace('-', "_").to_uppercase())
+}
+
+fn timeout_key(step: &str) -> String {
+    format!("AGRIFLUX_{}_TIMEOUT", step.to_uppercase())
+}
+
+/// Resolves settings from `.env` values alone (no flags), as a run with no flags would.
+fn resolve(values: &BTreeMap<String, String>, env_path: &Path) -> Result<Settings, SettingsError> {
+    SettingsResolver::new(values, env_path.to_path_buf(), &BTreeMap::new()).resolve(today())
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Builds the form from the `.env` file at `env_path` (a missing file is an empty form).
+pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
+    let values = EnvFile::load(env_path)?.values()?;
+    let defaults = resolve(&BTreeMap::new(), env_path).ok();
+    let current = resolve(&values, env_path).ok();
+    let value_of = |key: &str| values.get(key).cloned().unwrap_or_default();
+    let option_field = |name: &str| {
+        let spec = OPTIONS.iter().find(|o| o.name == name);
+        let key = option_key(name);
+        let kind = match name {
+            "bbox" => FieldKind::Bbox,
+            "start" | "end" => FieldKind::Date,
+            "source" => FieldKind::Select,
+            _ => FieldKind::Number,
+        };
+        // Defaults depend on the source (simulated runs are smaller), so show the ones that
+        // apply to the current settings when they resolve.
+        let basis = current.as_ref().or(defaults.as_ref());
+        SettingsField {
+            value: value_of(&key),
+            placeholder: basis.map(|s| default_text(s, name)).unwrap_or_default(),
+            options: (name == "source")
+                .then(|| vec!["simulated".to_string(), "sentinel-hub".to_string()]),
+            is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
+            label: label_of(name),
+            help: spec.map(|s| s.help.to_string()).unwrap_or_default(),
+            kind,
+            key,
+        }
+    };
+    let mut sentinel_hub = Vec::new();
+    for spec in SENTINEL_HUB_FIELDS {
+        let secret = spec.kind == FieldKind::Secret;
+        sentinel_hub.push(SettingsField {
+            key: spec.key.into(),
+            label: spec.label.into(),
+            help: spec.help.into(),
+            kind: spec.kind,
+            value: if secret {
+                String::new()
+            } else {
+                value_of(spec.key)
+            },
+            placeholder: match spec.key {
+                "SENTINEL_HUB_DEPLOYMENT" => "commercial".into(),
+                _ => String::new(),
+            },
+            options: (!spec.options.is_empty())
+                .then(|| spec.options.iter().map(|s| s.to_string()).collect()),
+            is_set: values.get(spec.key).is_some_and(|v| !v.trim().is_empty()),
+        });
+    }
+    let advanced = TIMEOUT_STEPS
+        .iter()
+        .map(|step| {
+            let key = timeout_key(step);
+            SettingsField {
+                value: value_of(&key),
+                placeholder: current
+                    .as_ref()
+                    .or(defaults.as_ref())
+                    .and_then(|s| s.step_timeouts_s.get(*step))
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                options: None,
+                is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
+                label: format!("Time limit: {}", step.replace('_', " ")),
+                help: "seconds before the step is stopped and fails as timed out".into(),
+                kind: FieldKind::Number,
+                key,
+            }
+        })
+        .collect();
+    Ok(SettingsView {
+        env_path: env_path.display().to_string(),
+        groups: vec![
+            group("sentinel_hub", "Sentinel Hub", sentinel_hub),
+            group(
+                "area",
+                "Area and dates",
+                AREA_OPTIONS.iter().map(|n| option_field(n)).collect(),
+            ),
+            group(
+                "training",
+                "Training",
+                TRAINING_OPTIONS.iter().map(|n| option_field(n)).collect(),
+            ),
+            group("advanced", "Advanced", advanced),
+        ],
+    })
+}
+
+fn group(id: &str, title: &str, fields: Vec<SettingsField>) -> SettingsGroup {
+    SettingsGroup {
+        id: id.into(),
+        title: title.into(),
+        fields,
+    }
+}
+
+fn label_of(name: &str) -> String {
+    let text = match name {
+        "bbox" => "Area (bbox)",
+        "start" => "First date",
+        "end" => "Last date",
+        "cnn-min-accuracy" => "CNN minimum accuracy",
+        "cnn-epochs" => "CNN epochs",
+        "lstm-epochs" => "LSTM epochs",
+        "cnn-patience" => "CNN patience",
+        "lstm-patience" => "LSTM patience",
+        other => return capitalise(&other.replace('-', " ")),
+    };
+    text.into()
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The value a run uses for option `name` when its key is unset, as text.
+fn default_text(s: &Settings, name: &str) -> String {
+    match name {
+        "source" => s.source.to_string(),
+        "bbox" => format!(
+            "{},{},{},{}",
+            s.bbox.min_lon, s.bbox.min_lat, s.bbox.max_lon, s.bbox.max_lat
+        ),
+        "start" => s.dates.start.to_string(),
+        "end" => s.dates.end.to_string(),
+        "days-back" => "365".into(),
+        "target-count" => s.target_count.to_string(),
+        "cloud-threshold" => s.cloud_threshold.to_string(),
+        "min-valid-dates" => s.min_valid_dates.to_string(),
+        "min-valid-fraction" => s.min_valid_fraction.to_string(),
+        "samples-per-class" => s.samples_per_class.to_string(),
+        "sequence-length" => s.sequence_length.to_string(),
+        "cnn-epochs" => s.cnn_epochs.to_string(),
+        "lstm-epochs" => s.lstm_epochs.to_string(),
+        "cnn-patience" => s.cnn_patience.to_string(),
+        "lstm-patience" => s.lstm_patience.to_string(),
+        "cnn-min-accuracy" => s.cnn_min_accuracy.to_string(),
+        "seed" => s.seed.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Checks `edits` (key → new text; `""` unsets a key, and for the secret keeps it) on top of
+/// the `.env` at `env_path`, and gives a reason beside each invalid field.
+pub fn check_settings(
+    env_path: &Path,
+    edits: &BTreeMap<String, String>,
+) -> Result<SettingsCheck, SettingsError> {
+    let mut values = EnvFile::load(env_path)?.values()?;
+    let mut errors = BTreeMap::new();
+    let known = form_keys();
+    for (key, value) in edits {
+        if !known.contains(key) {
+            errors.insert(key.clone(), "not a setting this form edits".into());
+        } else if value.contains(['\n', '\r']) {
+            errors.insert(key.clone(), "must be a single line".into());
+        } else if key == SECRET_KEY && value.is_empty() {
+            // An empty secret field means "keep the stored one".
+        } else {
+            values.insert(key.clone(), value.trim().to_string());
+        }
+    }
+    // The resolver stops at the first bad value: blank each one it names and go on, so that
+    // every invalid field gets its own reason in one pass.
+    for _ in 0..known.len() {
+        match resolve(&values, env_path) {
+            Ok(_) => break,
+            Err(SettingsError::Invalid { origin, reason, .. }) => {
+                let key = key_of_origin(&origin);
+                let Some(key) = key else {
+                    errors.insert("AGRIFLUX_END".into(), reason);
+                    break;
+                };
+                errors.entry(key.clone()).or_insert(reason);
+                if values.remove(&key).is_none() {
+                    break;
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    let area = match edits
+        .get("AGRIFLUX_BBOX")
+        .or(values.get("AGRIFLUX_BBOX"))
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(text) => super::parse_bbox(text)
+            .filter(|b| check_bbox(b).is_ok())
+            .map(area_size),
+        None => resolve(&values, env_path).ok().map(|s| area_size(s.bbox)),
+    };
+    Ok(SettingsCheck { errors, area })
+}
+
+/// The `.env` key named at the start of a [`SettingsError::Invalid`] origin such as
+/// `AGRIFLUX_SEED in /w/.env`; `None` for the date-range check, which names two flags.
+fn key_of_origin(origin: &str) -> Option<String> {
+    let first = origin.split_whitespace().next()?;
+    first
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        .then(|| first.to_string())
+}
+
+fn area_size(b: Bbox) -> AreaSize {
+    let (w, h) = b.size_m();
+    AreaSize {
+        width_px: (w / 10.0).round() as u32,
+        height_px: (h / 10.0).round() as u32,
+        km2: (w * h / 1e6 * 100.0).round() / 100.0,
+    }
+}
+
+/// Checks `edits` and, when all are valid, writes them to `.env` keeping every other byte of
+/// the file; returns what changed. Nothing is written when a value is invalid.
+pub fn save_settings(
+    env_path: &Path,
+    edits: &BTreeMap<String, String>,
+) -> Result<SaveOutcome, SettingsError> {
+    let check = check_settings(env_path, edits)?;
+    let env_path_text = env_path.display().to_string();
+    if !check.errors.is_empty() {
+        return Ok(SaveOutcome {
+            ok: false,
+            errors: check.errors,
+            changes: Vec::new(),
+            env_path: env_path_text,
+        });
+    }
+    let mut file = EnvFile::load(env_path)?;
+    let before = file.values()?;
+    let mut changes = Vec::new();
+    for (key, value) in edits {
+        let value = value.trim();
+        let old = before.get(key).map(|v| v.trim()).unwrap_or("");
+        if old == value || (key == SECRET_KEY && value.is_empty()) {
+            continue;
+        }
+        file.set(key, value);
+        changes.push(if key == SECRET_KEY {
+            SettingsChange {
+                key: key.clone(),
+                from: if old.is_empty() { "" } else { "(set)" }.into(),
+                to: if old.is_empty() { "(set)" } else { "(changed)" }.into(),
+            }
+        } else {
+            SettingsChange {
+                key: key.clone(),
+                from: old.into(),
+                to: value.into(),
+            }
+        });
+    }
+    if !changes.is_empty() {
+        file.save()?;
+    }
+    Ok(SaveOutcome {
+        ok: true,
+        errors: BTreeMap::new(),
+        changes,
+        env_path: env_path_text,
+    })
+}
+
+/// The source a run with no flags would use, with its badge label and the reason.
+pub fn source_badge(env_path: &Path) -> (SourceKind, String, String) {
+    let values = EnvFile::load(env_path)
+        .and_then(|f| f.values())
+        .unwrap_or_default();
+    match resolve(&values, env_path) {
+        Ok(s) => {
+            let label = match (s.source, s.sentinel_hub.deployment) {
+                (SourceKind::Simulated, _) => "Simulated data",
+                (_, super::Deployment::Commercial) => "Sentinel Hub",
+                (_, super::Deployment::Cdse) => "Copernicus Data Space",
+                (_, super::Deployment::Custom) => "Sentinel Hub (custom URL)",
+            };
+            (s.source, label.into(), s.source_reason)
+        }
+        Err(e) => (
+            SourceKind::Simulated,
+            "Simulated data".into(),
+            format!("settings need fixing before a run: {e}"),
+        ),
+    }
+}
+
+/// The `.env` path of a work directory.
+pub fn env_path_of(workdir: &Path) -> PathBuf {
+    workdir.join(".env")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edits(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn never_reads_the_secret_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "SENTINEL_HUB_CLIENT_SECRET=hunter2-very-secret\n").unwrap();
+        let view = read_settings(&env).unwrap();
+        let json = serde_json::to_string(&view).unwrap();
+        assert!(!json.contains("hunter2"));
+        let secret = view.groups[0]
+            .fields
+            .iter()
+            .find(|f| f.key == SECRET_KEY)
+            .unwrap();
+        assert!(secret.is_set);
+        assert_eq!(secret.value, "");
+    }
+
+    #[test]
+    fn names_every_invalid_field_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        let check = check_settings(
+            &env,
+            &edits(&[
+                ("AGRIFLUX_CNN_EPOCHS", "zero"),
+                ("AGRIFLUX_BBOX", "10,10,9,9"),
+                ("AGRIFLUX_SEED", "7"),
+            ]),
+        )
+        .unwrap();
+        assert!(check.errors.contains_key("AGRIFLUX_CNN_EPOCHS"));
+        assert!(check.errors["AGRIFLUX_BBOX"].contains("minimum must be less"));
+        assert!(!check.errors.contains_key("AGRIFLUX_SEED"));
+        assert_eq!(check.area, None);
+    }
+
+    #[test]
+    fn computes_the_area_in_pixels_and_square_kilometres() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = check_settings(
+            &dir.path().join(".env"),
+            &edits(&[("AGRIFLUX_BBOX", "75.80,30.90,75.84,30.935")]),
+        )
+        .unwrap();
+        let area = check.area.unwrap();
+        assert!(check.errors.is_empty());
+        assert!((380..=390).contains(&area.width_px), "{area:?}");
+        assert!(area.km2 > 14.0 && area.km2 < 16.0, "{area:?}");
+    }
+
+    #[test]
+    fn saving_keeps_comments_and_lists_changes_with_the_secret_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "# my farm\nAGRIFLUX_SEED=1 # lucky\n").unwrap();
+        let outcome = save_settings(
+            &env,
+            &edits(&[
+                ("AGRIFLUX_SEED", "2"),
+                (SECRET_KEY, "s3cr3t-value"),
+                ("AGRIFLUX_CNN_EPOCHS", "3"),
+            ]),
+        )
+        .unwrap();
+        assert!(outcome.ok);
+        let text = std::fs::read_to_string(&env).unwrap();
+        assert!(text.starts_with("# my farm\nAGRIFLUX_SEED=2 # lucky\n"), "{text}");
+        assert!(text.contains("AGRIFLUX_CNN_EPOCHS=3"));
+        assert!(text.contains("s3cr3t-value"));
+        let json = serde_json::to_string(&outcome).unwrap();
+        assert!(!json.contains("s3cr3t"), "{json}");
+        assert_eq!(outcome.changes.len(), 3);
+    }
+
+    #[test]
+    fn refuses_to_write_anything_when_one_value_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "AGRIFLUX_SEED=1\n").unwrap();
+        let outcome = save_settings(
+            &env,
+            &edits(&[("AGRIFLUX_SEED", "2"), ("AGRIFLUX_LSTM_EPOCHS", "-4")]),
+        )
+        .unwrap();
+        assert!(!outcome.ok);
+        assert!(outcome.errors.contains_key("AGRIFLUX_LSTM_EPOCHS"));
+        assert_eq!(std::fs::read_to_string(&env).unwrap(), "AGRIFLUX_SEED=1\n");
+    }
+
+    #[test]
+    fn an_empty_secret_field_keeps_the_stored_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "SENTINEL_HUB_CLIENT_SECRET=keep-me\n").unwrap();
+        let outcome = save_settings(&env, &edits(&[(SECRET_KEY, "")])).unwrap();
+        assert!(outcome.ok && outcome.changes.is_empty());
+        assert!(std::fs::read_to_string(&env).unwrap().contains("keep-me"));
+    }
+}
