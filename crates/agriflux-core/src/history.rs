@@ -1,0 +1,678 @@
+//! Past runs of a work directory: the list from `logs/pipeline_report_*.json`, one run's report
+//! with its own charts (kept by the compare step under `logs/runs/<id>/charts/`), and a
+//! self-contained HTML export. Reports are read as JSON values so that reports written by
+//! older versions still open.
+
+use std::fs;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::pipeline::{StepId, WorkDir, write_atomic};
+
+/// Why the history could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The name given is not a run report of this work directory.
+    #[error("'{0}' is not a run report name (expected pipeline_report_<date>.json)")]
+    NotAReport(String),
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A report is not valid JSON.
+    #[error("{path} is not a readable run report: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The export could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Where a run that did not succeed stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoppedAt {
+    /// The step.
+    pub step: StepId,
+    /// Its human name.
+    pub name: String,
+    /// `failed`, `cancelled` or `interrupted`.
+    pub status: String,
+    /// Its error message.
+    pub error: Option<String>,
+}
+
+/// One line of the history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The report's file name in `logs/`.
+    pub report_file: String,
+    /// The run's id.
+    pub run_id: String,
+    /// ISO 8601 start.
+    pub started_at: String,
+    /// Overall status.
+    pub status: String,
+    /// `simulated` or `sentinel-hub`.
+    pub source: String,
+    /// Whether the scenes were simulated.
+    pub simulated: bool,
+    /// Seconds from start to end.
+    pub duration_s: f64,
+    /// CNN test accuracy, when the CNN was trained (or reused) in this run.
+    pub cnn_accuracy: Option<f64>,
+    /// LSTM test MAE, when the LSTM was trained (or reused) in this run.
+    pub lstm_mae: Option<f64>,
+    /// The step where a failed, cancelled or interrupted run stopped.
+    pub stopped_at: Option<StoppedAt>,
+}
+
+/// CNN headline figures (test split).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CnnHeadline {
+    /// Test accuracy.
+    pub accuracy: f64,
+    /// Cohen's kappa on the test split.
+    pub kappa: Option<f64>,
+    /// Test accuracy of the model trained on synthetic data.
+    pub synthetic_accuracy: Option<f64>,
+    /// Improvement over the synthetic baseline, in percentage points.
+    pub improvement_points: Option<f64>,
+    /// Improvement over the synthetic baseline, relative, in percent.
+    pub improvement_relative_pct: Option<f64>,
+    /// Always `test`.
+    pub split: &'static str,
+}
+
+/// LSTM headline figures (test split).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LstmHeadline {
+    /// Mean absolute error of the predicted NDVI.
+    pub mae: f64,
+    /// Coefficient of determination.
+    pub r2: Option<f64>,
+    /// MAE of the persistence baseline (last value carried forward).
+    pub persistence_mae: Option<f64>,
+    /// MAE of the model trained on synthetic data.
+    pub synthetic_mae: Option<f64>,
+    /// Always `test`.
+    pub split: &'static str,
+}
+
+/// The figures shown first in a report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Headline {
+    /// CNN figures, when the CNN was trained.
+    pub cnn: Option<CnnHeadline>,
+    /// LSTM figures, when the LSTM was trained.
+    pub lstm: Option<LstmHeadline>,
+}
+
+/// One step's line in a report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepLine {
+    /// Which step.
+    pub step: StepId,
+    /// Its position.
+    pub number: usize,
+    /// Its human name.
+    pub name: String,
+    /// How it ended.
+    pub status: String,
+    /// Seconds it ran.
+    pub duration_s: Option<f64>,
+    /// Its error.
+    pub error: Option<String>,
+    /// Its own figures.
+    pub output_summary: Map<String, Value>,
+}
+
+/// A chart of a run: name (also the UI test id), title and SVG document.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChartView {
+    /// Stable name, e.g. `cnn_confusion`.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// The SVG document made by the engine.
+    pub svg: String,
+}
+
+/// Everything the report view shows for one run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReportView {
+    /// The run's history line.
+    pub summary: RunSummary,
+    /// Headline figures.
+    pub headline: Headline,
+    /// Every step.
+    pub steps: Vec<StepLine>,
+    /// The settings the run used (no secrets).
+    pub settings: Value,
+    /// The run's own charts.
+    pub charts: Vec<ChartView>,
+    /// Why there are no charts, when there are none.
+    pub charts_note: Option<String>,
+}
+
+const REPORT_PREFIX: &str = "pipeline_report_";
+
+/// Lists the runs of `workdir`, newest first. Unreadable reports are skipped with a warning in
+/// the log (they stay on disk untouched).
+pub fn list_runs(workdir: &WorkDir) -> Result<Vec<RunSummary>, HistoryError> {
+    let logs = workdir.logs();
+    let entries = match fs::read_dir(&logs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(HistoryError::Read { path: logs, source }),
+    };
+    let mut runs = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_report_name(&name) {
+            continue;
+        }
+        match read_report(workdir, &name) {
+            Ok(report) => runs.push(summarise(&name, &report)),
+            Err(e) => tracing::warn!("history: {e}"),
+        }
+    }
+    runs.sort_by(|a, b| {
+        (b.started_at.as_str(), b.report_file.as_str())
+            .cmp(&(a.started_at.as_str(), a.report_file.as_str()))
+    });
+    Ok(runs)
+}
+
+/// Loads one run's report view; `report_file` is a file name from [`list_runs`].
+pub fn load_report(workdir: &WorkDir, report_file: &str) -> Result<ReportView, HistoryError> {
+    let report = read_report(workdir, report_file)?;
+    let summary = summarise(report_file, &report);
+    let steps = step_entries(&report);
+    let lines: Vec<StepLine> = steps.iter().map(step_line).collect();
+    let (charts, charts_note) = run_charts(workdir, &summary.run_id, &steps);
+    Ok(ReportView {
+        headline: headline(&report),
+        settings: report.get("settings").cloned().unwrap_or(Value::Null),
+        steps: lines,
+        charts,
+        charts_note,
+        summary,
+    })
+}
+
+fn is_report_name(name: &str) -> bool {
+    name.starts_with(REPORT_PREFIX)
+        && name.ends_with(".json")
+        && !name.contains(['/', '\\'])
+        && !name.starts_with('.')
+}
+
+fn read_report(workdir: &WorkDir, name: &str) -> Result<Value, HistoryError> {
+    // Only plain report names: a name from the window never reaches outside `logs/`.
+    if !is_report_name(name) {
+        return Err(HistoryError::NotAReport(name.into()));
+    }
+    let path = workdir.logs().join(name);
+    let bytes = fs::read(&path).map_err(|source| HistoryError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| HistoryError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    if !value.is_object() || value.get("steps").is_none_or(|s| !s.is_array()) {
+        return Err(HistoryError::Corrupt {
+            path,
+            message: "no steps in it".into(),
+        });
+    }
+    Ok(value)
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+fn number(v: Option<&Value>) -> Option<f64> {
+    v.and_then(Value::as_f64)
+}
+
+fn step_entries(report: &Value) -> Vec<Value> {
+    report
+        .get("steps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn step_id(entry: &Value) -> Option<StepId> {
+    entry
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(StepId::parse)
+}
+
+fn summarise(report_file: &str, report: &Value) -> RunSummary {
+    let stats = report
+        .get("summary_statistics")
+        .cloned()
+        .unwrap_or_default();
+    let stopped_at = step_entries(report).iter().find_map(|entry| {
+        let status = text(entry, "status");
+        matches!(status.as_str(), "failed" | "cancelled" | "interrupted").then(|| StoppedAt {
+            step: step_id(entry).unwrap_or(StepId::Download),
+            name: text(entry, "name"),
+            status,
+            error: entry
+                .get("error_message")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    });
+    RunSummary {
+        report_file: report_file.into(),
+        run_id: text(report, "run_id"),
+        started_at: text(report, "start_time"),
+        status: text(report, "overall_status"),
+        source: text(report, "source"),
+        simulated: report
+            .get("simulated_data")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        duration_s: number(report.get("total_duration_seconds")).unwrap_or(0.0),
+        cnn_accuracy: number(stats.get("cnn_accuracy")),
+        lstm_mae: number(stats.pointer("/lstm_metrics/mae")),
+        stopped_at,
+    }
+}
+
+fn headline(report: &Value) -> Headline {
+    let stats = report
+        .get("summary_statistics")
+        .cloned()
+        .unwrap_or_default();
+    let comparison = stats.get("model_comparison").cloned().unwrap_or_default();
+    let cnn_output = step_entries(report)
+        .into_iter()
+        .find(|e| step_id(e) == Some(StepId::TrainCnn))
+        .and_then(|e| e.get("output_summary").cloned())
+        .unwrap_or_default();
+    let cnn = number(stats.get("cnn_accuracy")).map(|accuracy| CnnHeadline {
+        accuracy,
+        kappa: number(cnn_output.get("test_cohen_kappa")),
+        synthetic_accuracy: number(comparison.get("cnn_synthetic_accuracy")),
+        improvement_points: number(comparison.get("cnn_accuracy_improvement_pp")),
+        improvement_relative_pct: number(comparison.get("cnn_accuracy_improvement_relative_pct")),
+        split: "test",
+    });
+    let lstm_metrics = stats.get("lstm_metrics").cloned().unwrap_or_default();
+    let lstm = number(lstm_metrics.get("mae")).map(|mae| LstmHeadline {
+        mae,
+        r2: number(lstm_metrics.get("r2")),
+        persistence_mae: number(lstm_metrics.get("persistence_mae")),
+        synthetic_mae: number(comparison.get("lstm_synthetic_mae")),
+        split: "test",
+    });
+    Headline { cnn, lstm }
+}
+
+fn step_line(entry: &Value) -> StepLine {
+    StepLine {
+        step: step_id(entry).unwrap_or(StepId::Download),
+        number: entry
+            .get("step_number")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize,
+        name: text(entry, "name"),
+        status: text(entry, "status"),
+        duration_s: number(entry.get("duration_seconds")),
+        error: entry
+            .get("error_message")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        output_summary: entry
+            .get("output_summary")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChartIndexEntry {
+    name: String,
+    title: String,
+    file: String,
+}
+
+/// The charts the compare step made for this run (or, when the step was reused from an
+/// earlier run, that run's charts, which are the figures this run reports).
+fn run_charts(
+    workdir: &WorkDir,
+    run_id: &str,
+    steps: &[Value],
+) -> (Vec<ChartView>, Option<String>) {
+    let Some(compare) = steps.iter().find(|e| step_id(e) == Some(StepId::Compare)) else {
+        return (Vec::new(), Some("this report has no compare step".into()));
+    };
+    let status = text(compare, "status");
+    let owner = match status.as_str() {
+        "success" => run_id.to_string(),
+        "up_to_date" => match compare.get("reused_from").and_then(Value::as_str) {
+            Some(id) => id.to_string(),
+            None => {
+                return (
+                    Vec::new(),
+                    Some("the comparison was reused; its run is not recorded".into()),
+                );
+            }
+        },
+        other => {
+            return (
+                Vec::new(),
+                Some(format!(
+                    "no charts: step 7 (compare) is {}",
+                    if other.is_empty() { "missing" } else { other }
+                )),
+            );
+        }
+    };
+    let dir = workdir.run_dir(&owner).join("charts");
+    let index: Vec<ChartIndexEntry> = match fs::read(dir.join("index.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        Some(index) => index,
+        None => {
+            return (
+                Vec::new(),
+                Some(format!(
+                    "the charts of run {owner} were not kept (no {})",
+                    dir.join("index.json").display()
+                )),
+            );
+        }
+    };
+    let mut charts = Vec::new();
+    for entry in index {
+        // Names come from the engine; still, never follow a path out of the folder.
+        if entry.file.contains(['/', '\\']) || entry.file.starts_with('.') {
+            continue;
+        }
+        if let Ok(svg) = fs::read_to_string(dir.join(&entry.file)) {
+            charts.push(ChartView {
+                name: entry.name,
+                title: entry.title,
+                svg,
+            });
+        }
+    }
+    let note = charts
+        .is_empty()
+        .then(|| format!("the charts of run {owner} could not be read"));
+    (charts, note)
+}
+
+/// Writes `reports/report_<run id>.html`: headline, charts (inline), steps and settings, with
+/// no outside references, and returns its path.
+pub fn export_html(workdir: &WorkDir, report_file: &str) -> Result<PathBuf, HistoryError> {
+    let view = load_report(workdir, report_file)?;
+    let html = render_html(&view);
+    let path = workdir.reports().join(format!(
+        "report_{}.html",
+        safe_file_part(&view.summary.run_id)
+    ));
+    write_atomic(&path, html.as_bytes()).map_err(|source| HistoryError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+fn safe_file_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |x| format!("{x:.digits$}"))
+}
+
+fn render_html(view: &ReportView) -> String {
+    let s = &view.summary;
+    let e = escape_html;
+    let mut body = String::new();
+    body.push_str(&format!(
+        "<h1>AgriFlux run {}</h1><p class=\"meta\">{} · status <b>{}</b> · {:.0} s · source {}{}</p>",
+        e(&s.run_id),
+        e(&s.started_at),
+        e(&s.status),
+        s.duration_s,
+        e(&s.source),
+        if s.simulated {
+            " <span class=\"badge\">Simulated data</span>"
+        } else {
+            ""
+        }
+    ));
+    body.push_str("<section class=\"cards\">");
+    if let Some(c) = &view.headline.cnn {
+        body.push_str(&format!(
+            "<div class=\"card\"><h2>CNN (test split)</h2><p>accuracy {:.3} · kappa {}</p><p>synthetic-trained {} · {} points ({} % relative)</p></div>",
+            c.accuracy,
+            fmt_opt(c.kappa, 3),
+            fmt_opt(c.synthetic_accuracy, 3),
+            fmt_opt(c.improvement_points, 1),
+            fmt_opt(c.improvement_relative_pct, 1),
+        ));
+    }
+    if let Some(l) = &view.headline.lstm {
+        body.push_str(&format!(
+            "<div class=\"card\"><h2>LSTM (test split)</h2><p>MAE {:.4} · R² {}</p><p>persistence MAE {} · synthetic-trained MAE {}</p></div>",
+            l.mae,
+            fmt_opt(l.r2, 3),
+            fmt_opt(l.persistence_mae, 4),
+            fmt_opt(l.synthetic_mae, 4),
+        ));
+    }
+    body.push_str("</section>");
+    if let Some(note) = &view.charts_note {
+        body.push_str(&format!("<p class=\"note\">{}</p>", e(note)));
+    }
+    for chart in &view.charts {
+        // As an image, the SVG can carry no script into the page.
+        let data = base64::engine::general_purpose::STANDARD.encode(chart.svg.as_bytes());
+        body.push_str(&format!(
+            "<figure><img alt=\"{}\" src=\"data:image/svg+xml;base64,{data}\"><figcaption>{}</figcaption></figure>",
+            e(&chart.title),
+            e(&chart.title)
+        ));
+    }
+    body.push_str("<h2>Steps</h2><table><tr><th>#</th><th>Step</th><th>Status</th><th>Seconds</th><th>Error</th></tr>");
+    for step in &view.steps {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            step.number,
+            e(&step.name),
+            e(&step.status),
+            fmt_opt(step.duration_s, 1),
+            e(step.error.as_deref().unwrap_or(""))
+        ));
+    }
+    body.push_str("</table><h2>Settings</h2><table>");
+    if let Some(settings) = view.settings.as_object() {
+        for (key, value) in settings {
+            body.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                e(key),
+                e(&value.to_string())
+            ));
+        }
+    }
+    body.push_str("</table>");
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>AgriFlux run {}</title><style>{}</style></head><body>{body}</body></html>\n",
+        e(&s.run_id),
+        HTML_STYLE
+    )
+}
+
+const HTML_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#1d2428}\
+h1{font-size:1.6rem}.meta{color:#555}.badge{background:#f5c66b;color:#3d2b00;padding:.1rem .5rem;border-radius:.5rem}\
+.cards{display:flex;gap:1rem}.card{border:1px solid #ccd;border-radius:.5rem;padding:.5rem 1rem;flex:1}\
+figure{margin:1.5rem 0}img{max-width:100%}table{border-collapse:collapse;font-variant-numeric:tabular-nums}\
+td,th{border-bottom:1px solid #dde;padding:.25rem .6rem;text-align:left;vertical-align:top}.note{color:#8a5a00}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn report(run_id: &str, start: &str, status: &str, steps: Value) -> Value {
+        json!({
+            "pipeline_name": "x", "run_id": run_id, "source": "simulated", "simulated_data": true,
+            "start_time": start, "end_time": start, "total_duration_seconds": 12.5,
+            "overall_status": status,
+            "summary_statistics": {"cnn_accuracy": 0.9, "lstm_metrics": {"mae": 0.02, "r2": 0.5, "persistence_mae": 0.04},
+                "model_comparison": {"cnn_synthetic_accuracy": 0.5, "cnn_accuracy_improvement_pp": 40.0}},
+            "settings": {"seed": 42}, "steps": steps
+        })
+    }
+
+    fn write(dir: &Path, name: &str, value: &Value) {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join(name), serde_json::to_vec(value).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn lists_runs_newest_first_and_says_where_a_failed_run_stopped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path());
+        let failed = json!([{"id": "train_cnn", "name": "Train CNN Model", "status": "failed", "error_message": "boom"}]);
+        write(
+            &wd.logs(),
+            "pipeline_report_1.json",
+            &report("a", "2026-01-01T10:00:00+00:00", "success", json!([])),
+        );
+        write(
+            &wd.logs(),
+            "pipeline_report_2.json",
+            &report("b", "2026-01-02T10:00:00+00:00", "failed", failed),
+        );
+        fs::write(wd.logs().join("pipeline_report_3.json"), b"{not json").unwrap();
+        let runs = list_runs(&wd).unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+        let stopped = runs[0].stopped_at.as_ref().unwrap();
+        assert_eq!(
+            (stopped.step, stopped.error.as_deref()),
+            (StepId::TrainCnn, Some("boom"))
+        );
+        assert_eq!(runs[1].lstm_mae, Some(0.02));
+    }
+
+    #[test]
+    fn refuses_names_outside_the_logs_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path());
+        for name in ["../.env", "pipeline_report_../../x.json", "other.json"] {
+            assert!(
+                matches!(load_report(&wd, name), Err(HistoryError::NotAReport(_))),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn shows_only_the_runs_own_charts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path());
+        let steps = json!([{"id": "compare", "name": "Compare", "status": "success"}]);
+        write(
+            &wd.logs(),
+            "pipeline_report_1.json",
+            &report("r1", "2026-01-01", "success", steps.clone()),
+        );
+        write(
+            &wd.logs(),
+            "pipeline_report_2.json",
+            &report("r2", "2026-01-02", "success", steps),
+        );
+        let charts = wd.run_dir("r1").join("charts");
+        write(
+            &charts,
+            "index.json",
+            &json!([{"name": "cnn_metrics", "title": "CNN <metrics>", "file": "cnn_metrics.svg"}]),
+        );
+        fs::write(charts.join("cnn_metrics.svg"), "<svg/>").unwrap();
+        let r1 = load_report(&wd, "pipeline_report_1.json").unwrap();
+        assert_eq!(r1.charts.len(), 1);
+        assert_eq!(
+            r1.headline.cnn.as_ref().unwrap().improvement_points,
+            Some(40.0)
+        );
+        let r2 = load_report(&wd, "pipeline_report_2.json").unwrap();
+        assert!(r2.charts.is_empty());
+        assert!(r2.charts_note.unwrap().contains("r2"));
+    }
+
+    #[test]
+    fn exported_html_is_self_contained_and_escaped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path());
+        let steps = json!([{"id": "train_cnn", "name": "<script>alert(1)</script>", "status": "failed", "error_message": "a & b"}]);
+        write(
+            &wd.logs(),
+            "pipeline_report_1.json",
+            &report("r1", "2026-01-01", "failed", steps),
+        );
+        let path = export_html(&wd, "pipeline_report_1.json").unwrap();
+        let html = fs::read_to_string(path).unwrap();
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;") && html.contains("a &amp; b"));
+        assert!(!html.contains("http://") && !html.contains("https://"));
+    }
+}
