@@ -140,11 +140,7 @@ const SENTINEL_HUB_FIELDS: &[FieldSpec] = &[
     FieldSpec {
         help: "commercial (services.sentinel-hub.com), cdse (Copernicus Data Space) or custom URLs",
         options: &["commercial", "cdse", "custom"],
-        ..field(
-            "SENTINEL_HUB_DEPLOYMENT",
-            "Deployment",
-            FieldKind::Select,
-        )
+        ..field("SENTINEL_HUB_DEPLOYMENT", "Deployment", FieldKind::Select)
     },
     FieldSpec {
         help: "OAuth client id of your Sentinel Hub or Copernicus Data Space account",
@@ -608,7 +604,10 @@ mod tests {
         .unwrap();
         assert!(outcome.ok);
         let text = std::fs::read_to_string(&env).unwrap();
-        assert!(text.starts_with("# my farm\nAGRIFLUX_SEED=2 # lucky\n"), "{text}");
+        assert!(
+            text.starts_with("# my farm\nAGRIFLUX_SEED=2 # lucky\n"),
+            "{text}"
+        );
         assert!(text.contains("AGRIFLUX_CNN_EPOCHS=3"));
         assert!(text.contains("s3cr3t-value"));
         let json = serde_json::to_string(&outcome).unwrap();
