@@ -1,0 +1,28 @@
+// App-level UI state shared by the views: which view shows, run options, app info.
+import { appInfo, errorText, type AppInfo, type RunOptions } from './bridge';
+
+export type View = 'run' | 'history' | 'settings' | 'report';
+
+class Ui {
+  view = $state<View>('run');
+  reportFile = $state<string | null>(null);
+  info = $state<AppInfo | null>(null);
+  infoError = $state('');
+  options = $state<RunOptions>({ skip_download: false, skip_validation: false, from_step: null, force: false });
+
+  openReport(file: string): void {
+    this.reportFile = file;
+    this.view = 'report';
+  }
+
+  async loadInfo(): Promise<void> {
+    try {
+      this.info = await appInfo();
+      this.infoError = '';
+    } catch (err) {
+      this.infoError = errorText(err);
+    }
+  }
+}
+
+export const ui = new Ui();

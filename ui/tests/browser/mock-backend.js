@@ -1,0 +1,121 @@
+// Runs in the page before the app (page.addInitScript). Defines window.__TAURI_INTERNALS__ the
+// way @tauri-apps/api/mocks mockIPC does, with a scripted fake backend answering from fixtures,
+// and window.__mock for the test: push(batch) delivers a `run-events` batch; calls lists the
+// commands received. The live run is kept in sessionStorage so run_state survives a reload.
+export function installMockBackend(fx) {
+  const callbacks = new Map();
+  const listeners = [];
+  const calls = [];
+  const saved = sessionStorage.getItem('mock-live');
+  let live = saved ? JSON.parse(saved) : null;
+  const settings = JSON.parse(JSON.stringify(fx.settings));
+
+  function registerCallback(callback, once = false) {
+    const id = window.crypto.getRandomValues(new Uint32Array(1))[0];
+    callbacks.set(id, (data) => {
+      if (once) callbacks.delete(id);
+      return callback && callback(data);
+    });
+    return id;
+  }
+  function runCallback(id, data) {
+    const cb = callbacks.get(id);
+    if (cb) cb(data);
+  }
+
+  function checkValues(values) {
+    const errors = {};
+    for (const [key, value] of Object.entries(values)) {
+      if (/EPOCHS|SEED|COUNT|PATIENCE|TIMEOUT/.test(key) && value !== '' && !/^\d+$/.test(value)) {
+        errors[key] = `"${value}" is not a whole number`;
+      }
+      if (key === 'AGRIFLUX_BBOX' && value !== '') {
+        const n = value.split(',').map(Number);
+        if (n.length !== 4 || n.some(Number.isNaN)) errors[key] = 'expected MINLON,MINLAT,MAXLON,MAXLAT';
+        else if (n[0] >= n[2] || n[1] >= n[3]) errors[key] = 'minimum must be less than maximum';
+      }
+    }
+    return errors;
+  }
+
+  const commands = {
+    app_info: () => fx.appInfo,
+    start_run: () => ({ run_id: 'mock-run' }),
+    cancel_run: () => null,
+    run_state: () => live,
+    plan_run: () => fx.plan,
+    list_runs: () => fx.runs,
+    load_report: () => fx.report,
+    export_report: () => '/home/agronomist/agriflux/demo/reports/pipeline_report_20261124_080356.html',
+    open_folder: () => null,
+    read_settings: () => settings,
+    check_settings: ({ values }) => ({
+      errors: checkValues(values),
+      area: { width_px: 382, height_px: 387, km2: 14.79 },
+    }),
+    save_settings: ({ values }) => {
+      const errors = checkValues(values);
+      if (Object.keys(errors).length) return { ok: false, errors, changes: [], env_path: settings.env_path };
+      const changes = [];
+      for (const group of settings.groups) {
+        for (const field of group.fields) {
+          if (!(field.key in values)) continue;
+          if (field.kind === 'secret') {
+            if (values[field.key] !== '') {
+              changes.push({ key: field.key, from: field.is_set ? '(set)' : '', to: '(changed)' });
+              field.is_set = true;
+            }
+          } else {
+            changes.push({ key: field.key, from: field.value, to: values[field.key] });
+            field.value = values[field.key];
+          }
+        }
+      }
+      return { ok: true, errors: {}, changes, env_path: settings.env_path };
+    },
+    test_connection: () => ({ ok: false, message: 'Sentinel Hub refused the credentials (HTTP 401: invalid client)' }),
+    'plugin:event|listen': ({ event, handler }) => {
+      listeners.push({ event, handler });
+      return handler;
+    },
+    'plugin:event|unlisten': ({ eventId }) => {
+      const i = listeners.findIndex((l) => l.handler === eventId);
+      if (i >= 0) listeners.splice(i, 1);
+      return null;
+    },
+  };
+
+  async function invoke(cmd, args) {
+    calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
+    const fn = commands[cmd];
+    if (!fn) throw `unknown command ${cmd}`;
+    return fn(args ?? {});
+  }
+
+  function push(batch) {
+    if (!live || (batch.first_seq === 0 && batch.run_id !== live.run_id)) {
+      live = { run_id: batch.run_id, running: true, next_seq: 0, events: [] };
+    }
+    for (const [i, ev] of batch.events.entries()) {
+      if (batch.first_seq + i !== live.next_seq) continue;
+      live.events.push(ev);
+      live.next_seq += 1;
+      if (ev.type === 'run_finished') live.running = false;
+    }
+    sessionStorage.setItem('mock-live', JSON.stringify(live));
+    for (const l of listeners.filter((x) => x.event === 'run-events')) {
+      runCallback(l.handler, { event: 'run-events', id: l.handler, payload: batch });
+    }
+  }
+
+  window.__TAURI_INTERNALS__ = {
+    invoke,
+    transformCallback: registerCallback,
+    unregisterCallback: (id) => callbacks.delete(id),
+    runCallback,
+    callbacks,
+    metadata: { currentWindow: { label: 'main' }, currentWebview: { windowLabel: 'main', label: 'main' } },
+  };
+  window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: (_event, id) => callbacks.delete(id) };
+  window.__mock = { push, calls };
+}

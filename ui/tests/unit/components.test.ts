@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, cleanup } from '@testing-library/svelte';
+import StepCard from '../../src/components/StepCard.svelte';
+import App from '../../src/App.svelte';
+import { initialState, applyEvent } from '../../src/lib/runState';
+import { ui } from '../../src/lib/ui.svelte';
+import { mockBackend, resetBackend } from './mockBackend';
+import { runEvents } from './fixtures';
+
+afterEach(() => {
+  cleanup();
+  resetBackend();
+  ui.view = 'run';
+});
+
+describe('StepCard', () => {
+  it('opens a failed card with the error first, detail below', async () => {
+    const state = initialState();
+    applyEvent(state, { type: 'step_finished', step: 'train_cnn', status: 'failed', duration_s: 12,
+      error: 'Not enough free disk space for the model\nneed 512 MiB, 120 MiB free', output_summary: {} });
+    render(StepCard, { step: state.steps[4], now: 0 });
+    const card = screen.getByTestId('step-card-train_cnn');
+    expect(card.dataset.status).toBe('failed');
+    const alert = screen.getByRole('alert');
+    expect(alert.querySelector('strong')?.textContent).toBe('Not enough free disk space for the model');
+    expect(alert.textContent).toContain('need 512 MiB');
+    await fireEvent.click(screen.getByRole('button', { expanded: true }));
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('shows up to date with the run it reused', () => {
+    const state = initialState();
+    applyEvent(state, { type: 'step_finished', step: 'download', status: 'up_to_date', duration_s: 0, error: null,
+      output_summary: {}, reason: 'unchanged', reused_from: '20261120-150000-00042' });
+    render(StepCard, { step: state.steps[0], now: 0 });
+    const card = screen.getByTestId('step-card-download');
+    expect(card.textContent).toContain('up to date');
+    expect(card.textContent).toContain('reused from run 20261120-150000-00042');
+  });
+});
+
+describe('App', () => {
+  it('rebuilds a finished run from run_state: 8 cards, verdict, report link', async () => {
+    const events = runEvents();
+    mockBackend({ run_state: () => ({ run_id: '20261124-080356-04500', running: false, next_seq: events.length, events }) });
+    render(App);
+    const verdict = await screen.findByTestId('verdict');
+    expect(verdict.textContent).toContain('CNN 0.94 on the test set, +46 points over the synthetic baseline');
+    for (const card of screen.getAllByTestId(/^step-card-/)) expect(card.dataset.status).toBe('success');
+    expect(screen.getAllByTestId(/^step-card-/)).toHaveLength(8);
+    expect(screen.getByTestId('run-button')).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId('plan-preview').textContent).toContain('up to date'));
+    await fireEvent.click(screen.getByTestId('verdict-report-link'));
+    const report = await screen.findByTestId('report-view');
+    await waitFor(() => expect(report.querySelectorAll('img[src^="data:image/svg+xml;base64,"]')).toHaveLength(3));
+    expect(screen.getByTestId('chart-cnn_metrics').textContent).toContain('real test split');
+    expect(report.textContent).toContain('Simulated data');
+  });
+
+  it('settings: errors beside the field, save blocked, the secret never rendered', async () => {
+    const typed = 'sup3r-s3cret-value';
+    const { calls } = mockBackend({
+      check_settings: (a) => {
+        const v = a.values as Record<string, string>;
+        return { errors: v.AGRIFLUX_CNN_EPOCHS === 'zero' ? { AGRIFLUX_CNN_EPOCHS: 'must be a whole number' } : {}, area: null };
+      },
+      save_settings: () => ({ ok: true, errors: {}, env_path: '/x/.env', changes: [{ key: 'SENTINEL_HUB_CLIENT_SECRET', from: '(set)', to: '(changed)' }] }),
+    });
+    ui.view = 'settings';
+    render(App);
+    const epochs = (await screen.findByTestId('settings-AGRIFLUX_CNN_EPOCHS')) as HTMLInputElement;
+    const save = screen.getByTestId('settings-save') as HTMLButtonElement;
+    expect(save.disabled).toBe(true);
+    await fireEvent.input(epochs, { target: { value: 'zero' } });
+    await waitFor(() => expect(screen.getByTestId('error-AGRIFLUX_CNN_EPOCHS').textContent).toBe('must be a whole number'));
+    expect(save.disabled).toBe(true);
+    await fireEvent.input(epochs, { target: { value: '12' } });
+    await waitFor(() => expect(screen.getByTestId('error-AGRIFLUX_CNN_EPOCHS').textContent).toBe(''));
+    expect(screen.getByTestId('secret-state-SENTINEL_HUB_CLIENT_SECRET').textContent).toBe('set');
+    const secret = screen.getByTestId('settings-SENTINEL_HUB_CLIENT_SECRET') as HTMLInputElement;
+    expect(secret.type).toBe('password');
+    await fireEvent.input(secret, { target: { value: typed } });
+    await waitFor(() => expect(save.disabled).toBe(false));
+    await fireEvent.click(save);
+    await screen.findByTestId('save-outcome');
+    const sent = calls.find((c) => c.cmd === 'save_settings')?.args as { values: Record<string, string> };
+    expect(sent.values).toEqual({ AGRIFLUX_CNN_EPOCHS: '12', SENTINEL_HUB_CLIENT_SECRET: typed });
+    await waitFor(() => expect((screen.getByTestId('settings-SENTINEL_HUB_CLIENT_SECRET') as HTMLInputElement).value).toBe(''));
+    expect(document.documentElement.outerHTML).not.toContain(typed);
+  });
+});
