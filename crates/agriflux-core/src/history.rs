@@ -70,6 +70,8 @@ pub struct RunSummary {
     pub status: String,
     /// `simulated` or `sentinel-hub`.
     pub source: String,
+    /// The source as the badge says it: "Simulated data", "Sentinel Hub", "Copernicus Data Space" …
+    pub source_label: String,
     /// Whether the scenes were simulated.
     pub simulated: bool,
     /// Seconds from start to end.
@@ -292,6 +294,7 @@ fn summarise(report_file: &str, report: &Value) -> RunSummary {
         started_at: text(report, "start_time"),
         status: text(report, "overall_status"),
         source: text(report, "source"),
+        source_label: source_label(report),
         simulated: report
             .get("simulated_data")
             .and_then(Value::as_bool)
@@ -301,6 +304,22 @@ fn summarise(report_file: &str, report: &Value) -> RunSummary {
         lstm_mae: number(stats.pointer("/lstm_metrics/mae")),
         stopped_at,
     }
+}
+
+fn source_label(report: &Value) -> String {
+    let label = match text(report, "source").as_str() {
+        "simulated" => "Simulated data",
+        "sentinel-hub" => match report
+            .pointer("/settings/sentinel_hub/deployment")
+            .and_then(Value::as_str)
+        {
+            Some("cdse") => "Copernicus Data Space",
+            Some("custom") => "Sentinel Hub (custom URL)",
+            _ => "Sentinel Hub",
+        },
+        _ => "unknown source",
+    };
+    label.into()
 }
 
 fn headline(report: &Value) -> Headline {

@@ -85,6 +85,8 @@ export type RunSummary = {
   started_at: string;
   status: StepStatus;
   source: string;
+  /** The badge text: "Simulated data", "Sentinel Hub", "Copernicus Data Space" … */
+  source_label: string;
   simulated: boolean;
   duration_s: number;
   cnn_accuracy: number | null;

@@ -14,13 +14,6 @@ export const STATUS_WORD: Record<StepStatus, string> = {
   up_to_date: 'up to date',
 };
 
-/** Badge text of a run's source (RunSummary.source is the engine's name). */
-export function sourceLabel(source: string, simulated: boolean): string {
-  if (simulated || source === 'simulated') return 'Simulated data';
-  if (source === 'sentinel-hub') return 'Sentinel Hub';
-  return source;
-}
-
 export function statusWord(status: string): string {
   return STATUS_WORD[status as StepStatus] ?? status.replace(/_/g, ' ');
 }
