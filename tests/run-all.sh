@@ -1,40 +1,85 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine as root or on a developer's machine:
-# installs what the tests need, then runs formatting, lint and every test layer.
+# installs what the tests need, then runs formatting, lint and every test layer: the UI's
+# checks and component tests, the UI in headless Chromium, the Rust tests (engine, CLI,
+# Sentinel Hub emulator, app commands on Tauri's mock runtime), and the real desktop app
+# under Xvfb driven by WebDriver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
-# System packages the tests use: GDAL to prove the GeoTIFFs open in GIS tools, numpy to prove
-# the .npy files open in Python.
+# System packages: GDAL and numpy prove the GeoTIFFs and .npy files open in users' tools;
+# WebKitGTK builds the desktop app; Xvfb, the WebKit WebDriver and Chromium run the UI tests.
 need_apt=()
 command -v gdalinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need_apt+=(python3-numpy)
+pkg-config --exists webkit2gtk-4.1 2>/dev/null || need_apt+=(libwebkit2gtk-4.1-dev build-essential pkg-config)
+command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
+command -v WebKitWebDriver >/dev/null 2>&1 || [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "==> installing ${need_apt[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   else
-    echo "warning: ${need_apt[*]} missing and not root: the GDAL/numpy checks will be skipped" >&2
+    echo "error: missing ${need_apt[*]}; run as root or install them" >&2
+    exit 1
   fi
 fi
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "==> installing tauri-driver"
+  cargo install tauri-driver --version 2.1.0 --locked --quiet
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
 
-echo "==> cargo fmt --check"
-cargo fmt --all --check
-
-echo "==> cargo clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-
-echo "==> cargo test"
 log=$(mktemp)
-set +e
-cargo test --workspace 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-# One closing line for the whole suite (cargo prints one per test binary, the last often a
-# doc-test binary with nothing in it).
-passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^passed/) p += $i } END { print p + 0 }' "$log")
-failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) f += $i } END { print f + 0 }' "$log")
-rm -f "$log"
+trap 'rm -f "$log"' EXIT
+status=0
+# Runs one layer, keeping its output for the closing count; a failing layer does not hide the
+# others' results.
+layer() {
+  local name=$1
+  shift
+  echo "==> $name"
+  set +e
+  "$@" 2>&1 | tee -a "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    echo "==> $name FAILED (exit $rc)"
+    status=1
+  fi
+  return 0
+}
+
+echo "==> UI: npm install"
+(cd ui && npm install --no-audit --no-fund --loglevel=error)
+# The desktop crate embeds ui/dist at compile time: build the UI before any cargo command.
+layer "UI: lint and type check" bash -c 'cd ui && npm run --silent check'
+layer "UI: build" bash -c 'cd ui && npm run --silent build'
+layer "UI: component tests (vitest)" bash -c 'cd ui && npm test --silent'
+layer "UI: headless Chromium with the backend mocked" bash -c 'cd ui && npm run --silent test:browser'
+
+layer "cargo fmt --check" cargo fmt --all --check
+layer "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+layer "cargo test" cargo test --workspace
+# `cargo test` built the app binary for its integration tests; the desktop test drives it.
+layer "desktop app: build" cargo build -p agriflux-app --quiet
+layer "desktop app: WebDriver under Xvfb" node --test --test-concurrency=1 tests/desktop/
+
+# One closing line for the whole suite: cargo's "test result:" lines, vitest's "Tests N
+# passed", node's "# pass N" / "# fail N".
+passed=$(awk '
+  /^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^passed/) p += $i }
+  /^ *Tests +[0-9]/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^passed/) p += $i }
+  /^# pass [0-9]+/ { p += $3 }
+  END { print p + 0 }' "$log")
+failed=$(awk '
+  /^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) f += $i }
+  /^ *Tests +[0-9]/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) f += $i }
+  /^# fail [0-9]+/ { f += $3 }
+  END { print f + 0 }' "$log")
+if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"

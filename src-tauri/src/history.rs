@@ -1,0 +1,94 @@
+//! History and report commands: past runs, one run's report with its charts, HTML export,
+//! and opening a folder in the file manager.
+
+use std::path::PathBuf;
+
+use agriflux_core::history::{self, ReportView, RunSummary};
+use serde::Deserialize;
+use tauri::State;
+
+use crate::workdir::AppWorkDir;
+
+/// Runs blocking file work off the async runtime's threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("internal error: {e}"))?
+}
+
+/// The runs of the work directory, newest first.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn list_runs(workdir: State<'_, AppWorkDir>) -> Result<Vec<RunSummary>, String> {
+    let dir = workdir.dir().clone();
+    blocking(move || history::list_runs(&dir).map_err(|e| e.to_string())).await
+}
+
+/// One run's report view; `report_file` is a name from `list_runs`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn load_report(
+    workdir: State<'_, AppWorkDir>,
+    report_file: String,
+) -> Result<ReportView, String> {
+    let dir = workdir.dir().clone();
+    let name = report_name(&report_file);
+    blocking(move || history::load_report(&dir, &name).map_err(|e| e.to_string())).await
+}
+
+/// The file name of a report given by name or by its path (as `run_started` names the report
+/// of an interrupted run); the engine then looks for it in `logs/` only.
+fn report_name(report_file: &str) -> String {
+    std::path::Path::new(report_file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Writes the run's self-contained HTML report and returns its path.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_report(
+    workdir: State<'_, AppWorkDir>,
+    report_file: String,
+) -> Result<String, String> {
+    let dir = workdir.dir().clone();
+    blocking(move || {
+        history::export_html(&dir, &report_name(&report_file))
+            .map(|p| p.display().to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// The folders the window may open: only these, never a path it names.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Folder {
+    /// `reports/`.
+    Reports,
+    /// The work directory.
+    Workdir,
+    /// `logs/`.
+    Logs,
+}
+
+/// Opens one of the work directory's folders in the desktop's file manager.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_folder(workdir: State<'_, AppWorkDir>, folder: Folder) -> Result<(), String> {
+    let path: PathBuf = match folder {
+        Folder::Reports => workdir.dir().reports(),
+        Folder::Workdir => workdir.root().to_path_buf(),
+        Folder::Logs => workdir.dir().logs(),
+    };
+    std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::process::Command::new("xdg-open")
+        .arg(&path)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "cannot open a file manager (xdg-open: {e}); the folder is {}",
+                path.display()
+            )
+        })
+}

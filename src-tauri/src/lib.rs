@@ -1,0 +1,59 @@
+//! AgriFlux Studio: Tauri commands and the event bridge over the `agriflux-core` engine.
+//!
+//! Each module holds the commands of one domain; the engine does the work. The window can only
+//! call these commands (see `capabilities/main.json`) and listen to the `run-events` event.
+
+mod bridge;
+mod history;
+mod run;
+mod settings;
+mod test_hooks;
+mod workdir;
+
+use std::ffi::OsString;
+
+pub use bridge::{EVENT_NAME, EventBatch};
+pub use workdir::{AppWorkDir, StartupError};
+
+/// Registers every command and the app's state on `builder` (a real one, or Tauri's mock
+/// builder in tests).
+pub fn setup<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    workdir: AppWorkDir,
+) -> tauri::Builder<R> {
+    builder
+        .manage(run::RunManager::default())
+        .manage(workdir)
+        .invoke_handler(tauri::generate_handler![
+            settings::app_info,
+            run::start_run,
+            run::cancel_run,
+            run::run_state,
+            history::list_runs,
+            history::load_report,
+            history::export_report,
+            history::open_folder,
+            settings::read_settings,
+            settings::check_settings,
+            settings::save_settings,
+            settings::test_connection,
+            test_hooks::test_log_burst,
+        ])
+}
+
+/// The app's configuration, embedded UI and permissions (generated at compile time), for any
+/// runtime: the real one, or the mock runtime in tests so that they go through the same
+/// capability checks as the window.
+pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Starts the desktop app with its command-line arguments (`--workdir DIR`).
+pub fn run(args: Vec<OsString>) -> Result<(), StartupError> {
+    let workdir = AppWorkDir::from_args(&args)?;
+    let _log = workdir::init_logging(&workdir)?;
+    tracing::info!(workdir = %workdir.root().display(), "AgriFlux Studio started");
+    setup(tauri::Builder::default(), workdir)
+        .run(context())
+        .map_err(|e| StartupError::Tauri(e.to_string()))
+}

@@ -1,0 +1,176 @@
+//! Run commands: start a run on a background thread, cancel it, and give a reloaded window
+//! the whole state of the current run.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agriflux_core::pipeline::{CancelToken, StepId, run_pipeline};
+use agriflux_core::settings::{EnvFile, Settings, SettingsResolver};
+use agriflux_core::steps::standard_steps;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Runtime, State};
+
+use crate::bridge::{LiveRun, RunJournal};
+use crate::workdir::AppWorkDir;
+
+/// What the window asks for when it presses Run.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RunOptions {
+    /// Mark step 1 skipped and use the scenes already downloaded.
+    #[serde(default)]
+    pub skip_download: bool,
+    /// Mark step 2 skipped.
+    #[serde(default)]
+    pub skip_validation: bool,
+    /// Re-run from this step on, even if later steps are up to date.
+    #[serde(default)]
+    pub from_step: Option<StepId>,
+    /// Re-run every step.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// The answer to `start_run`.
+#[derive(Clone, Debug, Serialize)]
+pub struct StartedRun {
+    /// The new run's id.
+    pub run_id: String,
+}
+
+/// The one run this app session supervises (the engine's lock keeps other processes out).
+#[derive(Default)]
+pub struct RunManager {
+    current: Mutex<Option<CurrentRun>>,
+}
+
+struct CurrentRun {
+    view: Arc<dyn Fn() -> LiveRun + Send + Sync>,
+    cancel: CancelToken,
+}
+
+impl RunManager {
+    fn snapshot(&self) -> Option<LiveRun> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.as_ref().map(|run| (run.view)())
+    }
+}
+
+/// Resolves the settings of a run the way the CLI does: `.env`, then the window's options.
+pub(crate) fn resolve_settings(
+    workdir: &AppWorkDir,
+    options: &RunOptions,
+) -> Result<Settings, String> {
+    let env = EnvFile::load(&workdir.env_file()).map_err(|e| e.to_string())?;
+    let values = env.values().map_err(|e| e.to_string())?;
+    let mut flags = BTreeMap::new();
+    if options.skip_download {
+        flags.insert("skip-download".to_string(), "true".to_string());
+    }
+    if options.skip_validation {
+        flags.insert("skip-validation".to_string(), "true".to_string());
+    }
+    SettingsResolver::new(&values, workdir.env_file(), &flags)
+        .resolve(chrono::Local::now().date_naive())
+        .map_err(|e| e.to_string())
+}
+
+/// Marks the journal finished however the run thread ends (a panic included), so the window
+/// never waits for a run that is gone.
+struct FinishOnDrop<R: Runtime>(Arc<RunJournal<R>>);
+
+impl<R: Runtime> Drop for FinishOnDrop<R> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// Starts a run; answers once the engine has announced it (or refused it, e.g. because
+/// another run holds the work directory).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn start_run<R: Runtime>(
+    app: AppHandle<R>,
+    runs: State<'_, RunManager>,
+    workdir: State<'_, AppWorkDir>,
+    options: RunOptions,
+) -> Result<StartedRun, String> {
+    if let Some(live) = runs.snapshot().filter(|l| l.running) {
+        return Err(format!(
+            "a run is already going in this window (run {}); cancel it or wait for it to end",
+            live.run_id
+        ));
+    }
+    let settings = resolve_settings(&workdir, &options)?;
+    let journal = RunJournal::start(app);
+    let cancel = CancelToken::new();
+    {
+        let view_journal = Arc::clone(&journal);
+        let mut current = runs.current.lock().unwrap_or_else(|p| p.into_inner());
+        *current = Some(CurrentRun {
+            view: Arc::new(move || view_journal.snapshot()),
+            cancel: cancel.clone(),
+        });
+    }
+    let (refused_tx, refused_rx) = mpsc::channel::<String>();
+    let dir = workdir.dir().clone();
+    let thread_journal = Arc::clone(&journal);
+    std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || {
+            let _finish = FinishOnDrop(Arc::clone(&thread_journal));
+            let steps = standard_steps();
+            if let Err(e) = run_pipeline(&steps, &settings, &dir, thread_journal.as_ref(), cancel) {
+                tracing::error!("run could not start or finish: {e}");
+                let _ = refused_tx.send(e.to_string());
+            }
+        })
+        .map_err(|e| format!("cannot start the run thread: {e}"))?;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(run_id) = journal.run_id() {
+            return Ok(StartedRun { run_id });
+        }
+        match refused_rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(message) => {
+                *runs.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                return Err(message);
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return journal
+                    .run_id()
+                    .map(|run_id| StartedRun { run_id })
+                    .ok_or_else(|| {
+                        "the run ended before it started; see logs/agriflux-studio.log".into()
+                    });
+            }
+            Err(RecvTimeoutError::Timeout) if Instant::now() > deadline => {
+                return Err(
+                    "the engine did not start the run within 30 s; see logs/agriflux-studio.log"
+                        .into(),
+                );
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Asks the current run to stop; steps end within a couple of seconds as `cancelled`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn cancel_run(runs: State<'_, RunManager>) -> Result<(), String> {
+    let current = runs.current.lock().unwrap_or_else(|p| p.into_inner());
+    match current.as_ref() {
+        Some(run) => {
+            run.cancel.cancel();
+            Ok(())
+        }
+        None => Err("no run is going".into()),
+    }
+}
+
+/// The current (or last) run of this app session, for a window that (re)loads.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn run_state(runs: State<'_, RunManager>) -> Result<Option<LiveRun>, String> {
+    Ok(runs.snapshot())
+}

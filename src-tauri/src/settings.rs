@@ -1,0 +1,122 @@
+//! Settings commands: the form over the work directory's `.env`, live checks, saving, the
+//! source badge and the Sentinel Hub connection test. The client secret goes in, never out.
+
+use std::collections::BTreeMap;
+
+use agriflux_core::sentinel_hub::check_connection;
+use agriflux_core::settings::form::{self, SaveOutcome, SettingsCheck, SettingsView};
+use serde::Serialize;
+use tauri::State;
+
+use crate::history::blocking;
+use crate::run::{RunOptions, resolve_settings};
+use crate::workdir::AppWorkDir;
+
+/// The data source badge of the header.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceBadge {
+    /// `simulated` or `sentinel-hub`.
+    pub kind: String,
+    /// "Simulated data", "Sentinel Hub", "Copernicus Data Space" …
+    pub label: String,
+    /// Why this source is used.
+    pub reason: String,
+}
+
+/// What the header shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppInfo {
+    /// The app's version.
+    pub version: String,
+    /// The work directory.
+    pub workdir: String,
+    /// Its `.env`.
+    pub env_path: String,
+    /// The source a run would use now.
+    pub source: SourceBadge,
+}
+
+/// The header's facts: version, work directory, source.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, String> {
+    let env_path = workdir.env_file();
+    let (kind, label, reason) = form::source_badge(&env_path);
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        workdir: workdir.root().display().to_string(),
+        env_path: env_path.display().to_string(),
+        source: SourceBadge {
+            kind: kind.to_string(),
+            label,
+            reason,
+        },
+    })
+}
+
+/// The settings form, from `.env` (the secret only as "set" or not).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsView, String> {
+    let env_path = workdir.env_file();
+    blocking(move || form::read_settings(&env_path).map_err(|e| e.to_string())).await
+}
+
+/// Checks edited values without writing anything.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn check_settings(
+    workdir: State<'_, AppWorkDir>,
+    values: BTreeMap<String, String>,
+) -> Result<SettingsCheck, String> {
+    let env_path = workdir.env_file();
+    blocking(move || form::check_settings(&env_path, &values).map_err(|e| e.to_string())).await
+}
+
+/// Writes edited values to `.env` (every other byte kept) when all are valid.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_settings(
+    workdir: State<'_, AppWorkDir>,
+    values: BTreeMap<String, String>,
+) -> Result<SaveOutcome, String> {
+    let env_path = workdir.env_file();
+    let outcome =
+        blocking(move || form::save_settings(&env_path, &values).map_err(|e| e.to_string()))
+            .await?;
+    tracing::info!(
+        changed = ?outcome.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        ok = outcome.ok,
+        "settings saved"
+    );
+    Ok(outcome)
+}
+
+/// The answer of a connection test, said plainly.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionResult {
+    /// Whether the service answered.
+    pub ok: bool,
+    /// What works, or what is wrong.
+    pub message: String,
+}
+
+/// Fetches a token and runs a one-result catalog search with the saved settings.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn test_connection(workdir: State<'_, AppWorkDir>) -> Result<ConnectionResult, String> {
+    let settings = resolve_settings(&workdir, &RunOptions::default())?;
+    let env_path = workdir.env_file().display().to_string();
+    blocking(move || {
+        let sh = &settings.sentinel_hub;
+        Ok(match check_connection(sh, &settings.bbox, &env_path) {
+            Ok(report) => ConnectionResult {
+                ok: true,
+                message: format!(
+                    "Connected: token obtained and catalog search answered by {} at {} ({} acquisition(s) in the last 30 days over the area)",
+                    report.label, report.base_url, report.features
+                ),
+            },
+            Err(e) => ConnectionResult {
+                ok: false,
+                message: format!("Connection failed: {e}"),
+            },
+        })
+    })
+    .await
+}

@@ -1,0 +1,144 @@
+//! The app's commands on Tauri's mock runtime (no window, no display): the same IPC path the
+//! web view uses, with the app's real capabilities, so arguments, answers and permissions are
+//! checked as the window sees them.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use agriflux_app::{AppWorkDir, context, setup};
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+const TINY_ENV: &str = "# tiny test farm\n\
+AGRIFLUX_BBOX=75.80,30.90,75.827,30.918\n\
+AGRIFLUX_START=2025-01-01\nAGRIFLUX_END=2025-12-31\n\
+AGRIFLUX_TARGET_COUNT=14\nAGRIFLUX_MIN_VALID_DATES=10\nAGRIFLUX_SEQUENCE_LENGTH=5\n\
+AGRIFLUX_SAMPLES_PER_CLASS=16\nAGRIFLUX_CNN_EPOCHS=1\nAGRIFLUX_LSTM_EPOCHS=2\n";
+
+fn app(dir: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = setup(mock_builder(), AppWorkDir::new(dir).unwrap())
+        .build(context())
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn app_info_names_the_workdir_and_the_simulated_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_app, window) = app(tmp.path());
+    let info = invoke(&window, "app_info", json!({})).unwrap();
+    let root = std::fs::canonicalize(tmp.path()).unwrap();
+    assert_eq!(info["workdir"], root.display().to_string());
+    assert_eq!(info["source"]["kind"], "simulated");
+    assert_eq!(info["source"]["label"], "Simulated data");
+}
+
+#[test]
+fn saves_settings_and_never_sends_the_secret_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(".env"), "# keep me\nAGRIFLUX_SEED=1\n").unwrap();
+    let (_app, window) = app(tmp.path());
+    let saved = invoke(
+        &window,
+        "save_settings",
+        json!({"values": {"AGRIFLUX_SEED": "9", "SENTINEL_HUB_CLIENT_SECRET": "top-secret-123"}}),
+    )
+    .unwrap();
+    assert_eq!(saved["ok"], true);
+    let env = std::fs::read_to_string(tmp.path().join(".env")).unwrap();
+    assert!(env.starts_with("# keep me\nAGRIFLUX_SEED=9\n"), "{env}");
+    let read = invoke(&window, "read_settings", json!({})).unwrap();
+    for answer in [&saved, &read] {
+        assert!(!answer.to_string().contains("top-secret"), "{answer}");
+    }
+    let bad = invoke(
+        &window,
+        "save_settings",
+        json!({"values": {"AGRIFLUX_SEED": "x"}}),
+    )
+    .unwrap();
+    assert_eq!(bad["ok"], false);
+    assert!(bad["errors"]["AGRIFLUX_SEED"].is_string());
+}
+
+#[test]
+fn refuses_report_names_outside_the_logs_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(".env"), "SENTINEL_HUB_CLIENT_SECRET=s\n").unwrap();
+    let (_app, window) = app(tmp.path());
+    let err = invoke(&window, "load_report", json!({"report_file": "../.env"})).unwrap_err();
+    assert!(err.as_str().unwrap().contains("not a run report"), "{err}");
+    let err = invoke(&window, "open_folder", json!({"folder": "/etc"})).unwrap_err();
+    assert!(err.to_string().contains("unknown variant"), "{err}");
+}
+
+#[test]
+fn a_whole_run_streams_through_the_bridge_and_a_second_start_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(".env"), TINY_ENV).unwrap();
+    let (_app, window) = app(tmp.path());
+    let options = json!({"options": {"skip_download": false, "skip_validation": false, "from_step": null, "force": false}});
+    let started = invoke(&window, "start_run", options.clone()).unwrap();
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    let refused = invoke(&window, "start_run", options).unwrap_err();
+    assert!(refused.to_string().contains("already going"), "{refused}");
+
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let live = loop {
+        let live = invoke(&window, "run_state", json!({})).unwrap();
+        if live["running"] == false {
+            break live;
+        }
+        assert!(Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(live["run_id"], run_id);
+    let events = live["events"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "run_started");
+    assert_eq!(live["next_seq"].as_u64().unwrap() as usize, events.len());
+    let finished: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "step_finished")
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(finished, ["success"; 8]);
+    let last = events.last().unwrap();
+    assert_eq!(
+        (&last["type"], &last["status"]),
+        (&json!("run_finished"), &json!("success"))
+    );
+
+    let runs = invoke(&window, "list_runs", json!({})).unwrap();
+    let report_file = runs[0]["report_file"].as_str().unwrap();
+    let report = invoke(&window, "load_report", json!({"report_file": report_file})).unwrap();
+    assert_eq!(report["summary"]["run_id"], run_id);
+    assert!(report["charts"].as_array().unwrap().len() >= 5);
+    assert!(
+        report["charts"][0]["svg"]
+            .as_str()
+            .unwrap()
+            .contains("<svg")
+    );
+}

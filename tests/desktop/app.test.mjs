@@ -1,0 +1,189 @@
+// The real AgriFlux Studio window under Xvfb, driven through tauri-driver and WebKitWebDriver:
+// a whole run on the simulated source with tiny settings, the report charts, settings saved to
+// .env, the secret kept out of everything the app writes or shows, a cancelled run, and a
+// flood of log lines through the real event bridge. Screenshots go to test-artifacts/desktop/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { launchApp } from './webdriver.mjs';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BINARY = process.env.AGRIFLUX_STUDIO_BIN ?? join(ROOT, 'target/debug/agriflux-studio');
+const SHOTS = join(ROOT, 'test-artifacts/desktop');
+const SECRET = 'wd-secret-7f3a9c1e5b';
+const STEPS = ['download', 'validate', 'cnn_dataset', 'lstm_dataset', 'train_cnn', 'train_lstm', 'compare', 'update_env'];
+
+// Tiny settings: a 2.6 km x 2 km area, 14 simulated dates, one CNN epoch.
+const ENV = `# AgriFlux test farm: tiny settings so a whole run takes seconds
+AGRIFLUX_BBOX=75.80,30.90,75.827,30.918
+AGRIFLUX_START=2025-01-01
+AGRIFLUX_END=2025-12-31   # one season
+AGRIFLUX_TARGET_COUNT=14
+AGRIFLUX_MIN_VALID_DATES=10
+AGRIFLUX_SEQUENCE_LENGTH=5
+AGRIFLUX_SAMPLES_PER_CLASS=16
+
+# training
+AGRIFLUX_CNN_EPOCHS=1
+AGRIFLUX_LSTM_EPOCHS=2
+`;
+
+let app;
+let s;
+const workdir = mkdtempSync(join(tmpdir(), 'agriflux-wd-'));
+
+before(async () => {
+  writeFileSync(join(workdir, '.env'), ENV, { mode: 0o600 });
+  app = await launchApp({
+    binary: BINARY,
+    workdir,
+    env: { AGRIFLUX_STUDIO_TEST_HOOKS: '1', XDG_CONFIG_HOME: join(workdir, '.config-home') },
+  });
+  s = app.session;
+  await s.waitFor('[data-testid="run-button"]', 60_000);
+});
+
+after(async () => {
+  await app?.close();
+});
+
+async function statuses() {
+  return s.exec(
+    `return Object.fromEntries([...document.querySelectorAll('[data-testid^="step-card-"]')]
+       .map(e => [e.dataset.testid.slice('step-card-'.length), e.dataset.status]));`,
+  );
+}
+
+test('a run on the simulated source ends with 8 green cards and the report shows its charts', async () => {
+  const badge = await s.exec('return document.body.innerText');
+  assert.match(badge, /Simulated data/);
+  await s.click('[data-testid="run-button"]');
+  await s.waitFor('[data-testid="cancel-button"]', 30_000);
+
+  // Mid-run screenshot: as soon as a training step runs.
+  await s.until('a training step to run', async () => {
+    const st = await statuses();
+    return st.train_cnn === 'running' || st.train_lstm === 'running' || st.compare === 'running' || st.update_env === 'success';
+  }, 10 * 60_000, 200);
+  await s.screenshot(SHOTS, 'run-mid.png');
+
+  const final = await s.until('all 8 steps to succeed', async () => {
+    const st = await statuses();
+    if (Object.values(st).some((v) => v === 'failed' || v === 'cancelled')) {
+      throw new Error(`a step did not succeed: ${JSON.stringify(st)}`);
+    }
+    return STEPS.every((id) => st[id] === 'success') ? st : null;
+  }, 15 * 60_000);
+  assert.deepEqual(Object.keys(final).sort(), [...STEPS].sort());
+  const verdict = await s.text(await s.waitFor('[data-testid="verdict"]'));
+  assert.match(verdict, /CNN/);
+  await s.screenshot(SHOTS, 'run-finished.png');
+
+  // The run's .env switch happened.
+  assert.match(readFileSync(join(workdir, '.env'), 'utf8'), /^USE_AI_MODELS=true$/m);
+
+  // Report view of the newest run, from the history.
+  await s.click('[data-testid="nav-history"]');
+  // The newest run is the first row; its date button opens the report.
+  await s.click('[data-testid^="history-row-"] button.open');
+  await s.waitFor('[data-testid="report-view"]');
+  const charts = await s.until('charts to load', async () => {
+    const loaded = await s.exec(
+      `return [...document.querySelectorAll('[data-testid^="chart-"] img')]
+         .filter(i => i.complete && i.naturalWidth > 0).length;`,
+    );
+    return loaded >= 5 ? loaded : null;
+  }, 30_000);
+  assert.ok(charts >= 5, `only ${charts} charts drew`);
+  for (const name of ['cnn_confusion', 'cnn_metrics', 'lstm_predicted_vs_actual']) {
+    assert.ok(await s.find(`[data-testid="chart-${name}"]`), `chart ${name} missing`);
+  }
+  await s.screenshot(SHOTS, 'report.png');
+  await s.click('[data-testid="nav-history"]');
+  await s.waitFor('[data-testid^="history-row-"]');
+  await s.screenshot(SHOTS, 'history.png');
+});
+
+test('settings are saved to .env with comments kept, and the secret never shows', async () => {
+  await s.click('[data-testid="nav-settings"]');
+  await s.type('[data-testid="settings-AGRIFLUX_CNN_EPOCHS"]', '2');
+  await s.type('[data-testid="settings-SENTINEL_HUB_CLIENT_SECRET"]', SECRET);
+  // The source must stay simulated for the rest of the tests: no client id, so the secret alone
+  // does not switch to Sentinel Hub.
+  await s.screenshot(SHOTS, 'settings.png');
+  await s.click('[data-testid="settings-save"]');
+  const env = await s.until('.env to change', async () => {
+    const text = readFileSync(join(workdir, '.env'), 'utf8');
+    return text.includes('AGRIFLUX_CNN_EPOCHS=2') && text.includes(SECRET) ? text : null;
+  }, 20_000, 200);
+  assert.ok(env.startsWith('# AgriFlux test farm: tiny settings so a whole run takes seconds\n'));
+  assert.match(env, /^AGRIFLUX_END=2025-12-31   # one season$/m);
+  assert.match(env, /^# training$/m);
+  assert.equal(statSync(join(workdir, '.env')).mode & 0o777, 0o600);
+  await s.screenshot(SHOTS, 'settings-saved.png');
+
+  await s.call('POST', '/refresh', {});
+  await s.click('[data-testid="nav-settings"]');
+  await s.waitFor('[data-testid="settings-SENTINEL_HUB_CLIENT_SECRET"]');
+  const html = await s.exec('return document.documentElement.outerHTML');
+  assert.ok(!html.includes(SECRET), 'the secret is in the DOM');
+});
+
+test('a cancelled run shows its running step as cancelled', async () => {
+  await s.click('[data-testid="nav-run"]');
+  await s.click('[data-testid="run-button"]');
+  await s.waitFor('[data-testid="cancel-button"]', 30_000);
+  // Cancel while a training step runs (cancelling between two steps leaves the next one pending).
+  await s.until('training to run', async () => (await statuses()).train_cnn === 'running', 120_000, 100);
+  await s.click('[data-testid="cancel-button"]');
+  const st = await s.until('a cancelled card', async () => {
+    const now = await statuses();
+    return Object.values(now).includes('cancelled') ? now : null;
+  }, 60_000);
+  assert.ok(Object.values(st).includes('cancelled'), JSON.stringify(st));
+  await s.waitFor('[data-testid="run-button"]', 30_000);
+  await s.screenshot(SHOTS, 'run-cancelled.png');
+});
+
+test('the secret is in no file the app wrote other than .env', async () => {
+  const leaks = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = statSync(path);
+      if (st.isDirectory()) walk(path);
+      else if (path !== join(workdir, '.env') && st.size < 50_000_000 && readFileSync(path).includes(SECRET)) leaks.push(path);
+    }
+  };
+  walk(workdir);
+  assert.deepEqual(leaks, []);
+  const html = await s.exec('return document.documentElement.outerHTML');
+  assert.ok(!html.includes(SECRET));
+});
+
+test('5,000 log lines through the real bridge leave the window responsive', async () => {
+  await s.click('[data-testid="nav-run"]');
+  const sent = await s.execAsync(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke('test_log_burst', { count: 5000 })
+       .then(() => done('ok'), (e) => done('error: ' + e));`,
+  );
+  assert.equal(sent, 'ok');
+  // The pretend run's step 1 is running; open its log and wait for the last line.
+  await s.until('the pretend run to show', async () => (await statuses()).download === 'running', 30_000, 200);
+  const toggle = '[data-testid="step-card-download"] button[aria-expanded]';
+  if ((await s.attr(await s.waitFor(toggle), 'aria-expanded')) !== 'true') await s.click(toggle);
+  await s.until('line 5000 to show', async () =>
+    s.exec(`return document.querySelector('[data-testid="step-card-download"]').innerText.includes('test line 5000 of 5000')`),
+  60_000, 300);
+  await s.screenshot(SHOTS, 'run-log-flood.png');
+  // A click still works at once.
+  await s.click('[data-testid="nav-history"]');
+  await s.waitFor('[data-testid^="history-row-"]', 10_000);
+  await s.click('[data-testid="nav-run"]');
+  await s.waitFor('[data-testid="step-card-download"]', 10_000);
+});
