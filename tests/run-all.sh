@@ -64,8 +64,8 @@ layer "UI: headless Chromium with the backend mocked" bash -c 'cd ui && npm run 
 layer "cargo fmt --check" cargo fmt --all --check
 layer "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
 layer "cargo test" cargo test --workspace
-# `cargo test` built the app binary for its integration tests; the desktop test drives it.
-layer "desktop app: build" cargo build -p agriflux-app --quiet
+# `cargo test` built the app binary (target/debug/agriflux-studio) for its integration tests;
+# the desktop test drives that binary.
 layer "desktop app: WebDriver under Xvfb" node --test --test-concurrency=1 tests/desktop/
 
 # One closing line for the whole suite: cargo's "test result:" lines, vitest's "Tests N
