@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { launchApp } from './webdriver.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BINARY = process.env.AGRIFLUX_STUDIO_BIN ?? join(ROOT, 'target/debug/agriflux-studio');
+const TARGET = process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
+const BINARY = process.env.AGRIFLUX_STUDIO_BIN ?? join(TARGET, 'debug/agriflux-studio');
 const SHOTS = join(ROOT, 'test-artifacts/desktop');
 const SECRET = 'wd-secret-7f3a9c1e5b';
 const STEPS = ['download', 'validate', 'cnn_dataset', 'lstm_dataset', 'train_cnn', 'train_lstm', 'compare', 'update_env'];
