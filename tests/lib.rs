@@ -163,3 +163,41 @@ pub fn have(program: &str, probe: &[&str]) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Runs `agriflux plan --json --workdir DIR <flags>` (e.g. `&tiny_with(…)`) and returns its
+/// steps.
+pub fn plan_json(workdir: &Path, flags: &[&str]) -> Vec<Value> {
+    let dir = workdir.to_str().expect("utf-8 path");
+    let mut args = vec!["plan", "--json", "--workdir", dir];
+    args.extend_from_slice(flags);
+    let out = agriflux(&args).output().expect("agriflux plan runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("plan --json is not JSON: {e}\n{}", text(&out)));
+    plan.as_array().expect("a JSON array").clone()
+}
+
+/// Copies every file and folder under `from` into `to` (created).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        }
+    }
+}
+
+/// The events of one run, from `logs/runs/<run_id>/events.jsonl`.
+pub fn run_events(workdir: &Path, run_id: &str) -> Vec<Value> {
+    let path = workdir.join(format!("logs/runs/{run_id}/events.jsonl"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}

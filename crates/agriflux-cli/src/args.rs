@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use agriflux_core::pipeline::{RunOptions, StepId};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// AgriFlux: Sentinel-2 imagery to trained crop-health models, from the terminal.
@@ -21,9 +22,14 @@ pub enum Command {
     /// Run the eight-step pipeline in a work directory.
     ///
     /// Every option can also be set in the work directory's .env as AGRIFLUX_<OPTION>, e.g.
-    /// AGRIFLUX_CNN_EPOCHS=3; a flag overrides its key. Exit codes: 0 success, 1 a step failed,
-    /// 130 interrupted (Ctrl-C).
+    /// AGRIFLUX_CNN_EPOCHS=3; a flag overrides its key. A step whose fingerprint (settings it
+    /// depends on, input and output hashes) matches an earlier run is up to date and reused, not
+    /// run again; --from and --force re-run steps anyway. Exit codes: 0 success, 1 a step
+    /// failed, 130 interrupted (Ctrl-C).
     Run(Box<RunArgs>),
+    /// Show what `run` with the same options would do with each step (run, up to date or
+    /// skip) and why, without running anything.
+    Plan(Box<PlanArgs>),
     /// Check the Sentinel Hub settings of a work directory's .env: fetch a token and run a
     /// one-result catalog search. Exit codes: 0 connected, 1 failed (the message says why).
     CheckConnection(CheckConnectionArgs),
@@ -47,6 +53,43 @@ pub enum EventsFormat {
 /// Options of `agriflux run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    /// Work directory, settings and run options (shared with `agriflux plan`).
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Print events as JSON lines on stdout instead of the console view
+    #[arg(long, value_name = "FORMAT")]
+    pub events: Option<EventsFormat>,
+}
+
+/// Options of `agriflux plan`: the same as `run`'s.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Work directory, settings and run options (as for `agriflux run`).
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Print the plan as a JSON array ({"step", "action", "reason", "reused_from"} per step)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A step by machine name (`train_cnn`, also `train-cnn`) or number (`5`).
+fn parse_step(text: &str) -> Result<StepId, String> {
+    let name = text.trim().replace('-', "_");
+    StepId::parse(&name)
+        .or_else(|| {
+            name.parse::<usize>()
+                .ok()
+                .and_then(|n| StepId::ALL.get(n.checked_sub(1)?).copied())
+        })
+        .ok_or_else(|| {
+            let names: Vec<&str> = StepId::ALL.iter().map(|s| s.as_str()).collect();
+            format!("expected a step: {}, or its number 1-8", names.join(", "))
+        })
+}
+
+/// The work directory, the settings and the per-invocation options of a run or a plan.
+#[derive(Args, Debug)]
+pub struct PipelineArgs {
     /// Work directory: holds .env, data/, models/, reports/ and logs/.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub workdir: PathBuf,
@@ -114,12 +157,25 @@ pub struct RunArgs {
     /// Seed of every random choice [env: AGRIFLUX_SEED; default: 42]
     #[arg(long, value_name = "N")]
     pub seed: Option<String>,
-    /// Print events as JSON lines on stdout instead of the console view
-    #[arg(long, value_name = "FORMAT")]
-    pub events: Option<EventsFormat>,
+    /// Re-run this step and every later one even if up to date: download, validate,
+    /// cnn_dataset, lstm_dataset, train_cnn, train_lstm, compare, update_env (or 1-8). Earlier
+    /// steps run only if they are not up to date. Not a setting: never read from .env
+    #[arg(long, value_name = "STEP", value_parser = parse_step)]
+    pub from: Option<StepId>,
+    /// Re-run every step, whatever their fingerprints say. Not a setting: never read from .env
+    #[arg(long)]
+    pub force: bool,
 }
 
-impl RunArgs {
+impl PipelineArgs {
+    /// The per-invocation options (`--from`, `--force`).
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            from: self.from,
+            force: self.force,
+        }
+    }
+
     /// The options given on the command line, keyed by option name (`cnn-epochs`, …).
     pub fn option_values(&self) -> BTreeMap<String, String> {
         let mut map = BTreeMap::new();

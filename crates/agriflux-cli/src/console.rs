@@ -8,7 +8,10 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use agriflux_core::pipeline::{EventSink, LogLevel, RunEvent, RunReport, StepStatus, WorkDir};
+use agriflux_core::pipeline::{
+    EventSink, LogLevel, PlannedAction, PlannedStep, RunEvent, RunReport, StepId, StepStatus,
+    WorkDir,
+};
 use agriflux_core::settings::{Settings, SourceKind};
 
 const RULE: &str =
@@ -65,6 +68,44 @@ pub struct Console {
 struct ConsoleState {
     total: usize,
     bar: Option<ProgressBar>,
+    /// Why each step runs, from the run's plan.
+    reasons: BTreeMap<StepId, String>,
+}
+
+/// "2 steps to run, 6 up to date, 0 skipped".
+fn plan_counts(plan: &[PlannedStep]) -> String {
+    let count = |a| plan.iter().filter(|p| p.action == a).count();
+    let run = count(PlannedAction::Run);
+    format!(
+        "{run} step{} to run, {} up to date, {} skipped",
+        if run == 1 { "" } else { "s" },
+        count(PlannedAction::UpToDate),
+        count(PlannedAction::Skip)
+    )
+}
+
+/// `agriflux plan`: each step with its action and the reason.
+pub fn print_plan(workdir: &WorkDir, plan: &[PlannedStep]) {
+    println!(
+        "Plan for {} (nothing is run; `agriflux run` with the same options does this):",
+        workdir.root().display()
+    );
+    println!();
+    for p in plan {
+        let action = match p.action {
+            PlannedAction::Run => "run",
+            PlannedAction::UpToDate => "up to date",
+            PlannedAction::Skip => "skip",
+        };
+        println!(
+            "  {}. {:<28}  {action:<10}  {}",
+            p.step.number(),
+            p.step.name(),
+            p.reason
+        );
+    }
+    println!();
+    println!("{}.", plan_counts(plan));
 }
 
 impl Console {
@@ -109,15 +150,20 @@ impl EventSink for Console {
                 steps,
                 run_id,
                 interrupted_run_report,
+                plan,
                 ..
             } => {
                 state.total = steps.len();
+                state.reasons = plan.iter().map(|p| (p.step, p.reason.clone())).collect();
                 if let Some(report) = interrupted_run_report {
                     println!(
                         "⚠ The previous run in this directory was interrupted (its process died); recorded in {report}"
                     );
                 }
                 println!("Run {run_id}: {} steps", steps.len());
+                if !plan.is_empty() {
+                    println!("Plan: {}", plan_counts(plan));
+                }
             }
             RunEvent::StepStarted {
                 step,
@@ -130,6 +176,9 @@ impl EventSink for Console {
                 println!("{RULE}");
                 println!("Description: {}", step.description());
                 println!("Status: running");
+                if let Some(reason) = state.reasons.get(step) {
+                    println!("Why: {reason}");
+                }
                 println!("{RULE}");
             }
             RunEvent::StepProgress {
@@ -161,6 +210,7 @@ impl EventSink for Console {
                 status,
                 duration_s,
                 error,
+                reused_from,
                 ..
             } => {
                 if let Some(bar) = state.bar.take() {
@@ -174,6 +224,14 @@ impl EventSink for Console {
                     StepStatus::Skipped => {
                         println!();
                         println!("⊘ Step {n} skipped: {} (as requested)", step.name());
+                    }
+                    StepStatus::UpToDate => {
+                        println!(
+                            "↺ Step {n}/{}: {}: up to date — reused from run {}",
+                            state.total,
+                            step.name(),
+                            reused_from.as_deref().unwrap_or("unknown")
+                        );
                     }
                     StepStatus::Cancelled => println!("■ Step {n} cancelled ({duration_s:.1}s)"),
                     StepStatus::Interrupted => {
@@ -227,6 +285,9 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
     println!("  Completed: {}", s.completed_steps);
     println!("  Failed: {}", s.failed_steps);
     println!("  Skipped: {}", s.skipped_steps);
+    if s.up_to_date_steps > 0 {
+        println!("  Up to date (reused): {}", s.up_to_date_steps);
+    }
     if s.cancelled_steps > 0 {
         println!("  Cancelled: {}", s.cancelled_steps);
     }
@@ -242,25 +303,62 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
             println!("  {n}. {name:<32} {secs:>8.1}s");
         }
     }
+    let reused: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|st| st.status == StepStatus::UpToDate)
+        .collect();
+    if !reused.is_empty() {
+        println!();
+        println!("Up to date (not run again):");
+        for st in &reused {
+            println!(
+                "  {}. {:<32} reused from run {}",
+                st.step_number,
+                st.name,
+                st.reused_from.as_deref().unwrap_or("unknown")
+            );
+        }
+    }
+    // The run a figure comes from, when its step was up to date.
+    let reused_from = |id: StepId| {
+        report
+            .steps
+            .iter()
+            .find(|st| st.id == id && st.status == StepStatus::UpToDate)
+            .and_then(|st| st.reused_from.clone())
+    };
+    let origin =
+        |id: StepId| reused_from(id).map_or(String::new(), |r| format!("  (reused from run {r})"));
     if s.cnn_accuracy.is_some() || s.lstm_metrics.is_some() {
         println!();
-        println!("Model Performance (held-out test split, this run):");
+        let any_reused =
+            !origin(StepId::TrainCnn).is_empty() || !origin(StepId::TrainLstm).is_empty();
+        println!(
+            "Model Performance (held-out test split{}):",
+            if any_reused { "" } else { ", this run" }
+        );
         if let Some(acc) = s.cnn_accuracy {
-            println!("  CNN Accuracy: {acc:.4}");
+            println!("  CNN Accuracy: {acc:.4}{}", origin(StepId::TrainCnn));
         }
         if let Some(m) = &s.lstm_metrics {
             println!(
-                "  LSTM MAE: {:.4}  RMSE: {:.4}  R²: {:.4}  (persistence baseline MAE {:.4})",
+                "  LSTM MAE: {:.4}  RMSE: {:.4}  R²: {:.4}  (persistence baseline MAE {:.4}){}",
                 figure(m, "mae").unwrap_or(f64::NAN),
                 figure(m, "rmse").unwrap_or(f64::NAN),
                 figure(m, "r2").unwrap_or(f64::NAN),
                 figure(m, "persistence_mae").unwrap_or(f64::NAN),
+                origin(StepId::TrainLstm),
             );
         }
     }
     if let Some(c) = &s.model_comparison {
         println!();
-        println!("Model Comparison (Real vs Synthetic, same real test split):");
+        println!(
+            "Model Comparison (Real vs Synthetic, same real test split{}):",
+            reused_from(StepId::Compare)
+                .map_or(String::new(), |r| format!("; reused from run {r}"))
+        );
         if let (Some(r), Some(syn), Some(pp)) = (
             figure(c, "cnn_real_accuracy"),
             figure(c, "cnn_synthetic_accuracy"),
@@ -286,6 +384,11 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
     match report.overall_status {
         StepStatus::Success => {
             println!("✅ PIPELINE COMPLETED SUCCESSFULLY!");
+            if s.completed_steps == 0 && s.up_to_date_steps > 0 {
+                println!(
+                    "Nothing to do: every step was up to date (agriflux run --force re-runs them)."
+                );
+            }
             if report.simulated_data {
                 println!(
                     "Models trained on SIMULATED data; configure Sentinel Hub credentials for real imagery."

@@ -12,11 +12,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use agriflux_core::pipeline::{CancelToken, EventSink, StepStatus, WorkDir, run_pipeline};
-use agriflux_core::settings::{EnvFile, SettingsResolver};
+use agriflux_core::pipeline::{
+    CancelToken, EventSink, StepStatus, WorkDir, plan_run, run_pipeline,
+};
+use agriflux_core::settings::{EnvFile, Settings, SettingsResolver};
 use agriflux_core::steps::standard_steps;
 
-use args::{Cli, Command, EventsFormat, RunArgs};
+use args::{Cli, Command, EventsFormat, PipelineArgs, PlanArgs, RunArgs};
 
 /// Exit code of a run interrupted by Ctrl-C (128 + SIGINT), as shells report it.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(*args),
+        Command::Plan(args) => plan(*args),
         Command::CheckConnection(args) => connection::run(args),
     };
     match result {
@@ -36,19 +39,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: RunArgs) -> Result<ExitCode> {
-    let workdir = WorkDir::new(&args.workdir);
-    std::fs::create_dir_all(workdir.root()).with_context(|| {
-        format!(
-            "cannot create the work directory {}",
-            args.workdir.display()
-        )
-    })?;
+/// The settings of a run or a plan: defaults, the work directory's `.env`, then the flags.
+fn resolve_settings(workdir: &WorkDir, args: &PipelineArgs) -> Result<Settings> {
     let env_file = EnvFile::load(&workdir.env_file())?;
     let env_values = env_file.values()?;
     let flags: BTreeMap<String, String> = args.option_values();
-    let settings = SettingsResolver::new(&env_values, workdir.env_file(), &flags)
-        .resolve(chrono::Local::now().date_naive())?;
+    Ok(
+        SettingsResolver::new(&env_values, workdir.env_file(), &flags)
+            .resolve(chrono::Local::now().date_naive())?,
+    )
+}
+
+fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let workdir = WorkDir::new(&args.pipeline.workdir);
+    let settings = resolve_settings(&workdir, &args.pipeline)?;
+    let plan = plan_run(
+        &standard_steps(),
+        &settings,
+        &args.pipeline.run_options(),
+        &workdir,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        console::print_plan(&workdir, &plan);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let options = args.pipeline.run_options();
+    let args_workdir = &args.pipeline.workdir;
+    let workdir = WorkDir::new(args_workdir);
+    std::fs::create_dir_all(workdir.root()).with_context(|| {
+        format!(
+            "cannot create the work directory {}",
+            args_workdir.display()
+        )
+    })?;
+    let settings = resolve_settings(&workdir, &args.pipeline)?;
     let _log_guard = logging::init(&workdir)?;
 
     let cancel = CancelToken::new();
@@ -70,7 +99,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     let steps = standard_steps();
-    let outcome = run_pipeline(&steps, &settings, &workdir, sink.as_ref(), cancel)?;
+    let outcome = run_pipeline(&steps, &settings, &options, &workdir, sink.as_ref(), cancel)?;
     if args.events.is_none() {
         console::print_summary(&outcome.report, &outcome.report_path);
     }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use agriflux_core::pipeline::{
-    CancelToken, RunEvent, Step, StepContext, StepError, StepId, StepOutput, StepStatus, WorkDir,
-    run_pipeline,
+    CancelToken, RunEvent, RunOptions, Step, StepContext, StepError, StepId, StepOutput,
+    StepStatus, WorkDir, run_pipeline,
 };
 use agriflux_core::settings::{Settings, SettingsResolver};
 use agriflux_core::steps::standard_steps;
@@ -98,6 +98,7 @@ fn a_hanging_step_fails_when_it_passes_its_time_limit() {
     let outcome = run_pipeline(
         &steps,
         &settings,
+        &RunOptions::default(),
         &WorkDir::new(dir.path()),
         &Recorder::default(),
         CancelToken::new(),
@@ -134,6 +135,7 @@ fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
     let outcome = run_pipeline(
         &standard_steps(),
         &tiny_settings(&[]),
+        &RunOptions::default(),
         &workdir,
         &recorder,
         CancelToken::new(),
@@ -192,6 +194,7 @@ fn a_panicking_step_fails_with_its_message_and_later_steps_stay_pending() {
     let outcome = run_pipeline(
         &steps,
         &tiny_settings(&[]),
+        &RunOptions::default(),
         &WorkDir::new(dir.path()),
         &Recorder::default(),
         CancelToken::new(),
@@ -225,6 +228,7 @@ fn skip_flags_mark_steps_skipped_without_running_them() {
     let outcome = run_pipeline(
         &steps,
         &settings,
+        &RunOptions::default(),
         &WorkDir::new(dir.path()),
         &Recorder::default(),
         CancelToken::new(),
@@ -252,6 +256,7 @@ fn a_cancelled_run_stops_before_the_next_step() {
     let outcome = run_pipeline(
         &steps,
         &tiny_settings(&[]),
+        &RunOptions::default(),
         &WorkDir::new(dir.path()),
         &Recorder::default(),
         cancel,

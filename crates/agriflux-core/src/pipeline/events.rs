@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::plan::PlannedStep;
+
 /// Stable machine name of a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -127,6 +129,8 @@ pub enum StepStatus {
     Cancelled,
     /// The process died (killed, power loss) while the step or run was going.
     Interrupted,
+    /// Not run: its fingerprint matched, so its outputs from an earlier run were reused.
+    UpToDate,
 }
 
 impl StepStatus {
@@ -140,6 +144,7 @@ impl StepStatus {
             Self::Skipped => "skipped",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
+            Self::UpToDate => "up_to_date",
         }
     }
 }
@@ -192,6 +197,9 @@ pub enum RunEvent {
         /// The report written for an earlier run found interrupted (its process died).
         #[serde(default)]
         interrupted_run_report: Option<String>,
+        /// What the run will do with each step, and why (computed before any step runs).
+        #[serde(default)]
+        plan: Vec<PlannedStep>,
     },
     /// A step began.
     StepStarted {
@@ -235,7 +243,8 @@ pub enum RunEvent {
         /// The line.
         message: String,
     },
-    /// A step ended (success, failed, skipped or cancelled).
+    /// A step ended (success, failed, skipped, cancelled, or up to date: an up-to-date step
+    /// has no `step_started`).
     StepFinished {
         /// Which step.
         step: StepId,
@@ -245,8 +254,14 @@ pub enum RunEvent {
         duration_s: f64,
         /// The error, when it failed or was cancelled.
         error: Option<String>,
-        /// The step's own figures.
+        /// The step's own figures (for an up-to-date step, those of the run that produced it).
         output_summary: Value,
+        /// Why the step ran, was reused or was skipped.
+        #[serde(default)]
+        reason: Option<String>,
+        /// For an up-to-date step, the run whose outputs were reused.
+        #[serde(default)]
+        reused_from: Option<String>,
     },
     /// The run ended.
     RunFinished {

@@ -175,12 +175,16 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
                 duration_s,
                 error,
                 output_summary,
+                reason,
+                reused_from,
             } => {
                 if let Some(r) = reports.iter_mut().find(|r| r.id == *step) {
                     r.status = *status;
-                    r.duration_seconds = Some(*duration_s);
+                    r.duration_seconds = (*status != StepStatus::UpToDate).then_some(*duration_s);
                     r.error_message = error.clone();
                     r.output_summary = output_summary.as_object().cloned().unwrap_or_default();
+                    r.reason = reason.clone();
+                    r.reused_from = reused_from.clone();
                 }
             }
             _ => {}

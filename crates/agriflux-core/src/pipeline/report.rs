@@ -29,8 +29,14 @@ pub struct StepReport {
     pub duration_seconds: Option<f64>,
     /// The error, when it failed or was cancelled.
     pub error_message: Option<String>,
-    /// The step's own figures.
+    /// The step's own figures (for an up-to-date step, those of the run that produced it).
     pub output_summary: Map<String, Value>,
+    /// Why the step ran, was reused (`up_to_date`) or was skipped.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// For an up-to-date step, the run whose outputs were reused.
+    #[serde(default)]
+    pub reused_from: Option<String>,
 }
 
 /// Counts, durations and the model figures of this run only.
@@ -46,13 +52,17 @@ pub struct SummaryStatistics {
     pub skipped_steps: usize,
     /// Steps cancelled.
     pub cancelled_steps: usize,
-    /// Seconds per step that ran, by step name.
+    /// Steps found up to date and reused from an earlier run (not run again).
+    #[serde(default)]
+    pub up_to_date_steps: usize,
+    /// Seconds per step that ran in this run, by step name.
     pub step_durations: Map<String, Value>,
-    /// Test-split accuracy of the CNN trained in this run (null when it did not train).
+    /// Test-split accuracy of the CNN trained in this run, or reused by it (up to date; the
+    /// step's `reused_from` names the run that trained it). Null when there is none.
     pub cnn_accuracy: Option<f64>,
-    /// Test-split figures of the LSTM trained in this run.
+    /// Test-split figures of the LSTM trained in (or reused by) this run.
     pub lstm_metrics: Option<Value>,
-    /// Real-vs-synthetic comparison computed in this run.
+    /// Real-vs-synthetic comparison computed in (or reused by) this run.
     pub model_comparison: Option<Value>,
 }
 
@@ -90,7 +100,9 @@ impl SummaryStatistics {
         let output = |id: StepId, key: &str| {
             steps
                 .iter()
-                .find(|s| s.id == id && s.status == StepStatus::Success)
+                .find(|s| {
+                    s.id == id && matches!(s.status, StepStatus::Success | StepStatus::UpToDate)
+                })
                 .and_then(|s| s.output_summary.get(key))
                 .filter(|v| !v.is_null())
                 .cloned()
@@ -101,6 +113,7 @@ impl SummaryStatistics {
             failed_steps: count(StepStatus::Failed),
             skipped_steps: count(StepStatus::Skipped),
             cancelled_steps: count(StepStatus::Cancelled),
+            up_to_date_steps: count(StepStatus::UpToDate),
             step_durations: steps
                 .iter()
                 .filter_map(|s| Some((s.name.clone(), Value::from(s.duration_seconds?))))

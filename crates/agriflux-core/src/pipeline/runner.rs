@@ -13,7 +13,9 @@ use chrono::{DateTime, Local, SecondsFormat};
 use serde_json::{Map, Value};
 
 use super::events::{EventSink, RunEvent, StepId, StepInfo, StepStatus};
+use super::fingerprint::{FileHasher, Fingerprint, RecordState, write_record};
 use super::lock::{LockInfo, RunLock, record_interrupted_run};
+use super::plan::{PlanEntry, PlannedAction, RunOptions, make_plan};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::step::{Step, StepContext, StepError, StepOutput};
 use super::{CancelToken, WorkDir, write_json_atomic};
@@ -68,11 +70,17 @@ fn iso(t: DateTime<Local>) -> String {
 
 /// Runs `steps` (in pipeline order) on `workdir` with `settings`, sending events to `sink`.
 ///
+/// Before any step runs, the run is planned (see [`super::plan_run`]): a step whose fingerprint
+/// matches is `up_to_date` and reused, not run again; `options` can force steps to re-run. The
+/// plan is in the `run_started` event, and each step's reason in its `step_finished` event and
+/// report entry.
+///
 /// Step failures do not make this an `Err`: they are in the report. Only the run's own
 /// bookkeeping (creating `logs/`, writing the report) can fail.
 pub fn run_pipeline(
     steps: &[Box<dyn Step>],
     settings: &Settings,
+    options: &RunOptions,
     workdir: &WorkDir,
     sink: &dyn EventSink,
     cancel: CancelToken,
@@ -103,6 +111,13 @@ pub fn run_pipeline(
     };
     let settings_json = serde_json::to_value(settings).unwrap_or(Value::Null);
 
+    let mut hasher = FileHasher::new();
+    let plan = make_plan(steps, settings, options, workdir, &mut hasher);
+    for entry in &plan {
+        let p = &entry.planned;
+        tracing::info!(step = %p.step, action = p.action.as_str(), "plan: {}", p.reason);
+    }
+
     tracing::info!(run_id, source = %settings.source, "run started");
     sink.emit(&RunEvent::RunStarted {
         run_id: run_id.clone(),
@@ -120,18 +135,23 @@ pub fn run_pipeline(
             .collect(),
         settings: settings_json.clone(),
         interrupted_run_report: recovered.map(|p| p.display().to_string()),
+        plan: plan.iter().map(|e| e.planned.clone()).collect(),
     });
 
     let mut reports: Vec<StepReport> = steps.iter().map(|s| pending_report(s.id())).collect();
     let total = steps.len();
     let mut overall = StepStatus::Success;
-    for (index, step) in steps.iter().enumerate() {
+    for ((index, step), planned) in steps.iter().enumerate().zip(plan) {
         let id = step.id();
         let entry = &mut reports[index];
-        let skip = (id == StepId::Download && settings.skip_download)
-            || (id == StepId::Validate && settings.skip_validation);
-        if skip {
+        let PlanEntry {
+            planned,
+            deps,
+            record,
+        } = planned;
+        if planned.action == PlannedAction::Skip {
             entry.status = StepStatus::Skipped;
+            entry.reason = Some(planned.reason);
             tracing::info!(step = %id, "skipped by flag");
             sink.emit(&finished_event(entry));
             continue;
@@ -140,12 +160,33 @@ pub fn run_pipeline(
             overall = StepStatus::Cancelled;
             break;
         }
+        if planned.action == PlannedAction::UpToDate
+            && let Some(record) = record
+        {
+            entry.status = StepStatus::UpToDate;
+            entry.output_summary = record.output_summary;
+            entry.reason = Some(planned.reason);
+            entry.reused_from = Some(record.run_id);
+            tracing::info!(step = %id, reused_from = entry.reused_from, "up to date");
+            sink.emit(&finished_event(entry));
+            continue;
+        }
+        entry.reason = Some(planned.reason);
+        // What the step reads, hashed before it runs; and a marker replacing its record, so
+        // that a run killed inside the step leaves no record vouching for its outputs.
+        let input_hashes = deps.as_ref().map(|d| hasher.hash_sets(workdir, &d.inputs));
+        if deps.is_some() {
+            save_record(
+                workdir,
+                &Fingerprint::marker(id, RecordState::Started, &run_id, None),
+            );
+        }
         sink.emit(&RunEvent::StepStarted {
             step: id,
             number: id.number(),
             total,
         });
-        tracing::info!(step = %id, "step started");
+        tracing::info!(step = %id, reason = entry.reason, "step started");
         let step_start = Local::now();
         let step_clock = Instant::now();
         let limit = settings
@@ -182,6 +223,32 @@ pub fn run_pipeline(
                 entry.error_message = Some(message);
                 overall = StepStatus::Failed;
             }
+        }
+        if let Some(deps) = &deps {
+            // Written only now that the step has finished and its outputs are in place.
+            let record = match entry.status {
+                StepStatus::Success => Fingerprint {
+                    settings: deps.settings.clone(),
+                    inputs: input_hashes.unwrap_or_default(),
+                    outputs: hasher.hash_sets(workdir, &deps.outputs),
+                    output_summary: entry.output_summary.clone(),
+                    duration_seconds: entry.duration_seconds,
+                    ..Fingerprint::marker(id, RecordState::Done, &run_id, None)
+                },
+                StepStatus::Cancelled => Fingerprint::marker(
+                    id,
+                    RecordState::Cancelled,
+                    &run_id,
+                    entry.error_message.clone(),
+                ),
+                _ => Fingerprint::marker(
+                    id,
+                    RecordState::Failed,
+                    &run_id,
+                    entry.error_message.clone(),
+                ),
+            };
+            save_record(workdir, &record);
         }
         match &entry.error_message {
             Some(e) => tracing::error!(step = %id, status = entry.status.as_str(), "{e}"),
@@ -222,6 +289,14 @@ pub fn run_pipeline(
         report,
         report_path,
     })
+}
+
+/// Writes a step's record; a failure only costs the next run a re-run of the step, so it is
+/// logged, not fatal.
+fn save_record(workdir: &WorkDir, record: &Fingerprint) {
+    if let Err(e) = write_record(workdir, record) {
+        tracing::warn!(step = %record.step, "cannot write the step's fingerprint: {e}");
+    }
 }
 
 /// Adds, once per process, a panic hook that writes the panic and its backtrace to the log
@@ -308,6 +383,8 @@ pub(super) fn pending_report(id: StepId) -> StepReport {
         duration_seconds: None,
         error_message: None,
         output_summary: Map::new(),
+        reason: None,
+        reused_from: None,
     }
 }
 
@@ -318,6 +395,8 @@ fn finished_event(entry: &StepReport) -> RunEvent {
         duration_s: entry.duration_seconds.unwrap_or(0.0),
         error: entry.error_message.clone(),
         output_summary: Value::Object(entry.output_summary.clone()),
+        reason: entry.reason.clone(),
+        reused_from: entry.reused_from.clone(),
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::events::{EventSink, LogLevel, RunEvent, StepId};
+use super::fingerprint::StepDeps;
 use super::{CancelToken, WorkDir};
 use crate::settings::Settings;
 
@@ -62,6 +63,13 @@ pub trait Step: Send + Sync {
     fn id(&self) -> StepId;
     /// Runs the step; long loops check [`StepContext::check_cancel`].
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError>;
+
+    /// What the step reads, writes and depends on, for incremental runs: a step whose record
+    /// matches these (same settings, same input and output hashes) is up to date and not run
+    /// again. `None` (the default): the step declares nothing and always runs.
+    fn dependencies(&self, _workdir: &WorkDir, _settings: &Settings) -> Option<StepDeps> {
+        None
+    }
 }
 
 /// What a running step can see and do: the work directory, the settings, progress and logs.

@@ -49,6 +49,11 @@ impl WorkDir {
         self.root.join("logs")
     }
 
+    /// `logs/fingerprints/`: one record per step of what it last read and wrote.
+    pub fn fingerprints(&self) -> PathBuf {
+        self.logs().join("fingerprints")
+    }
+
     /// `logs/runs/<run-id>/`: one run's event log.
     pub fn run_dir(&self, run_id: &str) -> PathBuf {
         self.logs().join("runs").join(run_id)

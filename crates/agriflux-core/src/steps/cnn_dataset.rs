@@ -2,10 +2,13 @@
 
 use serde_json::json;
 
-use super::{REAL, load_usable_scenes};
-use crate::datasets::DatasetError;
+use super::{REAL, dataset_files, load_usable_scenes, scene_deps};
 use crate::datasets::patches::{PatchConfig, build_patch_splits, save_patch_splits};
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, ensure_free_space};
+use crate::datasets::{DatasetError, Split};
+use crate::pipeline::{
+    Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
+};
+use crate::settings::Settings;
 
 /// Builds the CNN training set.
 pub struct CnnDatasetStep;
@@ -20,6 +23,17 @@ pub(crate) fn dataset_error(e: DatasetError) -> StepError {
 impl Step for CnnDatasetStep {
     fn id(&self) -> StepId {
         StepId::CnnDataset
+    }
+
+    /// Reads the scenes; depends on the patches per class and the seed; writes the real
+    /// CNN splits and their metadata.
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        Some(
+            scene_deps(workdir, settings)
+                .setting("samples_per_class", settings.samples_per_class)
+                .setting("seed", settings.seed)
+                .outputs(dataset_files(workdir, "cnn", REAL, &Split::ALL, true)),
+        )
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use super::cnn_dataset::dataset_error;
 use super::training::{evaluate_cnn, evaluate_lstm, train_cnn, train_lstm};
-use super::{REAL, SYNTHETIC, load_usable_scenes, model_path, round4};
+use super::{
+    REAL, SYNTHETIC, dataset_files, load_usable_scenes, model_files, model_path, round4, scene_deps,
+};
 use crate::charts::{self, Chart, CurveSeries};
 use crate::datasets::patches::{
     PatchConfig, build_patch_splits, load_patch_set, save_patch_splits,
@@ -18,8 +20,10 @@ use crate::ml::{
     ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics,
 };
 use crate::pipeline::{
-    Step, StepContext, StepError, StepId, StepOutput, write_atomic, write_json_atomic,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, write_atomic,
+    write_json_atomic,
 };
+use crate::settings::Settings;
 use crate::simulate::synthetic::synthetic_series;
 
 /// The comparison report's file name under `reports/`.
@@ -74,6 +78,39 @@ fn best_epoch(history: &[EpochStats]) -> usize {
 impl Step for CompareStep {
     fn id(&self) -> StepId {
         StepId::Compare
+    }
+
+    /// Reads the scenes (it makes the synthetic series from them), the real models with their
+    /// histories, and the real test splits. It trains the synthetic baselines with the same
+    /// settings as steps 3 to 6 (patches per class, sequence length, epochs, patience, seed),
+    /// so it depends on those directly. Writes the synthetic datasets and models, the
+    /// comparison report and the charts under `reports/` (each run's own chart copy under
+    /// `logs/runs/<id>/` is a record of that run, not an output).
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        let reports = workdir.reports();
+        Some(
+            scene_deps(workdir, settings)
+                .setting("seed", settings.seed)
+                .setting("samples_per_class", settings.samples_per_class)
+                .setting("sequence_length", settings.sequence_length)
+                .setting("cnn_epochs", settings.cnn_epochs)
+                .setting("cnn_patience", settings.cnn_patience)
+                .setting("lstm_epochs", settings.lstm_epochs)
+                .setting("lstm_patience", settings.lstm_patience)
+                .inputs(model_files(workdir, "cnn", REAL, true))
+                .inputs(model_files(workdir, "lstm", REAL, true))
+                .inputs(dataset_files(workdir, "cnn", REAL, &[Split::Test], false))
+                .inputs(dataset_files(workdir, "lstm", REAL, &[Split::Test], false))
+                .outputs(dataset_files(workdir, "cnn", SYNTHETIC, &Split::ALL, true))
+                .outputs(dataset_files(workdir, "lstm", SYNTHETIC, &Split::ALL, true))
+                .outputs(model_files(workdir, "cnn", SYNTHETIC, true))
+                .outputs(model_files(workdir, "lstm", SYNTHETIC, true))
+                .outputs([
+                    FileSet::file(reports.join(COMPARISON_REPORT)),
+                    FileSet::matching(&reports, "", ".svg"),
+                    FileSet::matching(&reports, "", ".png"),
+                ]),
+        )
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, ensure_free_space};
+use crate::pipeline::{
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
+};
 use crate::raster::scene::SceneMetadata;
 use crate::raster::scene::{read_metadata, scene_dir, verify_checksums, write_scene};
 use crate::sentinel_hub::{RetryPolicy, SentinelHubSource};
@@ -137,6 +139,28 @@ fn source_error(e: SourceError) -> StepError {
 impl Step for DownloadStep {
     fn id(&self) -> StepId {
         StepId::Download
+    }
+
+    /// Up to date when the scene folders are as this step left them (every file under
+    /// `data/scenes/` hashes the same) and the search settings are the same: source, area,
+    /// dates, count, cloud threshold, plus the seed for the simulated source (it generates the
+    /// scenes) or the service URL for Sentinel Hub. With the default rolling `--days-back`
+    /// window the dates move every day, so pin `--start`/`--end` while tuning.
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        let deps = StepDeps::new()
+            .setting("source", settings.source)
+            .setting("bbox", settings.bbox)
+            .setting("start", settings.dates.start)
+            .setting("end", settings.dates.end)
+            .setting("target_count", settings.target_count)
+            .setting("cloud_threshold", settings.cloud_threshold)
+            .outputs([FileSet::tree(workdir.scenes())]);
+        Some(match settings.source {
+            SourceKind::Simulated => deps.setting("seed", settings.seed),
+            SourceKind::SentinelHub => {
+                deps.setting("sentinel_hub_base_url", &settings.sentinel_hub.base_url)
+            }
+        })
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {

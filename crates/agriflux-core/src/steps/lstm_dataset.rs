@@ -3,9 +3,13 @@
 use serde_json::json;
 
 use super::cnn_dataset::dataset_error;
-use super::{REAL, load_usable_scenes};
+use super::{REAL, dataset_files, load_usable_scenes, scene_deps};
+use crate::datasets::Split;
 use crate::datasets::sequences::{build_sequence_splits, save_sequence_splits};
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, ensure_free_space};
+use crate::pipeline::{
+    Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
+};
+use crate::settings::Settings;
 
 /// Builds the LSTM training set.
 pub struct LstmDatasetStep;
@@ -13,6 +17,16 @@ pub struct LstmDatasetStep;
 impl Step for LstmDatasetStep {
     fn id(&self) -> StepId {
         StepId::LstmDataset
+    }
+
+    /// Reads the scenes; depends on the sequence length (no random choice); writes the real
+    /// LSTM splits and their metadata.
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        Some(
+            scene_deps(workdir, settings)
+                .setting("sequence_length", settings.sequence_length)
+                .outputs(dataset_files(workdir, "lstm", REAL, &Split::ALL, true)),
+        )
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {

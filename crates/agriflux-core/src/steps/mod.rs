@@ -21,8 +21,10 @@ pub use train_lstm::TrainLstmStep;
 pub use update_env::UpdateEnvStep;
 pub use validate::ValidateStep;
 
-use crate::pipeline::{Step, StepContext, StepError};
+use crate::datasets::Split;
+use crate::pipeline::{FileSet, Step, StepContext, StepDeps, StepError, WorkDir};
 use crate::raster::scene::{Scene, list_scene_dirs, read_scene};
+use crate::settings::Settings;
 
 /// The eight steps in pipeline order.
 pub fn standard_steps() -> Vec<Box<dyn Step>> {
@@ -41,6 +43,58 @@ pub fn standard_steps() -> Vec<Box<dyn Step>> {
 /// The file of a trained model: `models/<kind>_<tag>.bpk` (burnpack weights; a `.json` sidecar beside it).
 pub fn model_path(ctx: &StepContext<'_>, kind: &str, tag: &str) -> PathBuf {
     ctx.workdir.models().join(format!("{kind}_{tag}.bpk"))
+}
+
+/// The dataset files of `kind` (`cnn` or `lstm`) and `tag` for `splits` under `data/training/`:
+/// `{kind}_{X,y,origin}_{split}_{tag}.npy`, and with `metadata` also `{kind}_metadata_{tag}.json`.
+pub(crate) fn dataset_files(
+    workdir: &WorkDir,
+    kind: &str,
+    tag: &str,
+    splits: &[Split],
+    metadata: bool,
+) -> Vec<FileSet> {
+    let dir = workdir.training();
+    let mut files = Vec::new();
+    for split in splits {
+        for array in ["X", "y", "origin"] {
+            files.push(FileSet::file(
+                dir.join(format!("{kind}_{array}_{}_{tag}.npy", split.as_str())),
+            ));
+        }
+    }
+    if metadata {
+        files.push(FileSet::file(
+            dir.join(format!("{kind}_metadata_{tag}.json")),
+        ));
+    }
+    files
+}
+
+/// A trained model's files under `models/`: weights `{kind}_{tag}.bpk`, their `.json`
+/// sidecar, and with `history` also `{kind}_{tag}_history.json`.
+pub(crate) fn model_files(workdir: &WorkDir, kind: &str, tag: &str, history: bool) -> Vec<FileSet> {
+    let dir = workdir.models();
+    let mut files = vec![
+        FileSet::file(dir.join(format!("{kind}_{tag}.bpk"))),
+        FileSet::file(dir.join(format!("{kind}_{tag}.json"))),
+    ];
+    if history {
+        files.push(FileSet::file(
+            dir.join(format!("{kind}_{tag}_history.json")),
+        ));
+    }
+    files
+}
+
+/// What [`load_usable_scenes`] depends on: every file under `data/scenes/`, and the settings
+/// that choose among the scene folders (source, area, clear-pixel fraction).
+pub(crate) fn scene_deps(workdir: &WorkDir, settings: &Settings) -> StepDeps {
+    StepDeps::new()
+        .setting("source", settings.source)
+        .setting("bbox", settings.bbox)
+        .setting("min_valid_fraction", settings.min_valid_fraction)
+        .inputs([FileSet::tree(workdir.scenes())])
 }
 
 /// The scenes this run's settings ask for (same area and source), intact, with enough clear

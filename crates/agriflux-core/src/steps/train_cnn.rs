@@ -4,13 +4,15 @@ use serde_json::json;
 
 use super::cnn_dataset::dataset_error;
 use super::training::{evaluate_cnn, train_cnn, write_predictions};
-use super::{REAL, model_path, round4};
+use super::{REAL, dataset_files, model_files, model_path, round4};
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::Split;
 use crate::datasets::patches::{load_patch_metadata, load_patch_set};
 use crate::pipeline::{
-    Step, StepContext, StepError, StepId, StepOutput, ensure_free_space, write_json_atomic,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
+    ensure_free_space, write_json_atomic,
 };
+use crate::settings::Settings;
 
 /// Trains and evaluates the CNN.
 pub struct TrainCnnStep;
@@ -18,6 +20,26 @@ pub struct TrainCnnStep;
 impl Step for TrainCnnStep {
     fn id(&self) -> StepId {
         StepId::TrainCnn
+    }
+
+    /// Reads the real CNN splits and metadata (so `samples_per_class` reaches it through those
+    /// files); depends on epochs, patience, seed and the quality gate; writes the model, its
+    /// sidecar and history, the test predictions and the metrics.
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        let models = workdir.models();
+        Some(
+            StepDeps::new()
+                .setting("cnn_epochs", settings.cnn_epochs)
+                .setting("cnn_patience", settings.cnn_patience)
+                .setting("seed", settings.seed)
+                .setting("cnn_min_accuracy", settings.cnn_min_accuracy)
+                .inputs(dataset_files(workdir, "cnn", REAL, &Split::ALL, true))
+                .outputs(model_files(workdir, "cnn", REAL, true))
+                .outputs([
+                    FileSet::file(models.join("cnn_real_test_predictions.npy")),
+                    FileSet::file(models.join("cnn_real_metrics.json")),
+                ]),
+        )
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {

@@ -4,11 +4,14 @@ use serde_json::json;
 
 use super::cnn_dataset::dataset_error;
 use super::training::{evaluate_lstm, train_lstm, write_predictions};
-use super::{REAL, model_path, round4};
+use super::{REAL, dataset_files, model_files, model_path, round4};
 use crate::datasets::Split;
 use crate::datasets::sequences::{load_sequence_metadata, load_sequence_set};
 use crate::ml::RegressionMetrics;
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+use crate::pipeline::{
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, write_json_atomic,
+};
+use crate::settings::Settings;
 
 /// Trains and evaluates the LSTM.
 pub struct TrainLstmStep;
@@ -16,6 +19,26 @@ pub struct TrainLstmStep;
 impl Step for TrainLstmStep {
     fn id(&self) -> StepId {
         StepId::TrainLstm
+    }
+
+    /// Reads the real LSTM splits and metadata; depends on epochs, patience, seed and the
+    /// sequence length (it checks the dataset against it); writes the model, its sidecar and
+    /// history, the test predictions and the metrics.
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        let models = workdir.models();
+        Some(
+            StepDeps::new()
+                .setting("lstm_epochs", settings.lstm_epochs)
+                .setting("lstm_patience", settings.lstm_patience)
+                .setting("seed", settings.seed)
+                .setting("sequence_length", settings.sequence_length)
+                .inputs(dataset_files(workdir, "lstm", REAL, &Split::ALL, true))
+                .outputs(model_files(workdir, "lstm", REAL, true))
+                .outputs([
+                    FileSet::file(models.join("lstm_real_test_predictions.npy")),
+                    FileSet::file(models.join("lstm_real_metrics.json")),
+                ]),
+        )
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {

@@ -7,9 +7,12 @@ use chrono::Local;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::pipeline::{Step, StepContext, StepError, StepId, StepOutput, write_json_atomic};
+use crate::pipeline::{
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, write_json_atomic,
+};
 use crate::raster::geotiff::{RasterData, read_geotiff};
 use crate::raster::scene::{Scene, list_scene_dirs, read_metadata, read_scene, verify_checksums};
+use crate::settings::Settings;
 
 /// Validates the downloaded scenes.
 pub struct ValidateStep;
@@ -182,6 +185,17 @@ fn index_check(dir: &Path, valid: &[bool]) -> Check {
 impl Step for ValidateStep {
     fn id(&self) -> StepId {
         StepId::Validate
+    }
+
+    /// Reads every scene folder; depends on the two thresholds. It writes no file that a
+    /// later step reads (its report under `logs/` is a record, not an output).
+    fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
+        Some(
+            StepDeps::new()
+                .setting("min_valid_fraction", settings.min_valid_fraction)
+                .setting("min_valid_dates", settings.min_valid_dates)
+                .inputs([FileSet::tree(workdir.scenes())]),
+        )
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
