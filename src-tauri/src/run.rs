@@ -120,7 +120,7 @@ pub async fn start_run<R: Runtime>(
         .spawn(move || {
             let _finish = FinishOnDrop(Arc::clone(&thread_journal));
             let steps = standard_steps();
-            if let Err(e) = run_pipeline(&steps, &settings, &dir, thread_journal.as_ref(), cancel) {
+            if let Err(e) = run_pipeline(&steps, &settings, &Default::default(), &dir, thread_journal.as_ref(), cancel) {
                 tracing::error!("run could not start or finish: {e}");
                 let _ = refused_tx.send(e.to_string());
             }
