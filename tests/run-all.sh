@@ -70,16 +70,20 @@ layer "desktop app: WebDriver under Xvfb" node --test --test-concurrency=1 tests
 
 # One closing line for the whole suite: cargo's "test result:" lines, vitest's "Tests N
 # passed", node's "# pass N" / "# fail N".
+# Colour codes (vitest colours its summary under CI=true) are stripped first.
+plain=$(mktemp)
+sed 's/\x1b\[[0-9;]*m//g' "$log" > "$plain"
 passed=$(awk '
   /^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^passed/) p += $i }
   /^ *Tests +[0-9]/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^passed/) p += $i }
   /^# pass [0-9]+/ { p += $3 }
-  END { print p + 0 }' "$log")
+  END { print p + 0 }' "$plain")
 failed=$(awk '
   /^test result:/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) f += $i }
   /^ *Tests +[0-9]/ { for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) f += $i }
   /^# fail [0-9]+/ { f += $3 }
-  END { print f + 0 }' "$log")
+  END { print f + 0 }' "$plain")
+rm -f "$plain"
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"
