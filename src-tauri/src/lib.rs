@@ -29,6 +29,7 @@ pub fn setup<R: tauri::Runtime>(
             run::start_run,
             run::cancel_run,
             run::run_state,
+            run::plan_run,
             history::list_runs,
             history::load_report,
             history::export_report,

@@ -6,7 +6,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agriflux_core::pipeline::{CancelToken, StepId, run_pipeline};
+use agriflux_core::pipeline::{
+    self, CancelToken, PlannedStep, StepId, plan_run as plan, run_pipeline,
+};
 use agriflux_core::settings::{EnvFile, Settings, SettingsResolver};
 use agriflux_core::steps::standard_steps;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,16 @@ pub struct RunOptions {
     /// Re-run every step.
     #[serde(default)]
     pub force: bool,
+}
+
+impl RunOptions {
+    /// The engine's view of the options that are not settings.
+    fn engine_options(&self) -> pipeline::RunOptions {
+        pipeline::RunOptions {
+            from: self.from_step,
+            force: self.force,
+        }
+    }
 }
 
 /// The answer to `start_run`.
@@ -102,6 +114,7 @@ pub async fn start_run<R: Runtime>(
         ));
     }
     let settings = resolve_settings(&workdir, &options)?;
+    let engine_options = options.engine_options();
     let journal = RunJournal::start(app);
     let cancel = CancelToken::new();
     {
@@ -120,7 +133,15 @@ pub async fn start_run<R: Runtime>(
         .spawn(move || {
             let _finish = FinishOnDrop(Arc::clone(&thread_journal));
             let steps = standard_steps();
-            if let Err(e) = run_pipeline(&steps, &settings, &Default::default(), &dir, thread_journal.as_ref(), cancel) {
+            let result = run_pipeline(
+                &steps,
+                &settings,
+                &engine_options,
+                &dir,
+                thread_journal.as_ref(),
+                cancel,
+            );
+            if let Err(e) = result {
                 tracing::error!("run could not start or finish: {e}");
                 let _ = refused_tx.send(e.to_string());
             }
@@ -173,4 +194,24 @@ pub async fn cancel_run(runs: State<'_, RunManager>) -> Result<(), String> {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn run_state(runs: State<'_, RunManager>) -> Result<Option<LiveRun>, String> {
     Ok(runs.snapshot())
+}
+
+/// What a run with these options would do, step by step, and why (nothing is run).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn plan_run(
+    workdir: State<'_, AppWorkDir>,
+    options: RunOptions,
+) -> Result<Vec<PlannedStep>, String> {
+    let settings = resolve_settings(&workdir, &options)?;
+    let dir = workdir.dir().clone();
+    crate::history::blocking(move || {
+        plan(
+            &standard_steps(),
+            &settings,
+            &options.engine_options(),
+            &dir,
+        )
+        .map_err(|e| e.to_string())
+    })
+    .await
 }

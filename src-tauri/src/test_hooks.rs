@@ -31,6 +31,7 @@ pub async fn test_log_burst<R: Runtime>(app: AppHandle<R>, count: usize) -> Resu
             .collect(),
         settings: serde_json::Value::Null,
         interrupted_run_report: None,
+        plan: Vec::new(),
     });
     journal.emit(&RunEvent::StepStarted {
         step: StepId::Download,
