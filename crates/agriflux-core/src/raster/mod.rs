@@ -52,9 +52,29 @@ pub(crate) fn write_atomically(
         }
         Err(err) => {
             let _ = fs::remove_file(&tmp);
-            Err(err)
+            Err(explain_full_disk(err, dir, path))
         }
     }
+}
+
+/// Turns a "no space left on device" error into one that names the directory, the file and
+/// what is free, like the free-space check made before a step writes; other errors pass
+/// through unchanged.
+pub(crate) fn explain_full_disk(err: io::Error, dir: &Path, path: &Path) -> io::Error {
+    if err.kind() != io::ErrorKind::StorageFull {
+        return err;
+    }
+    let free = crate::pipeline::free_bytes(dir)
+        .map(|b| format!("{:.1} MB free", b as f64 / 1e6))
+        .unwrap_or_else(|| "free space unknown".into());
+    io::Error::new(
+        io::ErrorKind::StorageFull,
+        format!(
+            "not enough free space in {}: the disk filled up while writing {} ({free}); free some space and run again (earlier outputs are intact)",
+            dir.display(),
+            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        ),
+    )
 }
 
 /// Makes a rename durable by syncing its directory (best effort; a no-op off Unix).
@@ -69,6 +89,19 @@ fn sync_dir(dir: &Path) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_full_disk_is_explained_with_the_directory_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let enospc = io::Error::from_raw_os_error(28);
+        let err = explain_full_disk(enospc, dir.path(), &dir.path().join("bands.tif"));
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        let text = err.to_string();
+        assert!(text.starts_with("not enough free space in "), "{text}");
+        assert!(text.contains("bands.tif") && text.contains("MB free"), "{text}");
+        let other = explain_full_disk(io::Error::other("boom"), dir.path(), dir.path());
+        assert_eq!(other.to_string(), "boom");
+    }
+
     use super::*;
 
     fn names_in(dir: &Path) -> Vec<String> {
