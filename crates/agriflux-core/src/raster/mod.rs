@@ -72,7 +72,9 @@ pub(crate) fn explain_full_disk(err: io::Error, dir: &Path, path: &Path) -> io::
         format!(
             "not enough free space in {}: the disk filled up while writing {} ({free}); free some space and run again (earlier outputs are intact)",
             dir.display(),
-            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         ),
     )
 }
@@ -97,7 +99,10 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::StorageFull);
         let text = err.to_string();
         assert!(text.starts_with("not enough free space in "), "{text}");
-        assert!(text.contains("bands.tif") && text.contains("MB free"), "{text}");
+        assert!(
+            text.contains("bands.tif") && text.contains("MB free"),
+            "{text}"
+        );
         let other = explain_full_disk(io::Error::other("boom"), dir.path(), dir.path());
         assert_eq!(other.to_string(), "boom");
     }
