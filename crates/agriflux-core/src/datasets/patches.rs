@@ -18,6 +18,7 @@ use super::npy::{read_npy, write_npy};
 use super::{CLASS_NAMES, DatasetError, Split, class_of};
 use crate::ml::Normalisation;
 use crate::pipeline::{CancelToken, write_json_atomic};
+use crate::raster::indices;
 use crate::raster::scene::Scene;
 
 /// Side of a patch in pixels.
@@ -220,6 +221,18 @@ pub fn build_patch_splits(
         .iter()
         .map(|s| (*s, PatchSet::default()))
         .collect();
+    // Room for every candidate patch up front: growing the arrays by doubling would copy tens
+    // of megabytes over and over (untouched capacity costs no memory).
+    for (split, set) in by_split.iter_mut() {
+        let candidates = scenes.len()
+            * origins
+                .iter()
+                .filter(|(r0, c0)| block_split[&(r0 / cfg.block, c0 / cfg.block)] == *split)
+                .count();
+        set.x.reserve(candidates * PATCH * PATCH * CHANNELS);
+        set.y.reserve(candidates);
+        set.origin.reserve(candidates);
+    }
     let mut skipped = 0;
     for (d, scene) in scenes.iter().enumerate() {
         if cancel.is_cancelled() {
@@ -232,7 +245,8 @@ pub fn build_patch_splits(
             )));
         }
         let valid = scene.valid_mask();
-        let ndvi = &scene.indices()[0];
+        // Only NDVI is needed (the other indices and a second mask would be wasted work).
+        let ndvi = &indices::ndvi_interleaved(&scene.bands, &valid);
         for &(r0, c0) in &origins {
             let centre = (r0 + PATCH / 2) * width + c0 + PATCH / 2;
             let label = if valid[centre] {
@@ -361,6 +375,9 @@ fn balance(set: &PatchSet, per_class: usize, rng: &mut ChaCha8Rng) -> PatchSet {
         order.extend(members);
     }
     order.shuffle(rng);
+    out.x.reserve_exact(order.len() * PATCH * PATCH * CHANNELS);
+    out.y.reserve_exact(order.len());
+    out.origin.reserve_exact(order.len());
     for i in order {
         out.push_from(set, i);
     }

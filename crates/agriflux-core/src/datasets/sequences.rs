@@ -14,6 +14,7 @@ use super::npy::{read_npy, write_npy};
 use super::{DatasetError, Split};
 use crate::ml::Normalisation;
 use crate::pipeline::{CancelToken, write_json_atomic};
+use crate::raster::indices;
 use crate::raster::scene::Scene;
 
 /// Side of an NDVI block, pixels.
@@ -110,7 +111,7 @@ impl SequenceSplits {
 
 /// Mean NDVI per block per date; NaN where the block has too few valid pixels.
 fn block_means(scene: &Scene) -> Vec<f32> {
-    let ndvi = &scene.indices()[0];
+    let ndvi = &indices::ndvi_interleaved(&scene.bands, &scene.valid_mask());
     let (bx, by) = (scene.width / BLOCK, scene.height / BLOCK);
     let mut means = Vec::with_capacity(bx * by);
     for br in 0..by {

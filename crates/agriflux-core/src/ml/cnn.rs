@@ -14,6 +14,7 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::kernels;
 use super::metrics::ClassificationMetrics;
 use super::persist::{self, Sidecar};
 use super::training::{self, BatchFigures, EVAL_BATCH, Split, Task};
@@ -129,16 +130,16 @@ impl CnnNet {
     }
 
     /// Logits `[batch, classes]` of a normalised NCHW batch `[batch, bands, 64, 64]`.
+    ///
+    /// The convolutions and the pooling run as the custom kernels of [`super::kernels`]
+    /// (same computation as `self.conv*.forward` and `self.pool.forward`, faster on the CPU).
     fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self
-            .pool
-            .forward(relu(self.bn1.forward(self.conv1.forward(x))));
-        let x = self
-            .pool
-            .forward(relu(self.bn2.forward(self.conv2.forward(x))));
-        let x = self
-            .pool
-            .forward(relu(self.bn3.forward(self.conv3.forward(x))));
+        let block = |x, conv: &Conv2d, bn: &BatchNorm| {
+            kernels::max_pool2x2(relu(bn.forward(kernels::conv3x3(x, conv))))
+        };
+        let x = block(x, &self.conv1, &self.bn1);
+        let x = block(x, &self.conv2, &self.bn2);
+        let x = block(x, &self.conv3, &self.bn3);
         let [b, c, h, w] = x.dims();
         // Flattened in C, H, W order, as PyTorch's `Flatten` does on NCHW.
         let x = x.reshape([b, c * h * w]);

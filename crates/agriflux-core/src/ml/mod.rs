@@ -20,6 +20,7 @@
 //! Prediction and loading use no randomness and never wait for that lock.
 
 mod cnn;
+mod kernels;
 mod lstm;
 pub mod metrics;
 mod normalisation;

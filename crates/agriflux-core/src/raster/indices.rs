@@ -41,12 +41,34 @@ pub fn ndwi(b03: &[f32], b08: &[f32], valid: &[bool]) -> Vec<f32> {
     })
 }
 
+/// NDVI of every pixel of a band-interleaved raster (`B02, B03, B04, B08` per pixel, as
+/// [`Scene::bands`](super::scene::Scene::bands) stores them): bit-identical to [`ndvi`] of the
+/// B04 and B08 planes, without extracting them.
+///
+/// # Panics
+///
+/// If `bands` does not hold four values per entry of `valid`.
+pub fn ndvi_interleaved(bands: &[f32], valid: &[bool]) -> Vec<f32> {
+    assert_eq!(
+        bands.len(),
+        4 * valid.len(),
+        "ndvi: {} band values for {} pixels",
+        bands.len(),
+        valid.len()
+    );
+    bands
+        .chunks_exact(4)
+        .zip(valid)
+        .map(|(px, &ok)| finish(ok, [px[2], px[3]], |[red, nir]| (nir - red, nir + red)))
+        .collect()
+}
+
 /// Applies `ratio` (returning numerator and denominator) to every valid, finite pixel.
 fn per_pixel<const N: usize>(
     name: &str,
     bands: [&[f32]; N],
     valid: &[bool],
-    ratio: impl Fn([f64; N]) -> (f64, f64),
+    ratio: impl Fn([f64; N]) -> (f64, f64) + Copy,
 ) -> Vec<f32> {
     for (i, band) in bands.iter().enumerate() {
         assert_eq!(
@@ -57,23 +79,31 @@ fn per_pixel<const N: usize>(
             valid.len()
         );
     }
-    (0..valid.len())
-        .map(|px| {
-            if !valid[px] {
-                return f32::NAN;
-            }
-            let values = bands.map(|band| band[px]);
-            if values.iter().any(|v| !v.is_finite()) {
-                return f32::NAN;
-            }
-            let (num, den) = ratio(values.map(f64::from));
-            if den.abs() < MIN_DENOMINATOR {
-                f32::NAN
-            } else {
-                (num / den) as f32
-            }
-        })
+    // Re-sliced to exactly the mask's length so the loop has no bounds checks and no
+    // branches, and the compiler vectorises it.
+    let n = valid.len();
+    let bands = bands.map(|band| &band[..n]);
+    (0..n)
+        .map(|px| finish(valid[px], bands.map(|band| band[px]), ratio))
         .collect()
+}
+
+/// One pixel: NaN unless valid, finite and with a large enough denominator; else the ratio in
+/// `f64` rounded once to `f32`.
+#[inline(always)]
+fn finish<const N: usize>(
+    valid: bool,
+    values: [f32; N],
+    ratio: impl Fn([f64; N]) -> (f64, f64),
+) -> f32 {
+    let finite = values.iter().fold(true, |acc, v| acc & v.is_finite());
+    let (num, den) = ratio(values.map(f64::from));
+    let value = (num / den) as f32;
+    if valid & finite & (den.abs() >= MIN_DENOMINATOR) {
+        value
+    } else {
+        f32::NAN
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +200,43 @@ mod tests {
         assert!(ndvi(&[0.5], &[-0.4999995], &[true])[0].is_nan());
         let big = ndvi(&[0.5], &[-0.499998], &[true])[0];
         assert!(big.is_finite() && big < -1e5, "got {big}");
+    }
+
+    #[test]
+    fn interleaved_ndvi_is_bit_identical_to_the_plane_version() {
+        let mut bands = Vec::new();
+        let mut valid = Vec::new();
+        let specials = [0.0, -0.0, 0.5, -0.4999995, f32::NAN, f32::INFINITY, 1e-8];
+        for (i, &a) in specials.iter().enumerate() {
+            for (j, &b) in specials.iter().enumerate() {
+                bands.extend([0.03, 0.05, a, b]);
+                valid.push((i + j) % 5 != 0);
+            }
+        }
+        for k in 0..1000 {
+            let red = 0.001 * k as f32;
+            bands.extend([0.04, 0.06, red, 0.9 - red * 0.7]);
+            valid.push(k % 7 != 3);
+        }
+        let plane = |b: usize| -> Vec<f32> { bands.iter().skip(b).step_by(4).copied().collect() };
+        let bits = |v: Vec<f32>| -> Vec<u32> { v.into_iter().map(f32::to_bits).collect() };
+        let expected: Vec<f32> = (0..valid.len())
+            .map(|px| {
+                let (red, nir) = (f64::from(plane(2)[px]), f64::from(plane(3)[px]));
+                let finite = plane(2)[px].is_finite() && plane(3)[px].is_finite();
+                let den = nir + red;
+                if !valid[px] || !finite || den.abs() < MIN_DENOMINATOR {
+                    f32::NAN
+                } else {
+                    ((nir - red) / den) as f32
+                }
+            })
+            .collect();
+        assert_eq!(
+            bits(ndvi_interleaved(&bands, &valid)),
+            bits(expected.clone())
+        );
+        assert_eq!(bits(ndvi(&plane(2), &plane(3), &valid)), bits(expected));
     }
 
     #[test]
