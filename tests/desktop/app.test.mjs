@@ -84,6 +84,15 @@ test('a run on the simulated source ends with 8 green cards and the report shows
   assert.match(verdict, /CNN/);
   await s.screenshot(SHOTS, 'run-finished.png');
 
+  // Nothing changed since: the "what will run" preview says every step is up to date.
+  const actions = await s.until('the plan preview to refresh', async () => {
+    const a = await s.exec(
+      `return [...document.querySelectorAll('[data-testid="plan-preview"] [data-action]')].map(c => c.dataset.action);`,
+    );
+    return a.length === 8 && a.every((x) => x === 'up_to_date') ? a : null;
+  }, 30_000);
+  assert.equal(actions.length, 8);
+
   // The run's .env switch happened.
   assert.match(readFileSync(join(workdir, '.env'), 'utf8'), /^USE_AI_MODELS=true$/m);
 
@@ -134,12 +143,29 @@ test('settings are saved to .env with comments kept, and the secret never shows'
   assert.ok(!html.includes(SECRET), 'the secret is in the DOM');
 });
 
-test('a cancelled run shows its running step as cancelled', async () => {
+test('after a settings change only the affected steps run; a cancel shows as cancelled', async () => {
   await s.click('[data-testid="nav-run"]');
+  // The preview names what will run and why: the CNN epochs changed from 1 to 2.
+  const plan = await s.until('the plan preview to show the change', async () => {
+    const chips = await s.exec(
+      `return [...document.querySelectorAll('[data-testid="plan-preview"] [data-action]')].map(c => [c.dataset.action, c.title]);`,
+    );
+    return chips.length === 8 && /cnn_epochs changed from 1 to 2/.test(chips[4][1]) ? chips : null;
+  }, 30_000);
+  assert.deepEqual(plan.slice(0, 4).map(([action]) => action), ['up_to_date', 'up_to_date', 'up_to_date', 'up_to_date']);
+  assert.equal(plan[4][0], 'run');
+  await s.screenshot(SHOTS, 'run-plan-preview.png');
   await s.click('[data-testid="run-button"]');
   await s.waitFor('[data-testid="cancel-button"]', 30_000);
   // Cancel while a training step runs (cancelling between two steps leaves the next one pending).
-  await s.until('training to run', async () => (await statuses()).train_cnn === 'running', 120_000, 100);
+  const during = await s.until('training to run', async () => {
+    const st = await statuses();
+    return st.train_cnn === 'running' ? st : null;
+  }, 120_000, 100);
+  // Steps 1-4 were not run again: their cards say up to date.
+  for (const id of ['download', 'validate', 'cnn_dataset', 'lstm_dataset']) {
+    assert.equal(during[id], 'up_to_date', `${id}: ${JSON.stringify(during)}`);
+  }
   await s.click('[data-testid="cancel-button"]');
   const st = await s.until('a cancelled card', async () => {
     const now = await statuses();
