@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::pipeline::StepId;
+
 use super::{
     Bbox, EnvFile, OPTIONS, Settings, SettingsError, SettingsResolver, SourceKind, check_bbox,
 };
@@ -186,23 +188,13 @@ const TRAINING_OPTIONS: &[&str] = &[
     "cnn-min-accuracy",
     "seed",
 ];
-const TIMEOUT_STEPS: &[&str] = &[
-    "download",
-    "validate",
-    "cnn_dataset",
-    "lstm_dataset",
-    "train_cnn",
-    "train_lstm",
-    "compare",
-    "update_env",
-];
 
 /// Every key the form edits.
 pub fn form_keys() -> Vec<String> {
     let mut keys: Vec<String> = SENTINEL_HUB_FIELDS.iter().map(|f| f.key.into()).collect();
     keys.extend(option_keys(AREA_OPTIONS));
     keys.extend(option_keys(TRAINING_OPTIONS));
-    keys.extend(TIMEOUT_STEPS.iter().map(|s| timeout_key(s)));
+    keys.extend(StepId::ALL.iter().map(|s| timeout_key(s.as_str())));
     keys
 }
 
@@ -279,16 +271,17 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
             is_set: values.get(spec.key).is_some_and(|v| !v.trim().is_empty()),
         });
     }
-    let advanced = TIMEOUT_STEPS
+    let advanced = StepId::ALL
         .iter()
-        .map(|step| {
+        .map(|id| {
+            let step = id.as_str();
             let key = timeout_key(step);
             SettingsField {
                 value: value_of(&key),
                 placeholder: current
                     .as_ref()
                     .or(defaults.as_ref())
-                    .and_then(|s| s.step_timeouts_s.get(*step))
+                    .and_then(|s| s.step_timeouts_s.get(step))
                     .map(|s| s.to_string())
                     .unwrap_or_default(),
                 options: None,
