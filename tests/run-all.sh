@@ -27,11 +27,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+# cargo installs into ~/.cargo/bin, which a fresh shell may not have on its PATH.
+export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "==> installing tauri-driver"
   cargo install tauri-driver --version 2.1.0 --locked --quiet
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
