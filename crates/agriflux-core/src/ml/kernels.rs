@@ -171,7 +171,7 @@ pub(crate) fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
 }
 
 /// A contiguous, offset-free view of `t` (a cheap clone when it already is one).
-fn dense(t: &FlexTensor) -> FlexTensor {
+pub(super) fn dense(t: &FlexTensor) -> FlexTensor {
     if t.is_contiguous() && t.layout().start_offset() == 0 {
         t.clone()
     } else {
@@ -187,19 +187,19 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 }
 
 /// The f32 values of a dense tensor of `len` values.
-fn values(t: &FlexTensor, len: usize) -> &[f32] {
+pub(super) fn values(t: &FlexTensor, len: usize) -> &[f32] {
     &t.storage::<f32>()[..len]
 }
 
 /// A new flex tensor.
-fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+pub(super) fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
 }
 
 /// `dst = alpha * dst + beta * lhs * rhs` (`m × k` times `k × n`), strides in elements
 /// (column stride, row stride), on the calling thread.
 #[allow(clippy::too_many_arguments)]
-fn matmul(
+pub(super) fn matmul(
     m: usize,
     n: usize,
     k: usize,

@@ -9,6 +9,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::bilstm;
 use super::metrics::RegressionMetrics;
 use super::persist::{self, Sidecar};
 use super::training::{self, BatchFigures, EVAL_BATCH, Split, Task};
@@ -126,17 +127,24 @@ impl LstmNet {
 
     /// Predictions `[batch]` of a normalised batch `[batch, seq_len, features]`.
     fn forward(&self, x: Tensor<3>) -> Tensor<1> {
+        let (last, inner) = self
+            .layers
+            .split_last()
+            .expect("validated architectures have at least one layer");
         let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (i, layer) in inner.iter().enumerate() {
             if i > 0 {
                 h = self.dropout.forward(h);
             }
-            h = layer.forward(h, None).0;
+            h = bilstm::bilstm_sequence(h, layer);
         }
-        let [b, l, d] = h.dims();
-        // Output at the last time step: the forward direction's final state next to the
-        // reverse direction's state after one step, as PyTorch's `out[:, -1, :]`.
-        let last = h.narrow(1, l - 1, 1).reshape([b, d]);
+        if !inner.is_empty() {
+            h = self.dropout.forward(h);
+        }
+        // The head reads the last time step only, as PyTorch's `out[:, -1, :]`: the forward
+        // direction's final state next to the reverse direction's state after one step.
+        let last = bilstm::bilstm_last(h, last);
+        let [b, _] = last.dims();
         let y = self.head_dropout.forward(relu(self.fc1.forward(last)));
         self.fc2.forward(y).reshape([b])
     }

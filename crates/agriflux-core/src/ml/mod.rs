@@ -19,6 +19,8 @@
 //! process run one after the other and two runs with the same seed give identical weights.
 //! Prediction and loading use no randomness and never wait for that lock.
 
+mod activations;
+mod bilstm;
 mod cnn;
 mod kernels;
 mod lstm;

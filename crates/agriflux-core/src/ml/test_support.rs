@@ -63,3 +63,29 @@ impl TrainingMonitor for Recorder {
         }
     }
 }
+
+/// Reproducible values in [-1, 1) for the kernels' checks.
+pub(crate) fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Asserts `ours` equals the framework's `theirs` within `tol` relative to `theirs`' largest
+/// magnitude.
+pub(crate) fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: lengths");
+    let scale = theirs.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    for (i, (x, y)) in ours.iter().zip(theirs).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{what}[{i}]: {x} vs burn's {y} (scale {scale})"
+        );
+    }
+}
