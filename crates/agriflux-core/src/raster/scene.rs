@@ -61,11 +61,25 @@ impl Scene {
 
     /// Whether each pixel is usable: has data, finite bands, and a clear SCL class.
     pub fn valid_mask(&self) -> Vec<bool> {
-        (0..self.pixels())
-            .map(|i| {
-                self.data_mask[i] != 0
-                    && !INVALID_SCL.contains(&self.scl[i])
-                    && self.bands[i * 4..i * 4 + 4].iter().all(|v| v.is_finite())
+        // A lookup table and `&` instead of `contains` and `&&`: no branches in the loop.
+        const CLEAR: [bool; 256] = {
+            let mut table = [true; 256];
+            let mut i = 0;
+            while i < INVALID_SCL.len() {
+                table[INVALID_SCL[i] as usize] = false;
+                i += 1;
+            }
+            table
+        };
+        let n = self.pixels();
+        self.data_mask[..n]
+            .iter()
+            .zip(&self.scl[..n])
+            .zip(self.bands[..4 * n].chunks_exact(4))
+            .map(|((&data, &scl), px)| {
+                (data != 0)
+                    & CLEAR[usize::from(scl)]
+                    & px.iter().fold(true, |a, v| a & v.is_finite())
             })
             .collect()
     }
@@ -83,14 +97,7 @@ impl Scene {
 
     /// NDVI, SAVI, EVI and NDWI planes, NaN where the pixel is not valid.
     pub fn indices(&self) -> [Vec<f32>; 4] {
-        let valid = self.valid_mask();
-        let (b02, b03, b04, b08) = (self.band(0), self.band(1), self.band(2), self.band(3));
-        [
-            indices::ndvi(&b04, &b08, &valid),
-            indices::savi(&b04, &b08, &valid),
-            indices::evi(&b02, &b04, &b08, &valid),
-            indices::ndwi(&b03, &b08, &valid),
-        ]
+        indices::all_interleaved(&self.bands, &self.valid_mask())
     }
 }
 
