@@ -9,6 +9,8 @@
 //! - `agriflux-bench run --workdir W` measures every workload once (after a warm-up) and prints
 //!   one JSON object per workload (`--json`) or a small table.
 
+mod accuracy;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -95,6 +97,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Trains the CNN and the LSTM once per seed on WORKDIR's dataset and prints their test
+    /// figures with the mean and standard deviation (does a change keep the accuracy?).
+    Accuracy {
+        /// Work directory prepared by `prepare`.
+        #[arg(long)]
+        workdir: PathBuf,
+        /// Seeds, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        seeds: Vec<u64>,
+        /// CNN epochs (the pipeline's default on the simulated source; 0 skips the CNN).
+        #[arg(long, default_value_t = 8)]
+        cnn_epochs: usize,
+        /// LSTM epochs (the pipeline's default on the simulated source; 0 skips the LSTM).
+        #[arg(long, default_value_t = 30)]
+        lstm_epochs: usize,
+    },
 }
 
 /// One measured workload.
@@ -112,6 +130,12 @@ fn main() -> Result<()> {
             start,
             end,
         } => prepare(&workdir, &start, &end),
+        Command::Accuracy {
+            workdir,
+            seeds,
+            cnn_epochs,
+            lstm_epochs,
+        } => accuracy::run(&workdir, &seeds, cnn_epochs, lstm_epochs),
         Command::Run {
             workdir,
             cnn_steps,
