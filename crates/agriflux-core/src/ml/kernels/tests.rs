@@ -1,0 +1,156 @@
+//! Gradient checks of the custom kernels against burn's own layers and finite differences.
+
+use super::*;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
+use burn::nn::pool::MaxPool2dConfig;
+use burn::tensor::Device;
+
+/// Reproducible values in [-1, 1).
+fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn vec_of<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+fn assert_close(what: &str, a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{what}[{i}]: {x} vs burn's {y} (scale {scale})"
+        );
+    }
+}
+
+/// Input, loss weights and a burn convolution for a check on `device`.
+fn setup(shape: [usize; 4], out_channels: usize, device: &Device) -> (Tensor<4>, Conv2d) {
+    let [b, c, h, w] = shape;
+    let x = Tensor::from_data(TensorData::new(noise(b * c * h * w, 1), shape), device);
+    // burn's generator is process-wide: hold the trainers' lock so concurrent tests that
+    // check same-seed reproducibility are not disturbed.
+    let _rng = crate::ml::training::lock_rng(&crate::ml::CancelToken::new()).unwrap();
+    device.seed(7);
+    let conv = Conv2dConfig::new([c, out_channels], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(device);
+    (x, conv)
+}
+
+/// Conv, then pool, then a weighted sum: the gradients of x, weight and bias of the custom
+/// kernels against burn's own Conv2d and MaxPool2d.
+fn check_against_burn(shape: [usize; 4], out_channels: usize) {
+    let device = Device::flex().autodiff();
+    let (x, conv) = setup(shape, out_channels, &device);
+    let pool = MaxPool2dConfig::new([2, 2]).init();
+    let [b, _, h, w] = shape;
+    let pooled = b * out_channels * (h / 2) * (w / 2);
+    let mix = Tensor::<4>::from_data(
+        TensorData::new(noise(pooled, 3), [b, out_channels, h / 2, w / 2]),
+        &device,
+    );
+
+    let run = |custom: bool| {
+        let x = x.clone().detach().require_grad();
+        let y = if custom {
+            max_pool2x2(conv3x3(x.clone(), &conv))
+        } else {
+            pool.forward(conv.forward(x.clone()))
+        };
+        let conv_out = if custom {
+            conv3x3(x.clone(), &conv)
+        } else {
+            conv.forward(x.clone())
+        };
+        let loss = (y.clone() * mix.clone()).sum();
+        let grads = loss.backward();
+        let gx = x.grad(&grads).expect("x gradient");
+        let gw = conv.weight.val().grad(&grads).expect("weight gradient");
+        let gb = conv
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .grad(&grads)
+            .expect("bias gradient");
+        (
+            vec_of(conv_out),
+            vec_of(y),
+            vec_of(gx),
+            vec_of(gw),
+            vec_of(gb),
+        )
+    };
+    let ours = run(true);
+    let burns = run(false);
+    assert_close("conv output", &ours.0, &burns.0, 1e-5);
+    assert_close("pooled output", &ours.1, &burns.1, 1e-5);
+    assert_close("x gradient", &ours.2, &burns.2, 1e-4);
+    assert_close("weight gradient", &ours.3, &burns.3, 1e-4);
+    assert_close("bias gradient", &ours.4, &burns.4, 1e-4);
+}
+
+#[test]
+fn conv_and_pool_gradients_match_burns_layers() {
+    check_against_burn([2, 3, 6, 8], 4);
+    // Odd sizes (the pool drops the last row and column), one sample, more chunks than
+    // one for the weight gradient.
+    check_against_burn([1, 2, 7, 5], 3);
+    check_against_burn([9, 4, 4, 4], 5);
+}
+
+#[test]
+fn conv_gradient_matches_finite_differences() {
+    // d(sum(mix * conv(x))) / d(x[j]) and / d(w[j]) against central differences in f64-ish
+    // precision (small sizes, step 1e-2 on a loss linear in each variable).
+    let device = Device::flex().autodiff();
+    let (x, conv) = setup([1, 2, 4, 5], 3, &device);
+    let mix = Tensor::<4>::from_data(TensorData::new(noise(3 * 4 * 5, 5), [1, 3, 4, 5]), &device);
+    let loss_of = |x: Tensor<4>| (conv3x3(x, &conv) * mix.clone()).sum();
+    let xg = x.clone().require_grad();
+    let grads = loss_of(xg.clone()).backward();
+    let analytic = vec_of(xg.grad(&grads).unwrap());
+    let base = vec_of(x.clone());
+    let eps = 1e-2f32;
+    for j in 0..base.len() {
+        let at = |delta: f32| {
+            let mut v = base.clone();
+            v[j] += delta;
+            let t = Tensor::<4>::from_data(TensorData::new(v, [1, 2, 4, 5]), &device);
+            vec_of(loss_of(t))[0]
+        };
+        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+        assert!(
+            (numeric - analytic[j]).abs() < 2e-3,
+            "x[{j}]: numeric {numeric} vs analytic {}",
+            analytic[j]
+        );
+    }
+}
+
+#[test]
+fn kernels_are_deterministic_and_run_without_autodiff() {
+    let device = Device::flex();
+    let (x, conv) = setup([5, 3, 8, 8], 6, &device);
+    let a = vec_of(max_pool2x2(conv3x3(x.clone(), &conv)));
+    let b = vec_of(max_pool2x2(conv3x3(x.clone(), &conv)));
+    assert_eq!(a, b);
+    let pool = MaxPool2dConfig::new([2, 2]).init();
+    assert_close(
+        "inference",
+        &a,
+        &vec_of(pool.forward(conv.forward(x))),
+        1e-5,
+    );
+}
