@@ -1,9 +1,10 @@
 //! Gradient checks of the custom kernels against burn's own layers and finite differences.
 
 use super::*;
-use burn::nn::PaddingConfig2d;
+use burn::module::Param;
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::pool::MaxPool2dConfig;
+use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::Device;
 
 /// Reproducible values in [-1, 1).
@@ -153,4 +154,172 @@ fn kernels_are_deterministic_and_run_without_autodiff() {
         &vec_of(pool.forward(conv.forward(x))),
         1e-5,
     );
+}
+
+/// An input with a different mean and spread per channel, as convolution outputs have.
+fn bn_input(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+    let [_, c, h, w] = shape;
+    let values = noise(shape.iter().product(), seed)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let ch = (i / (h * w)) % c;
+            v * (0.5 + ch as f32) + ch as f32 - 1.0
+        })
+        .collect::<Vec<_>>();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// A batch norm whose gamma (some negative) and beta make the ReLU cut varying fractions.
+fn batch_norm_layer(c: usize, device: &Device) -> BatchNorm {
+    let param = |seed, offset: f32| {
+        let v = noise(c, seed).into_iter().map(|v| v + offset).collect();
+        Param::from_tensor(Tensor::<1>::from_data(TensorData::new(v, [c]), device))
+    };
+    BatchNorm {
+        gamma: param(11, 0.6),
+        beta: param(12, 0.1),
+        ..BatchNormConfig::new(c).init(device)
+    }
+}
+
+/// Output and gradients of x, gamma and beta of `sum(mix * f(x))`, `f` our fused operation or
+/// burn's `relu(bn.forward(x))`.
+fn bn_relu_run(x: &Tensor<4>, bn: &BatchNorm, mix: &Tensor<4>, custom: bool) -> [Vec<f32>; 4] {
+    let x = x.clone().detach().require_grad();
+    let y = if custom {
+        batch_norm_relu(x.clone(), bn)
+    } else {
+        burn::tensor::activation::relu(bn.forward(x.clone()))
+    };
+    let grads = (y.clone() * mix.clone()).sum().backward();
+    let gx = x.grad(&grads).expect("x gradient");
+    let gg = bn.gamma.val().grad(&grads).expect("gamma gradient");
+    let gb = bn.beta.val().grad(&grads).expect("beta gradient");
+    [vec_of(y), vec_of(gx), vec_of(gg), vec_of(gb)]
+}
+
+#[test]
+fn fused_batch_norm_relu_matches_burns_batch_norm_then_relu_in_training() {
+    let device = Device::flex().autodiff();
+    for shape in [[2, 3, 5, 7], [3, 4, 6, 6], [9, 5, 4, 3], [2, 2, 1, 1]] {
+        let x = bn_input(shape, 21, &device);
+        let mix = Tensor::<4>::from_data(
+            TensorData::new(noise(x.shape().num_elements(), 22), shape),
+            &device,
+        );
+        let ours = bn_relu_run(&x, &batch_norm_layer(shape[1], &device), &mix, true);
+        let burns = bn_relu_run(&x, &batch_norm_layer(shape[1], &device), &mix, false);
+        for (what, i) in [
+            ("output", 0),
+            ("x gradient", 1),
+            ("gamma gradient", 2),
+            ("beta gradient", 3),
+        ] {
+            assert_close(&format!("{what} {shape:?}"), &ours[i], &burns[i], 1e-4);
+        }
+    }
+}
+
+#[test]
+fn training_forward_updates_running_statistics_as_burns_batch_norm_does() {
+    let device = Device::flex().autodiff();
+    let shape = [4, 3, 5, 6];
+    let (ours, burns) = (batch_norm_layer(3, &device), batch_norm_layer(3, &device));
+    // Two steps, so the second starts from running statistics that are not the initial ones.
+    for seed in [31, 32] {
+        let x = bn_input(shape, seed, &device);
+        let _ = batch_norm_relu(x.clone(), &ours);
+        let _ = burns.forward(x);
+        assert_close(
+            "running mean",
+            &vec_of(ours.running_mean.value_sync()),
+            &vec_of(burns.running_mean.value_sync()),
+            1e-6,
+        );
+        assert_close(
+            "running variance",
+            &vec_of(ours.running_var.value_sync()),
+            &vec_of(burns.running_var.value_sync()),
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn evaluation_mode_normalises_with_the_running_statistics_like_burn() {
+    let c = 4;
+    for device in [Device::flex(), Device::flex().autodiff()] {
+        let stat = |seed, offset: f32| {
+            let v = noise(c, seed).into_iter().map(|v| v + offset).collect();
+            RunningState::new(Tensor::<1>::from_data(TensorData::new(v, [c]), &device))
+        };
+        // On the autodiff device only a frozen layer normalises with the running statistics.
+        let bn = BatchNorm {
+            running_mean: stat(41, 0.5),
+            running_var: stat(42, 1.5),
+            training: Param::from_bool(!device.is_autodiff()),
+            ..batch_norm_layer(c, &device)
+        };
+        let x = bn_input([3, c, 5, 4], 43, &device);
+        assert_close(
+            "evaluation output",
+            &vec_of(batch_norm_relu(x.clone(), &bn)),
+            &vec_of(burn::tensor::activation::relu(bn.forward(x))),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn fused_batch_norm_relu_input_gradient_matches_finite_differences() {
+    let device = Device::flex().autodiff();
+    let shape = [2, 2, 3, 3];
+    let bn = batch_norm_layer(2, &device);
+    let x = bn_input(shape, 51, &device);
+    let mix = Tensor::<4>::from_data(TensorData::new(noise(36, 52), shape), &device);
+    let loss_of = |x: Tensor<4>| (batch_norm_relu(x, &bn) * mix.clone()).sum();
+    let xg = x.clone().require_grad();
+    let grads = loss_of(xg.clone()).backward();
+    let analytic = vec_of(xg.grad(&grads).unwrap());
+    let base = vec_of(x);
+    let eps = 1e-3f32;
+    for j in 0..base.len() {
+        let at = |delta: f32| {
+            let mut v = base.clone();
+            v[j] += delta;
+            vec_of(loss_of(Tensor::from_data(
+                TensorData::new(v, shape),
+                &device,
+            )))[0]
+        };
+        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+        assert!(
+            (numeric - analytic[j]).abs() < 2e-3,
+            "x[{j}]: numeric {numeric} vs analytic {}",
+            analytic[j]
+        );
+    }
+}
+
+#[test]
+fn fused_batch_norm_relu_is_bit_for_bit_the_same_whatever_the_thread_count() {
+    let device = Device::flex().autodiff();
+    let shape = [6, 5, 9, 9];
+    let x = bn_input(shape, 61, &device);
+    let mix = Tensor::<4>::from_data(
+        TensorData::new(noise(x.shape().num_elements(), 62), shape),
+        &device,
+    );
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| bn_relu_run(&x, &batch_norm_layer(5, &device), &mix, true))
+    };
+    let bits = |r: [Vec<f32>; 4]| r.map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>());
+    let reference = bits(run(1));
+    assert_eq!(bits(run(1)), reference, "same thread count");
+    assert_eq!(bits(run(3)), reference, "three threads");
 }
