@@ -191,23 +191,33 @@ pub(super) fn train_forward(
     (out, mean, variance)
 }
 
-/// Evaluation forward: normalised with the given (running) statistics.
+/// Evaluation forward: normalised with the given (running) statistics, in place when `x` is
+/// not shared (nothing needs it for a backward pass, and a fresh batch-sized buffer costs
+/// page faults on every call).
 pub(super) fn eval_forward(
-    x: &FlexTensor,
+    x: FlexTensor,
     gamma: &FlexTensor,
     beta: &FlexTensor,
     mean: &FlexTensor,
     variance: &FlexTensor,
     epsilon: f64,
 ) -> FlexTensor {
-    let dims @ [b, c, hw] = bn_dims(x, &[gamma, beta, mean, variance]);
-    let shape = dims4(x);
-    let x = dense(x);
+    let [b, c, hw] = bn_dims(&x, &[gamma, beta, mean, variance]);
     let affines = affines(gamma, beta, mean, variance, epsilon, c);
-    tensor(
-        normalise_relu(values(&x, b * c * hw), dims, &affines),
-        &shape,
-    )
+    let mut out = dense(&x);
+    drop(x);
+    // Copies first only if the values are shared.
+    let values = &mut out.storage_mut::<f32>()[..b * c * hw];
+    values
+        .par_chunks_mut(hw)
+        .enumerate()
+        .for_each(|(p, plane)| {
+            let a = affines[p % c];
+            for v in plane {
+                *v = relu(a.pre_relu(*v));
+            }
+        });
+    out
 }
 
 /// Training backward, given the forward's input, parameters and batch statistics: the

@@ -101,7 +101,7 @@ impl CnnKernels for Flex {
         variance: FlexTensor,
         epsilon: f64,
     ) -> FlexTensor {
-        batch_norm::eval_forward(&x, &gamma, &beta, &mean, &variance, epsilon)
+        batch_norm::eval_forward(x, &gamma, &beta, &mean, &variance, epsilon)
     }
 }
 
