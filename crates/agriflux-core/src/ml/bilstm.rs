@@ -706,11 +706,7 @@ mod tests {
     use burn::nn::BiLstmConfig;
     use burn::tensor::{Device, TensorData};
 
-    use crate::ml::test_support::{assert_close, noise};
-
-    fn vec_of<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_into_vec_as::<f32>().unwrap()
-    }
+    use crate::ml::test_support::{assert_close, noise, vec_of};
 
     /// An input `[b, l, d]` and a burn layer with hidden size `h` on `device`.
     fn setup(b: usize, l: usize, d: usize, h: usize, device: &Device) -> (Tensor<3>, BiLstm) {

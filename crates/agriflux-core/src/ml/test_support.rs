@@ -89,3 +89,8 @@ pub(crate) fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
         );
     }
 }
+
+/// The values of a tensor.
+pub(crate) fn vec_of<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().unwrap()
+}
