@@ -124,6 +124,8 @@ struct Measurement {
 }
 
 fn main() -> Result<()> {
+    // As the CLI and the app do.
+    agriflux_core::ml::keep_freed_memory_for_reuse();
     match Cli::parse().command {
         Command::Prepare {
             workdir,

@@ -24,6 +24,7 @@ use args::{Cli, Command, EventsFormat, PipelineArgs, PlanArgs, RunArgs};
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    agriflux_core::ml::keep_freed_memory_for_reuse();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(*args),

@@ -49,6 +49,24 @@ pub use lstm::{
 pub use metrics::{ClassMetrics, ClassificationMetrics, RegressionMetrics};
 pub use normalisation::Normalisation;
 
+/// Tunes the C allocator of a program that trains models to keep freed memory for reuse; call
+/// once at its start.
+///
+/// Why: every training step allocates and frees batch-sized activation buffers (up to ~17 MB).
+/// By default glibc serves such sizes with fresh `mmap`s and returns them on free, so each
+/// step pays page faults and the kernel zeroing pages (~10 % of CNN training time in profiles).
+/// Raising the thresholds keeps those buffers in the allocator's heap. Does nothing on other
+/// platforms.
+pub fn keep_freed_memory_for_reuse() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes glibc's tuning parameters; 32 MiB is glibc's largest
+    // accepted mmap threshold on 64-bit systems.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 /// The device models train and predict on unless told otherwise: burn's pure-Rust `flex` CPU
 /// backend.
 pub fn default_device() -> Device {

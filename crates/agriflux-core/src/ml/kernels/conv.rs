@@ -95,11 +95,10 @@ fn im2col(x: &[f32], (c, h, w): (usize, usize, usize), cols: &mut [f32]) {
     }
 }
 
-/// Adds a `[C * 9, H * W]` patch-matrix gradient back onto one `[C, H, W]` sample (`dx` is
-/// overwritten).
+/// Adds a `[C * 9, H * W]` patch-matrix gradient onto one `[C, H, W]` sample's gradient `dx`
+/// (zero on entry: it comes from a freshly zeroed buffer, so it is not cleared again here).
 fn col2im(cols: &[f32], (c, h, w): (usize, usize, usize), dx: &mut [f32]) {
     let hw = h * w;
-    dx.fill(0.0);
     for ci in 0..c {
         let plane = &mut dx[ci * hw..(ci + 1) * hw];
         for ky in 0..3 {
