@@ -706,7 +706,9 @@ mod tests {
     use burn::nn::BiLstmConfig;
     use burn::tensor::{Device, TensorData};
 
-    use crate::ml::test_support::{assert_close, noise, vec_of};
+    use crate::ml::test_support::{
+        assert_close, assert_gradient_matches_finite_differences, noise, vec_of,
+    };
 
     /// An input `[b, l, d]` and a burn layer with hidden size `h` on `device`.
     fn setup(b: usize, l: usize, d: usize, h: usize, device: &Device) -> (Tensor<3>, BiLstm) {
@@ -799,27 +801,7 @@ mod tests {
         let (x, layer) = setup(2, 3, 2, 3, &device);
         let mix = Tensor::<3>::from_data(TensorData::new(noise(2 * 3 * 6, 17), [2, 3, 6]), &device);
         let loss_of = |x: Tensor<3>| (bilstm_sequence(x, &layer) * mix.clone()).sum();
-        let xg = x.clone().require_grad();
-        let grads = loss_of(xg.clone()).backward();
-        let analytic = vec_of(xg.grad(&grads).unwrap());
-        let base = vec_of(x.clone());
-        let eps = 1e-2f32;
-        for j in 0..base.len() {
-            let at = |delta: f32| {
-                let mut v = base.clone();
-                v[j] += delta;
-                vec_of(loss_of(Tensor::from_data(
-                    TensorData::new(v, [2, 3, 2]),
-                    &device,
-                )))[0]
-            };
-            let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
-            assert!(
-                (numeric - analytic[j]).abs() < 2e-3,
-                "x[{j}]: numeric {numeric} vs analytic {}",
-                analytic[j]
-            );
-        }
+        assert_gradient_matches_finite_differences(&x, 1e-2, 2e-3, loss_of);
     }
 
     #[test]

@@ -94,3 +94,33 @@ pub(crate) fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
 pub(crate) fn vec_of<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().unwrap()
 }
+
+/// Asserts that the autodiff gradient of `loss` with respect to `x` (on an autodiff device)
+/// equals central finite differences with step `eps`, within `tol`, element by element.
+pub(crate) fn assert_gradient_matches_finite_differences<const D: usize>(
+    x: &burn::tensor::Tensor<D>,
+    eps: f32,
+    tol: f32,
+    loss: impl Fn(burn::tensor::Tensor<D>) -> burn::tensor::Tensor<1>,
+) {
+    let xg = x.clone().require_grad();
+    let grads = loss(xg.clone()).backward();
+    let analytic = vec_of(xg.grad(&grads).expect("x gradient"));
+    let base = vec_of(x.clone());
+    let (dims, device) = (x.dims(), x.device());
+    for j in 0..base.len() {
+        let at = |delta: f32| {
+            let mut v = base.clone();
+            v[j] += delta;
+            let t =
+                burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, dims), &device);
+            vec_of(loss(t))[0]
+        };
+        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+        assert!(
+            (numeric - analytic[j]).abs() < tol,
+            "x[{j}]: numeric {numeric} vs analytic {}",
+            analytic[j]
+        );
+    }
+}

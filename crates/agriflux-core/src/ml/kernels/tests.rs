@@ -7,7 +7,9 @@ use burn::nn::pool::MaxPool2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::Device;
 
-use crate::ml::test_support::{assert_close, noise, vec_of};
+use crate::ml::test_support::{
+    assert_close, assert_gradient_matches_finite_differences, noise, vec_of,
+};
 
 /// Input, loss weights and a burn convolution for a check on `device`.
 fn setup(shape: [usize; 4], out_channels: usize, device: &Device) -> (Tensor<4>, Conv2d) {
@@ -93,25 +95,7 @@ fn conv_gradient_matches_finite_differences() {
     let (x, conv) = setup([1, 2, 4, 5], 3, &device);
     let mix = Tensor::<4>::from_data(TensorData::new(noise(3 * 4 * 5, 5), [1, 3, 4, 5]), &device);
     let loss_of = |x: Tensor<4>| (conv3x3(x, &conv) * mix.clone()).sum();
-    let xg = x.clone().require_grad();
-    let grads = loss_of(xg.clone()).backward();
-    let analytic = vec_of(xg.grad(&grads).unwrap());
-    let base = vec_of(x.clone());
-    let eps = 1e-2f32;
-    for j in 0..base.len() {
-        let at = |delta: f32| {
-            let mut v = base.clone();
-            v[j] += delta;
-            let t = Tensor::<4>::from_data(TensorData::new(v, [1, 2, 4, 5]), &device);
-            vec_of(loss_of(t))[0]
-        };
-        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
-        assert!(
-            (numeric - analytic[j]).abs() < 2e-3,
-            "x[{j}]: numeric {numeric} vs analytic {}",
-            analytic[j]
-        );
-    }
+    assert_gradient_matches_finite_differences(&x, 1e-2, 2e-3, loss_of);
 }
 
 #[test]
@@ -253,27 +237,7 @@ fn fused_batch_norm_relu_input_gradient_matches_finite_differences() {
     let x = bn_input(shape, 51, &device);
     let mix = Tensor::<4>::from_data(TensorData::new(noise(36, 52), shape), &device);
     let loss_of = |x: Tensor<4>| (batch_norm_relu(x, &bn) * mix.clone()).sum();
-    let xg = x.clone().require_grad();
-    let grads = loss_of(xg.clone()).backward();
-    let analytic = vec_of(xg.grad(&grads).unwrap());
-    let base = vec_of(x);
-    let eps = 1e-3f32;
-    for j in 0..base.len() {
-        let at = |delta: f32| {
-            let mut v = base.clone();
-            v[j] += delta;
-            vec_of(loss_of(Tensor::from_data(
-                TensorData::new(v, shape),
-                &device,
-            )))[0]
-        };
-        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
-        assert!(
-            (numeric - analytic[j]).abs() < 2e-3,
-            "x[{j}]: numeric {numeric} vs analytic {}",
-            analytic[j]
-        );
-    }
+    assert_gradient_matches_finite_differences(&x, 1e-3, 2e-3, loss_of);
 }
 
 #[test]
