@@ -60,8 +60,9 @@ async function statuses() {
 }
 
 test('a run on the simulated source ends with 8 green cards and the report shows its charts', async () => {
-  const badge = await s.exec('return document.body.innerText');
-  assert.match(badge, /Simulated data/);
+  // The header learns the source from the backend after the first paint: wait for it.
+  await s.until('the simulated-data badge', async () =>
+    /Simulated data/.test(await s.exec('return document.body.innerText')), 15_000, 100);
   await s.click('[data-testid="run-button"]');
   await s.waitFor('[data-testid="cancel-button"]', 30_000);
 
