@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod raster;
 pub mod sentinel_hub;
 pub mod settings;
+mod simd;
 pub mod simulate;
 pub mod source;
 pub mod steps;

@@ -7,36 +7,16 @@
 //! Results are the same whichever path runs: the arithmetic is identical, only the lane count
 //! differs (no fused multiply-add is used).
 
+use crate::simd::with_avx2_if_available;
+
 /// `sigmoid(v) = 1 / (1 + e^-v)` for each value, in place (relative error below 1e-6).
 pub(crate) fn sigmoid_in_place(values: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 was just detected on this CPU.
-        return unsafe { sigmoid_avx2(values) };
-    }
-    sigmoid_slice(values);
+    with_avx2_if_available(|| sigmoid_slice(values));
 }
 
 /// `tanh(v)` for each value, in place (absolute error below 1e-6).
 pub(crate) fn tanh_in_place(values: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 was just detected on this CPU.
-        return unsafe { tanh_avx2(values) };
-    }
-    tanh_slice(values);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn sigmoid_avx2(values: &mut [f32]) {
-    sigmoid_slice(values);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn tanh_avx2(values: &mut [f32]) {
-    tanh_slice(values);
+    with_avx2_if_available(|| tanh_slice(values));
 }
 
 #[inline(always)]

@@ -10,6 +10,8 @@
 //!
 //! Each function panics if the slices do not all have the same length (a programming error).
 
+use crate::simd::with_avx2_if_available;
+
 /// Denominators with a smaller magnitude than this give NaN instead of a huge ratio.
 pub const MIN_DENOMINATOR: f64 = 1e-6;
 
@@ -63,7 +65,7 @@ fn ndwi_ratio([green, nir]: [f64; 2]) -> (f64, f64) {
 pub fn ndvi_interleaved(bands: &[f32], valid: &[bool]) -> Vec<f32> {
     check_interleaved("ndvi", bands, valid);
     let mut out = vec![0.0f32; valid.len()];
-    simd_dispatch(|| {
+    with_avx2_if_available(|| {
         for ((o, px), &ok) in out.iter_mut().zip(bands.chunks_exact(4)).zip(valid) {
             *o = finish(ok, [px[2], px[3]], ndvi_ratio);
         }
@@ -81,7 +83,7 @@ pub fn all_interleaved(bands: &[f32], valid: &[bool]) -> [Vec<f32>; 4] {
     check_interleaved("indices", bands, valid);
     let n = valid.len();
     let [mut ndvi, mut savi, mut evi, mut ndwi] = [(); 4].map(|_| vec![0.0f32; n]);
-    simd_dispatch(|| {
+    with_avx2_if_available(|| {
         let outputs = ndvi.iter_mut().zip(&mut savi).zip(&mut evi).zip(&mut ndwi);
         for ((((a, b), c), d), (px, &ok)) in outputs.zip(bands.chunks_exact(4).zip(valid)) {
             let [blue, green, red, nir] = [px[0], px[1], px[2], px[3]];
@@ -103,22 +105,6 @@ fn check_interleaved(name: &str, bands: &[f32], valid: &[bool]) {
         bands.len(),
         valid.len()
     );
-}
-
-/// Runs `work` compiled for AVX2 when the CPU has it (twice the lanes for the `f64` divisions
-/// that dominate), else for the baseline. Same arithmetic either way, so the same bits.
-#[inline(always)]
-fn simd_dispatch(work: impl FnOnce()) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[target_feature(enable = "avx2")]
-        fn avx2(work: impl FnOnce()) {
-            work()
-        }
-        // SAFETY: AVX2 was just detected on this CPU.
-        return unsafe { avx2(work) };
-    }
-    work()
 }
 
 /// Applies `ratio` (returning numerator and denominator) to every valid, finite pixel.
