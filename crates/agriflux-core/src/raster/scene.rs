@@ -90,11 +90,6 @@ impl Scene {
         valid as f64 / self.pixels().max(1) as f64
     }
 
-    /// One band as a plane (0 = B02, 1 = B03, 2 = B04, 3 = B08).
-    pub fn band(&self, band: usize) -> Vec<f32> {
-        self.bands.iter().skip(band).step_by(4).copied().collect()
-    }
-
     /// NDVI, SAVI, EVI and NDWI planes, NaN where the pixel is not valid.
     pub fn indices(&self) -> [Vec<f32>; 4] {
         indices::all_interleaved(&self.bands, &self.valid_mask())
