@@ -43,16 +43,22 @@ layer() {
   local name=$1
   shift
   echo "==> $name"
+  local started=$SECONDS
   set +e
   "$@" 2>&1 | tee -a "$log"
   local rc=${PIPESTATUS[0]}
   set -e
+  local took=$((SECONDS - started))
+  timings+=("$(printf '%6d s  %s' "$took" "$name")")
   if [ "$rc" -ne 0 ]; then
-    echo "==> $name FAILED (exit $rc)"
+    echo "==> $name FAILED (exit $rc, ${took} s)"
     status=1
+  else
+    echo "==> $name: ${took} s"
   fi
   return 0
 }
+timings=()
 
 echo "==> UI: npm install"
 (cd ui && npm install --no-audit --no-fund --loglevel=error)
@@ -86,5 +92,7 @@ failed=$(awk '
   END { print f + 0 }' "$plain")
 rm -f "$plain"
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
+echo "==> layer durations (total ${SECONDS} s, installs included)"
+printf '%s\n' "${timings[@]}"
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"
