@@ -93,7 +93,7 @@ pub struct PipelineArgs {
     /// Work directory: holds .env, data/, models/, reports/ and logs/.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub workdir: PathBuf,
-    /// Scene source: simulated | sentinel-hub [env: AGRIFLUX_SOURCE; default: simulated unless
+    /// Scene source: simulated | sentinel-hub | files [env: AGRIFLUX_SOURCE; default: simulated unless
     /// SENTINEL_HUB_CLIENT_ID and SENTINEL_HUB_CLIENT_SECRET are set]
     #[arg(long, value_name = "SOURCE")]
     pub source: Option<String>,
@@ -157,6 +157,10 @@ pub struct PipelineArgs {
     /// Seed of every random choice [env: AGRIFLUX_SEED; default: 42]
     #[arg(long, value_name = "N")]
     pub seed: Option<String>,
+    /// Folder of Sentinel-2 L2A GeoTIFFs for --source files: one multi-band file per date or
+    /// one file per band (B02, B03, B04, B08, optional SCL) [env: AGRIFLUX_SCENES_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub scenes_dir: Option<String>,
     /// Re-run this step and every later one even if up to date: download, validate,
     /// cnn_dataset, lstm_dataset, train_cnn, train_lstm, compare, update_env (or 1-8). Earlier
     /// steps run only if they are not up to date. Not a setting: never read from .env
@@ -201,6 +205,7 @@ impl PipelineArgs {
         put("lstm-patience", &self.lstm_patience);
         put("cnn-min-accuracy", &self.cnn_min_accuracy);
         put("seed", &self.seed);
+        put("scenes-dir", &self.scenes_dir);
         if self.skip_download {
             map.insert("skip-download".into(), "true".into());
         }

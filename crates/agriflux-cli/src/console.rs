@@ -43,6 +43,15 @@ pub fn print_header(workdir: &WorkDir, settings: &Settings) {
         SourceKind::SentinelHub => {
             println!("Data source: Sentinel Hub ({})", settings.source_reason)
         }
+        SourceKind::Files => println!(
+            "Data source: scene files in {} ({}); the area and dates come from the files",
+            settings
+                .scenes_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            settings.source_reason
+        ),
     }
     println!(
         "Area: {}  Dates: {} to {}  Up to {} acquisitions below {}% cloud",

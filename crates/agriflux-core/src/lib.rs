@@ -11,6 +11,7 @@
 
 pub mod charts;
 pub mod datasets;
+pub mod files_source;
 pub mod history;
 pub mod ml;
 pub mod pipeline;

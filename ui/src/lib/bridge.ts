@@ -38,7 +38,7 @@ export type RunEvent =
       type: 'run_started';
       run_id: string;
       started_at: string;
-      source: 'simulated' | 'sentinel-hub';
+      source: 'simulated' | 'sentinel-hub' | 'files';
       source_reason: string;
       steps: { id: StepId; number: number; name: string; description: string }[];
       settings: Record<string, unknown>;
@@ -67,7 +67,7 @@ export type AppInfo = {
   version: string;
   workdir: string;
   env_path: string;
-  source: { kind: 'simulated' | 'sentinel-hub'; label: string; reason: string };
+  source: { kind: 'simulated' | 'sentinel-hub' | 'files'; label: string; reason: string };
 };
 
 export type RunOptions = {

@@ -51,7 +51,7 @@ export type RunFinish = { status: StepStatus; reportPath: string; summary: Recor
 export type RunViewState = {
   runId: string | null;
   startedAt: string | null;
-  source: 'simulated' | 'sentinel-hub' | null;
+  source: 'simulated' | 'sentinel-hub' | 'files' | null;
   sourceReason: string;
   settings: Record<string, unknown>;
   interruptedRunReport: string | null;

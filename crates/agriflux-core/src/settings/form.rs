@@ -169,6 +169,7 @@ const SENTINEL_HUB_FIELDS: &[FieldSpec] = &[
 /// Option names (see [`OPTIONS`]) in each group of the form.
 const AREA_OPTIONS: &[&str] = &[
     "source",
+    "scenes-dir",
     "bbox",
     "start",
     "end",
@@ -232,6 +233,7 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
             "bbox" => FieldKind::Bbox,
             "start" | "end" => FieldKind::Date,
             "source" => FieldKind::Select,
+            "scenes-dir" => FieldKind::Text,
             _ => FieldKind::Number,
         };
         // Defaults depend on the source (simulated runs are smaller), so show the ones that
@@ -241,7 +243,7 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
             value: value_of(&key),
             placeholder: basis.map(|s| default_text(s, name)).unwrap_or_default(),
             options: (name == "source")
-                .then(|| vec!["simulated".to_string(), "sentinel-hub".to_string()]),
+                .then(|| ["simulated", "sentinel-hub", "files"].map(String::from).to_vec()),
             is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
             label: label_of(name),
             help: spec.map(|s| s.help.to_string()).unwrap_or_default(),
@@ -326,6 +328,7 @@ fn label_of(name: &str) -> String {
         "start" => "First date",
         "end" => "Last date",
         "cnn-min-accuracy" => "CNN minimum accuracy",
+        "scenes-dir" => "Scenes folder (files source)",
         "cnn-epochs" => "CNN epochs",
         "lstm-epochs" => "LSTM epochs",
         "cnn-patience" => "CNN patience",
@@ -366,6 +369,11 @@ fn default_text(s: &Settings, name: &str) -> String {
         "lstm-patience" => s.lstm_patience.to_string(),
         "cnn-min-accuracy" => s.cnn_min_accuracy.to_string(),
         "seed" => s.seed.to_string(),
+        "scenes-dir" => s
+            .scenes_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -501,6 +509,7 @@ pub fn source_badge(env_path: &Path) -> (SourceKind, String, String) {
         Ok(s) => {
             let label = match (s.source, s.sentinel_hub.deployment) {
                 (SourceKind::Simulated, _) => "Simulated data",
+                (SourceKind::Files, _) => "Scene files",
                 (_, super::Deployment::Commercial) => "Sentinel Hub",
                 (_, super::Deployment::Cdse) => "Copernicus Data Space",
                 (_, super::Deployment::Custom) => "Sentinel Hub (custom URL)",

@@ -9,7 +9,7 @@ pub mod form;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,8 @@ pub enum SourceKind {
     Simulated,
     /// The Sentinel Hub APIs (commercial or Copernicus Data Space).
     SentinelHub,
+    /// GeoTIFFs the user already has, read from a folder (`--scenes-dir`).
+    Files,
 }
 
 impl fmt::Display for SourceKind {
@@ -67,6 +69,7 @@ impl fmt::Display for SourceKind {
         f.write_str(match self {
             Self::Simulated => "simulated",
             Self::SentinelHub => "sentinel-hub",
+            Self::Files => "files",
         })
     }
 }
@@ -158,6 +161,9 @@ pub struct Settings {
     /// Time limit of each step in seconds, by step id (`AGRIFLUX_<STEP>_TIMEOUT`).
     #[serde(default)]
     pub step_timeouts_s: BTreeMap<String, u64>,
+    /// Folder of GeoTIFFs read by the files source (`--scenes-dir`, `AGRIFLUX_SCENES_DIR`).
+    #[serde(default)]
+    pub scenes_dir: Option<PathBuf>,
 }
 
 /// Which Sentinel Hub service the credentials belong to.
@@ -307,7 +313,7 @@ impl OptionSpec {
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "source",
-        help: "scene source: simulated | sentinel-hub (default: simulated unless Sentinel Hub credentials are set)",
+        help: "scene source: simulated | sentinel-hub | files (default: simulated unless Sentinel Hub credentials are set)",
     },
     OptionSpec {
         name: "skip-download",
@@ -380,6 +386,10 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "seed",
         help: "seed of every random choice (default 42)",
+    },
+    OptionSpec {
+        name: "scenes-dir",
+        help: "folder of Sentinel-2 L2A GeoTIFFs read by --source files (one multi-band file per date, or one file per band)",
     },
 ];
 
@@ -504,11 +514,12 @@ impl<'a> SettingsResolver<'a> {
             Some(raw) => match raw.value.trim() {
                 "simulated" => (SourceKind::Simulated, format!("chosen by {}", raw.origin)),
                 "sentinel-hub" => (SourceKind::SentinelHub, format!("chosen by {}", raw.origin)),
+                "files" => (SourceKind::Files, format!("chosen by {}", raw.origin)),
                 _ => {
                     return Err(SettingsError::Invalid {
                         origin: raw.origin,
                         value: raw.value.to_string(),
-                        reason: "expected simulated or sentinel-hub".into(),
+                        reason: "expected simulated, sentinel-hub or files".into(),
                     });
                 }
             },
@@ -569,7 +580,33 @@ impl<'a> SettingsResolver<'a> {
             skip_validation: self.flag("skip-validation")?,
             sentinel_hub: self.resolve_sentinel_hub()?,
             step_timeouts_s: self.resolve_timeouts()?,
+            scenes_dir: self.resolve_scenes_dir(source)?,
         })
+    }
+
+    /// The files source's folder: a flag's relative path is taken from the current
+    /// directory, a `.env` value's from the `.env`'s folder. Required by `--source files`.
+    fn resolve_scenes_dir(&self, source: SourceKind) -> Result<Option<PathBuf>, SettingsError> {
+        let Some(raw) = self.raw("scenes-dir") else {
+            if source == SourceKind::Files {
+                return Err(SettingsError::Invalid {
+                    origin: "--source files".into(),
+                    value: String::new(),
+                    reason: "the files source needs a folder: set --scenes-dir DIR or AGRIFLUX_SCENES_DIR in .env".into(),
+                });
+            }
+            return Ok(None);
+        };
+        let path = PathBuf::from(raw.value.trim());
+        if path.is_absolute() {
+            return Ok(Some(path));
+        }
+        let base = if self.flags.contains_key("scenes-dir") {
+            std::env::current_dir().unwrap_or_default()
+        } else {
+            self.env_path.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        Ok(Some(base.join(path)))
     }
 
     /// Per-step time limits: generous defaults (a step that needs longer is stuck, not slow),

@@ -12,6 +12,7 @@ use crate::pipeline::{
 };
 use crate::raster::scene::SceneMetadata;
 use crate::raster::scene::{read_metadata, scene_dir, verify_checksums, write_scene};
+use crate::files_source::FilesSource;
 use crate::sentinel_hub::{RetryPolicy, SentinelHubSource};
 use crate::settings::{Settings, SourceKind};
 use crate::simulate::SimulatedSource;
@@ -34,6 +35,14 @@ pub fn source_for(settings: &Settings) -> Result<Box<dyn SceneSource>, StepError
         )
         .map(|s| Box::new(s) as Box<dyn SceneSource>)
         .map_err(|e| StepError::failed(format!("Sentinel Hub: {e}"))),
+        SourceKind::Files => {
+            let dir = settings.scenes_dir.as_deref().ok_or_else(|| {
+                StepError::failed("the files source needs --scenes-dir DIR (AGRIFLUX_SCENES_DIR)")
+            })?;
+            FilesSource::open(dir)
+                .map(|s| Box::new(s) as Box<dyn SceneSource>)
+                .map_err(|e| StepError::failed(format!("scene files: {e}")))
+        }
     }
 }
 
@@ -144,7 +153,8 @@ impl Step for DownloadStep {
     /// Up to date when the scene folders are as this step left them (every file under
     /// `data/scenes/` hashes the same) and the search settings are the same: source, area,
     /// dates, count, cloud threshold, plus the seed for the simulated source (it generates the
-    /// scenes) or the service URL for Sentinel Hub. With the default rolling `--days-back`
+    /// scenes), the service URL for Sentinel Hub, or the folder and the content of every file
+    /// under it for the files source. With the default rolling `--days-back`
     /// window the dates move every day, so pin `--start`/`--end` while tuning.
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         let deps = StepDeps::new()
@@ -160,6 +170,12 @@ impl Step for DownloadStep {
             SourceKind::SentinelHub => {
                 deps.setting("sentinel_hub_base_url", &settings.sentinel_hub.base_url)
             }
+            SourceKind::Files => match &settings.scenes_dir {
+                Some(dir) => deps
+                    .setting("scenes_dir", dir.display())
+                    .inputs([FileSet::tree(dir.clone())]),
+                None => deps,
+            },
         })
     }
 
@@ -204,9 +220,12 @@ impl Step for DownloadStep {
             let dir = scene_dir(&scenes_dir, acq.date);
             // A date already downloaded for this area and source, whose files still match
             // their checksums, is not fetched again.
+            // Scenes made from files are also redone when the files (hence the provenance,
+            // which lists them) changed.
             let verified = read_metadata(&dir).ok().filter(|m| {
                 m.source == source.kind()
                     && m.bbox == settings.bbox
+                    && (source.kind() != SourceKind::Files || m.provenance == source.provenance())
                     && verify_checksums(&dir, m).is_ok()
             });
             match verified {
@@ -294,6 +313,10 @@ impl Step for DownloadStep {
         out.insert("height".into(), json!(height));
         out.insert("crs".into(), json!(crs));
         out.insert("scenes_dir".into(), json!(scenes_dir.display().to_string()));
+        if source.kind() == SourceKind::Files {
+            // The folder read and how validity was decided (SCL or nodata only).
+            out.insert("source_details".into(), source.provenance());
+        }
         Ok(out)
     }
 }
