@@ -58,13 +58,27 @@ fn runs_all_steps_on_gdal_written_scene_files_and_reports_the_folder() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let (wd, sd) = (work.path().to_str().unwrap(), files.path().to_str().unwrap());
-    let mut args = vec!["run", "--workdir", wd, "--source", "files", "--scenes-dir", sd];
+    let (wd, sd) = (
+        work.path().to_str().unwrap(),
+        files.path().to_str().unwrap(),
+    );
+    let mut args = vec![
+        "run",
+        "--workdir",
+        wd,
+        "--source",
+        "files",
+        "--scenes-dir",
+        sd,
+    ];
     args.extend_from_slice(FLAGS);
     let out = agriflux(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("Data source: scene files in {sd}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Data source: scene files in {sd}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("Completed: 8"), "{stdout}");
 
     let report = latest_report(work.path());
@@ -81,7 +95,10 @@ fn runs_all_steps_on_gdal_written_scene_files_and_reports_the_folder() {
         "{download}"
     );
     assert_eq!(download["dates"].as_array().unwrap().len(), 7, "{download}");
-    assert_eq!((download["width"].as_u64(), download["height"].as_u64()), (Some(227), Some(246)));
+    assert_eq!(
+        (download["width"].as_u64(), download["height"].as_u64()),
+        (Some(227), Some(246))
+    );
     assert_eq!(download["crs"], "EPSG:32631");
 
     // Each scene keeps the files' grid and records where it came from.
@@ -94,16 +111,32 @@ fn runs_all_steps_on_gdal_written_scene_files_and_reports_the_folder() {
         serde_json::json!([356040.0, 10.0, 0.0, 4835680.0, 0.0, -10.0])
     );
     assert_eq!(meta["provenance"]["folder"], sd);
-    if Command::new("gdalinfo").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        let out = Command::new("gdalinfo").arg(scene.join("bands.tif")).output().unwrap();
+    if Command::new("gdalinfo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let out = Command::new("gdalinfo")
+            .arg(scene.join("bands.tif"))
+            .output()
+            .unwrap();
         let listing = String::from_utf8_lossy(&out.stdout);
         assert!(listing.contains("COMPRESSION=DEFLATE"), "{listing}");
         assert!(listing.contains("PREDICTOR=3"), "{listing}");
         assert!(listing.contains("WGS 84 / UTM zone 31N"), "{listing}");
-        assert!(listing.contains("Upper Left  (  356040.000, 4835680.000)"), "{listing}");
-        assert!(listing.contains("Lower Right (  358310.000, 4833220.000)"), "{listing}");
+        assert!(
+            listing.contains("Upper Left  (  356040.000, 4835680.000)"),
+            "{listing}"
+        );
+        assert!(
+            listing.contains("Lower Right (  358310.000, 4833220.000)"),
+            "{listing}"
+        );
         for band in ["B02", "B03", "B04", "B08"] {
-            assert!(listing.contains(&format!("Description = {band}")), "{listing}");
+            assert!(
+                listing.contains(&format!("Description = {band}")),
+                "{listing}"
+            );
         }
     }
 
@@ -124,7 +157,9 @@ fn runs_all_steps_on_gdal_written_scene_files_and_reports_the_folder() {
 fn refuses_the_files_source_without_a_folder() {
     let work = tempfile::tempdir().unwrap();
     let wd = work.path().to_str().unwrap();
-    let out = agriflux(&["run", "--workdir", wd, "--source", "files"]).output().unwrap();
+    let out = agriflux(&["run", "--workdir", wd, "--source", "files"])
+        .output()
+        .unwrap();
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("--scenes-dir"), "{all}");

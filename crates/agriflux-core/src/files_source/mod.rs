@@ -75,7 +75,12 @@ fn failed(message: String) -> SourceError {
 /// GeoTIFFs directly in `dir` and in its direct subfolders, sorted.
 fn list_tiffs(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let read = |d: &Path| {
-        fs::read_dir(d).map_err(|e| failed(format!("cannot list the scenes folder {}: {e}", d.display())))
+        fs::read_dir(d).map_err(|e| {
+            failed(format!(
+                "cannot list the scenes folder {}: {e}",
+                d.display()
+            ))
+        })
     };
     let is_tiff = |p: &Path| {
         p.extension()
@@ -84,10 +89,14 @@ fn list_tiffs(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
     };
     let mut files = Vec::new();
     for entry in read(dir)? {
-        let path = entry.map_err(|e| failed(format!("{}: {e}", dir.display())))?.path();
+        let path = entry
+            .map_err(|e| failed(format!("{}: {e}", dir.display())))?
+            .path();
         if path.is_dir() {
             for inner in read(&path)? {
-                let inner = inner.map_err(|e| failed(format!("{}: {e}", path.display())))?.path();
+                let inner = inner
+                    .map_err(|e| failed(format!("{}: {e}", path.display())))?
+                    .path();
                 if inner.is_file() && is_tiff(&inner) {
                     files.push(inner);
                 }
@@ -154,8 +163,16 @@ impl FilesSource {
         let mut ignored = Vec::new();
         let mut grid: Option<(PathBuf, Crs, GeoTransform, usize, usize)> = None;
         for path in files {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let band = band_in_name(&stem);
             if band
                 .as_deref()
@@ -248,8 +265,11 @@ impl FilesSource {
                     .filter(|b| !files.single.contains_key(*b))
                     .collect();
                 if !missing.is_empty() {
-                    let found: Vec<String> =
-                        files.single.values().map(|p| p.display().to_string()).collect();
+                    let found: Vec<String> = files
+                        .single
+                        .values()
+                        .map(|p| p.display().to_string())
+                        .collect();
                     return Err(failed(format!(
                         "{date}: missing band(s) {} (found {})",
                         missing.join(", "),
@@ -259,7 +279,11 @@ impl FilesSource {
             } else if let Some(band) = files.single.keys().find(|b| *b != "SCL") {
                 return Err(failed(format!(
                     "{date}: both a multi-band file ({}) and a {band} file ({}); keep one",
-                    files.multi.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    files
+                        .multi
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                     files.single[band].display()
                 )));
             }
@@ -274,7 +298,11 @@ impl FilesSource {
                 ignored.join(", ")
             )));
         };
-        let fingerprint = fingerprint(dates.values().flat_map(|f| f.multi.iter().chain(f.single.values())))?;
+        let fingerprint = fingerprint(
+            dates
+                .values()
+                .flat_map(|f| f.multi.iter().chain(f.single.values())),
+        )?;
         Ok(Self {
             fingerprint,
             dir: dir.to_path_buf(),
@@ -372,7 +400,10 @@ fn fingerprint<'a>(files: impl Iterator<Item = &'a PathBuf>) -> Result<String, S
             .map_or(0, |d| d.as_nanos());
         text.push_str(&format!("{}\t{}\t{mtime}\n", path.display(), meta.len()));
     }
-    Ok(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes())))
+    Ok(format!(
+        "{:032x}",
+        xxhash_rust::xxh3::xxh3_128(text.as_bytes())
+    ))
 }
 
 /// Whether a date's multi-band file names an SCL band.
@@ -409,7 +440,13 @@ fn classes(raster: &Raster, band: usize) -> Vec<u8> {
         .band_f32(band)
         .unwrap_or_default()
         .into_iter()
-        .map(|v| if (0.0..=255.0).contains(&v) { v as u8 } else { 0 })
+        .map(|v| {
+            if (0.0..=255.0).contains(&v) {
+                v as u8
+            } else {
+                0
+            }
+        })
         .collect()
 }
 

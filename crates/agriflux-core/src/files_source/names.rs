@@ -38,8 +38,13 @@ pub fn date_in_name(name: &str) -> Option<NaiveDate> {
             continue;
         }
         // YYYY-MM-DD
-        if (0..10).all(|k| if k == 4 || k == 7 { b.get(i + k) == Some(&b'-') } else { digit(i + k) })
-            && !digit(i + 10)
+        if (0..10).all(|k| {
+            if k == 4 || k == 7 {
+                b.get(i + k) == Some(&b'-')
+            } else {
+                digit(i + k)
+            }
+        }) && !digit(i + 10)
         {
             if let Ok(date) = NaiveDate::parse_from_str(&name[i..i + 10], "%Y-%m-%d") {
                 return Some(date);
@@ -74,7 +79,8 @@ mod tests {
         let name = "2024-06-01-00:00_2024-06-01-23:59_Sentinel-2_L2A_B04_(Raw).tiff";
         assert_eq!(band_in_name(name).as_deref(), Some("B04"));
         assert_eq!(date_in_name(name), Some(day("2024-06-01")));
-        let scl = "2024-06-01-00:00_2024-06-01-23:59_Sentinel-2_L2A_Scene_classification_map_(SCL).tiff";
+        let scl =
+            "2024-06-01-00:00_2024-06-01-23:59_Sentinel-2_L2A_Scene_classification_map_(SCL).tiff";
         assert_eq!(band_in_name(scl).as_deref(), Some("SCL"));
     }
 
@@ -84,7 +90,10 @@ mod tests {
         assert_eq!(band_in_name(name).as_deref(), Some("B08"));
         assert_eq!(date_in_name(name), Some(day("2018-04-29")));
         assert_eq!(band_in_name("bouconne_2018-05-13.tif"), None);
-        assert_eq!(date_in_name("bouconne_2018-05-13.tif"), Some(day("2018-05-13")));
+        assert_eq!(
+            date_in_name("bouconne_2018-05-13.tif"),
+            Some(day("2018-05-13"))
+        );
         assert_eq!(band_in_name("s2_B8A.tif").as_deref(), Some("B8A"));
     }
 

@@ -97,7 +97,10 @@ fn check_bouconne(source: &FilesSource, exact: bool) {
                 assert_eq!(got.to_bits(), want.to_bits(), "date {t} sample {i}");
             } else {
                 // DN = round(reflectance x 10000), read back as DN / 10000.
-                assert!((got - want).abs() <= 0.6e-4, "date {t} sample {i}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 0.6e-4,
+                    "date {t} sample {i}: {got} vs {want}"
+                );
             }
         }
         // No SCL: validity is "has data in every band", classified 7 (unclassified).
@@ -169,7 +172,9 @@ fn takes_undescribed_bands_as_b02_b03_b04_b08_and_dn_as_reflectance_x_10000() {
     raster.nodata = Some(0.0);
     write_geotiff(&dir.path().join("20180429.tif"), &raster).unwrap();
     let source = FilesSource::open(dir.path()).unwrap();
-    let scene = source.fetch(&all_dates(&source)[0], &crate::settings::SIMULATED_BBOX).unwrap();
+    let scene = source
+        .fetch(&all_dates(&source)[0], &crate::settings::SIMULATED_BBOX)
+        .unwrap();
     assert!(scene.bands[0].is_nan()); // DN 0 is the nodata value
     assert_eq!(scene.data_mask[0], 0);
     assert_eq!(&scene.bands[4..8], &[0.04, 0.05, 0.06, 0.07]);
@@ -189,7 +194,9 @@ fn uses_an_scl_file_for_validity_and_cloud_cover() {
     scl.nodata = None;
     write_geotiff(&dir.path().join("S2_2018-04-29_SCL.tif"), &scl).unwrap();
     let source = FilesSource::open(dir.path()).unwrap();
-    let scene = source.fetch(&all_dates(&source)[0], &crate::settings::SIMULATED_BBOX).unwrap();
+    let scene = source
+        .fetch(&all_dates(&source)[0], &crate::settings::SIMULATED_BBOX)
+        .unwrap();
     assert_eq!(scene.scl, [4, 4, 9, 9, 4, 4, 4, 4, 0, 4, 4, 4]);
     assert_eq!(scene.data_mask[8], 0);
     assert_eq!(scene.cloud_cover, 18.18); // 2 of the 11 pixels with data
@@ -200,12 +207,21 @@ fn uses_an_scl_file_for_validity_and_cloud_cover() {
 fn refuses_mixed_crss_naming_both_files() {
     let dir = tempfile::tempdir().unwrap();
     let names = ["B02", "B03", "B04", "B08"];
-    write_geotiff(&dir.path().join("a_2018-04-29.tif"), &small(4, &names, 32631)).unwrap();
-    write_geotiff(&dir.path().join("b_2018-05-13.tif"), &small(4, &names, 32632)).unwrap();
+    write_geotiff(
+        &dir.path().join("a_2018-04-29.tif"),
+        &small(4, &names, 32631),
+    )
+    .unwrap();
+    write_geotiff(
+        &dir.path().join("b_2018-05-13.tif"),
+        &small(4, &names, 32632),
+    )
+    .unwrap();
     let err = open_err(dir.path());
     assert!(err.starts_with("mixed CRSs: "), "{err}");
     assert!(
-        err.contains("b_2018-05-13.tif is EPSG:32632") && err.contains("a_2018-04-29.tif is EPSG:32631"),
+        err.contains("b_2018-05-13.tif is EPSG:32632")
+            && err.contains("a_2018-04-29.tif is EPSG:32631"),
         "{err}"
     );
 }
@@ -218,20 +234,29 @@ fn refuses_a_date_with_missing_bands() {
         write_geotiff(&dir.path().join(name), &small(1, &[""], 32631)).unwrap();
     }
     let err = open_err(dir.path());
-    assert!(err.starts_with("2024-06-01: missing band(s) B04 (found "), "{err}");
+    assert!(
+        err.starts_with("2024-06-01: missing band(s) B04 (found "),
+        "{err}"
+    );
     let mut multi = small(4, &["B02", "B03", "B05", "B08"], 32631);
     multi.band_names[2] = "B05".into();
     let other = tempfile::tempdir().unwrap();
     write_geotiff(&other.path().join("x_2018-04-29.tif"), &multi).unwrap();
     let err = open_err(other.path());
-    assert!(err.contains("x_2018-04-29.tif: band B04 is missing"), "{err}");
+    assert!(
+        err.contains("x_2018-04-29.tif: band B04 is missing"),
+        "{err}"
+    );
 }
 
 #[test]
 fn refuses_files_without_a_date_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    write_geotiff(&dir.path().join("stack.tif"), &small(4, &["B02", "B03", "B04", "B08"], 32631))
-        .unwrap();
+    write_geotiff(
+        &dir.path().join("stack.tif"),
+        &small(4, &["B02", "B03", "B04", "B08"], 32631),
+    )
+    .unwrap();
     let err = open_err(dir.path());
     assert!(
         err.contains("stack.tif: cannot tell its date: no YYYY-MM-DD or YYYYMMDD"),

@@ -142,39 +142,92 @@ fn assert_same(actual: &Raster, expected: &Raster, what: &str) {
 /// The variants of GDAL's creation options the reader must decode.
 const FLOAT_VARIANTS: &[(&str, &[&str])] = &[
     ("deflate", &["-co", "COMPRESS=DEFLATE"]),
-    ("deflate-p2", &["-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2"]),
-    ("deflate-p3", &["-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=3"]),
+    (
+        "deflate-p2",
+        &["-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2"],
+    ),
+    (
+        "deflate-p3",
+        &["-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=3"],
+    ),
     ("lzw-p2", &["-co", "COMPRESS=LZW", "-co", "PREDICTOR=2"]),
     ("lzw-p3", &["-co", "COMPRESS=LZW", "-co", "PREDICTOR=3"]),
     ("packbits", &["-co", "COMPRESS=PACKBITS"]),
     (
         "tiled",
         &[
-            "-co", "TILED=YES", "-co", "BLOCKXSIZE=256", "-co", "BLOCKYSIZE=256", "-co",
-            "COMPRESS=DEFLATE", "-co", "PREDICTOR=3",
+            "-co",
+            "TILED=YES",
+            "-co",
+            "BLOCKXSIZE=256",
+            "-co",
+            "BLOCKYSIZE=256",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            "PREDICTOR=3",
         ],
     ),
-    ("bigtiff", &["-co", "BIGTIFF=YES", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=3"]),
-    ("band-interleaved", &["-co", "INTERLEAVE=BAND", "-co", "COMPRESS=LZW"]),
+    (
+        "bigtiff",
+        &[
+            "-co",
+            "BIGTIFF=YES",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            "PREDICTOR=3",
+        ],
+    ),
+    (
+        "band-interleaved",
+        &["-co", "INTERLEAVE=BAND", "-co", "COMPRESS=LZW"],
+    ),
     (
         "tiled-band-bigtiff-big-endian",
         &[
-            "-co", "TILED=YES", "-co", "BLOCKXSIZE=256", "-co", "BLOCKYSIZE=256", "-co",
-            "INTERLEAVE=BAND", "-co", "BIGTIFF=YES", "-co", "ENDIANNESS=BIG", "-co",
-            "COMPRESS=DEFLATE", "-co", "PREDICTOR=3",
+            "-co",
+            "TILED=YES",
+            "-co",
+            "BLOCKXSIZE=256",
+            "-co",
+            "BLOCKYSIZE=256",
+            "-co",
+            "INTERLEAVE=BAND",
+            "-co",
+            "BIGTIFF=YES",
+            "-co",
+            "ENDIANNESS=BIG",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            "PREDICTOR=3",
         ],
     ),
 ];
 
 const INTEGER_VARIANTS: &[(&str, &[&str])] = &[
-    ("deflate-p2", &["-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2"]),
+    (
+        "deflate-p2",
+        &["-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2"],
+    ),
     ("lzw-p2", &["-co", "COMPRESS=LZW", "-co", "PREDICTOR=2"]),
     ("packbits", &["-co", "COMPRESS=PACKBITS"]),
     (
         "tiled-band",
         &[
-            "-co", "TILED=YES", "-co", "BLOCKXSIZE=256", "-co", "BLOCKYSIZE=256", "-co",
-            "INTERLEAVE=BAND", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2",
+            "-co",
+            "TILED=YES",
+            "-co",
+            "BLOCKXSIZE=256",
+            "-co",
+            "BLOCKYSIZE=256",
+            "-co",
+            "INTERLEAVE=BAND",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            "PREDICTOR=2",
         ],
     ),
     ("bigtiff", &["-co", "BIGTIFF=YES", "-co", "COMPRESS=LZW"]),
@@ -189,7 +242,11 @@ fn reads_every_gdal_layout_and_compression_of_the_real_sample_exactly() {
     make_fixtures(python, dir.path(), "sources");
     let expected = bouconne_first_date();
     let source = dir.path().join("source_f32.tif");
-    assert_same(&read_geotiff(&source).unwrap(), &expected, "uncompressed float32");
+    assert_same(
+        &read_geotiff(&source).unwrap(),
+        &expected,
+        "uncompressed float32",
+    );
     for (name, options) in FLOAT_VARIANTS {
         let path = dir.path().join(format!("f32-{name}.tif"));
         translate(&source, &path, options);
@@ -202,7 +259,13 @@ fn reads_every_gdal_layout_and_compression_of_the_real_sample_exactly() {
             unreachable!()
         };
         v.iter()
-            .map(|r| if r.is_nan() { nodata } else { (r * 10000.0).round() })
+            .map(|r| {
+                if r.is_nan() {
+                    nodata
+                } else {
+                    (r * 10000.0).round()
+                }
+            })
             .collect()
     };
     for (file, nodata, names) in [
@@ -217,7 +280,10 @@ fn reads_every_gdal_layout_and_compression_of_the_real_sample_exactly() {
             RasterData::I16(v) => v.iter().map(|&x| f32::from(x)).collect(),
             other => panic!("{file}: {} samples", other.type_name()),
         };
-        assert!(got == want, "{file}: DN differ from the sample's reflectance x 10000");
+        assert!(
+            got == want,
+            "{file}: DN differ from the sample's reflectance x 10000"
+        );
         assert_eq!(reference.nodata, Some(f64::from(nodata)), "{file}");
         assert_eq!(reference.band_names, names, "{file}");
         assert_eq!(reference.transform, expected.transform, "{file}");
@@ -225,7 +291,11 @@ fn reads_every_gdal_layout_and_compression_of_the_real_sample_exactly() {
         for (name, options) in INTEGER_VARIANTS {
             let path = dir.path().join(format!("{file}-{name}.tif"));
             translate(&source, &path, options);
-            assert_same(&read_geotiff(&path).unwrap(), &reference, &format!("{file} {name}"));
+            assert_same(
+                &read_geotiff(&path).unwrap(),
+                &reference,
+                &format!("{file} {name}"),
+            );
         }
     }
 }
@@ -296,8 +366,14 @@ fn gdalinfo_reads_written_bands_as_deflate_with_the_floating_point_predictor() {
     assert!(wkt.contains("WGS 84 / UTM zone 31N"), "{wkt}");
     assert!(wkt.ends_with("ID[\"EPSG\",32631]]"), "{wkt}");
     let corners = &info["cornerCoordinates"];
-    assert_eq!(corners["upperLeft"], serde_json::json!([356040.0, 4835680.0]));
-    assert_eq!(corners["lowerRight"], serde_json::json!([358310.0, 4833220.0]));
+    assert_eq!(
+        corners["upperLeft"],
+        serde_json::json!([356040.0, 4835680.0])
+    );
+    assert_eq!(
+        corners["lowerRight"],
+        serde_json::json!([358310.0, 4833220.0])
+    );
     // Statistics prove GDAL decodes our predictor and compression to the same values.
     for (index, band) in bands.iter().enumerate() {
         let values: Vec<f64> = raster
@@ -312,20 +388,31 @@ fn gdalinfo_reads_written_bands_as_deflate_with_the_floating_point_predictor() {
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let stat =
             |key: &str| -> f64 { band["metadata"][""][key].as_str().unwrap().parse().unwrap() };
-        assert!((stat("STATISTICS_MEAN") - mean).abs() < 1e-6, "band {index}");
+        assert!(
+            (stat("STATISTICS_MEAN") - mean).abs() < 1e-6,
+            "band {index}"
+        );
         assert_eq!(stat("STATISTICS_MINIMUM"), min, "band {index}");
         assert_eq!(stat("STATISTICS_MAXIMUM"), max, "band {index}");
     }
     // And GDAL's own copy of our file back through our reader is the same raster.
     let copy = dir.path().join("copy.tif");
     translate(&path, &copy, &[]);
-    assert_same(&read_geotiff(&copy).unwrap(), &raster, "gdal_translate of our file");
+    assert_same(
+        &read_geotiff(&copy).unwrap(),
+        &raster,
+        "gdal_translate of our file",
+    );
     // Integers get the horizontal predictor.
     let mut dn = raster.clone();
     dn.data = RasterData::U16((0..227 * 246 * 4).map(|i| (i % 4099) as u16).collect());
     dn.nodata = Some(0.0);
     write_geotiff(&path, &dn).unwrap();
-    let out = Command::new("gdalinfo").arg("-json").arg(&path).output().unwrap();
+    let out = Command::new("gdalinfo")
+        .arg("-json")
+        .arg(&path)
+        .output()
+        .unwrap();
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["metadata"]["IMAGE_STRUCTURE"]["PREDICTOR"], "2");
     translate(&path, &copy, &[]);

@@ -138,7 +138,6 @@ fn xml_unescape(text: &str) -> String {
 // Reader
 // ---------------------------------------------------------------------------------------------
 
-
 /// The georeferencing tags of one TIFF image, as read by the `tiff` crate.
 #[derive(Debug, Default)]
 pub(crate) struct GeoTags {
@@ -153,7 +152,10 @@ pub(crate) struct GeoTags {
 }
 
 /// The geotransform and EPSG code from the GeoTIFF tags; errors name `path`.
-pub(crate) fn georeferencing(path: &Path, tags: &GeoTags) -> Result<(GeoTransform, Crs), RasterError> {
+pub(crate) fn georeferencing(
+    path: &Path,
+    tags: &GeoTags,
+) -> Result<(GeoTransform, Crs), RasterError> {
     let malformed = |detail: String| RasterError::Malformed {
         path: path.to_path_buf(),
         detail,
@@ -166,7 +168,10 @@ pub(crate) fn georeferencing(path: &Path, tags: &GeoTags) -> Result<(GeoTransfor
         unsupported("not a GeoTIFF: GeoKeyDirectoryTag (34735) is missing".to_string())
     })?;
     if keys.len() < 4 {
-        return Err(malformed(format!("GeoKeyDirectoryTag has only {} values", keys.len())));
+        return Err(malformed(format!(
+            "GeoKeyDirectoryTag has only {} values",
+            keys.len()
+        )));
     }
     let declared = keys[3] as usize;
     if keys.len() < 4 + 4 * declared {
@@ -207,7 +212,9 @@ pub(crate) fn georeferencing(path: &Path, tags: &GeoTags) -> Result<(GeoTransfor
             )));
         }
         if m[1] != 0.0 || m[4] != 0.0 {
-            return Err(unsupported("rotated or sheared rasters are not supported".into()));
+            return Err(unsupported(
+                "rotated or sheared rasters are not supported".into(),
+            ));
         }
         GeoTransform {
             origin_x: m[3],
@@ -256,7 +263,8 @@ pub(crate) fn georeferencing(path: &Path, tags: &GeoTags) -> Result<(GeoTransfor
             "only north-up rasters with positive, finite pixel sizes are supported, got {t:?}"
         )));
     }
-    let epsg = u32::try_from(epsg).map_err(|_| malformed(format!("EPSG code {epsg} is out of range")))?;
+    let epsg =
+        u32::try_from(epsg).map_err(|_| malformed(format!("EPSG code {epsg} is out of range")))?;
     Ok((transform, Crs { epsg }))
 }
 

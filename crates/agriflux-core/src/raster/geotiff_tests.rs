@@ -26,7 +26,6 @@ const TAG_TILE_OFFSETS: u16 = 324;
 const TAG_TILE_BYTE_COUNTS: u16 = 325;
 const TAG_SAMPLE_FORMAT: u16 = 339;
 
-
 fn utm31n_transform() -> GeoTransform {
     GeoTransform {
         origin_x: 356040.0,
@@ -747,9 +746,15 @@ fn hostile_tiff(width: u32, height: u32, bands: u16, offset: Option<u32>, count:
         vec![
             (TAG_IMAGE_WIDTH, Field::Long(vec![width])),
             (TAG_IMAGE_LENGTH, Field::Long(vec![height])),
-            (TAG_BITS_PER_SAMPLE, Field::Short(vec![8; usize::from(bands)])),
+            (
+                TAG_BITS_PER_SAMPLE,
+                Field::Short(vec![8; usize::from(bands)]),
+            ),
             (TAG_SAMPLES_PER_PIXEL, Field::Short(vec![bands])),
-            (TAG_STRIP_OFFSETS, Field::Long(vec![offset.unwrap_or(offsets[0])])),
+            (
+                TAG_STRIP_OFFSETS,
+                Field::Long(vec![offset.unwrap_or(offsets[0])]),
+            ),
             (TAG_STRIP_BYTE_COUNTS, Field::Long(vec![count])),
             (TAG_MODEL_PIXEL_SCALE, Field::Double(vec![10.0, 10.0, 0.0])),
             (
@@ -783,7 +788,11 @@ fn rejects_huge_declared_dimensions_before_allocating() {
 #[test]
 fn rejects_strips_pointing_outside_the_file() {
     let path = Path::new("bogus.tif");
-    for (offset, count) in [(Some(1 << 30), 64), (None, 1 << 20), (Some(u32::MAX - 8), 64)] {
+    for (offset, count) in [
+        (Some(1 << 30), 64),
+        (None, 1 << 20),
+        (Some(u32::MAX - 8), 64),
+    ] {
         let err = decode_geotiff(path, &hostile_tiff(8, 8, 1, offset, count)).unwrap_err();
         assert!(
             matches!(

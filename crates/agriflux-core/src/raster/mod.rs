@@ -15,8 +15,8 @@ mod gdal_tests;
 mod geotiff_tests;
 
 pub use geotiff::{
-    Crs, GeoTiffInfo, GeoTransform, Raster, RasterData, RasterError, decode_geotiff,
-    read_geotiff, read_geotiff_with_info, write_geotiff,
+    Crs, GeoTiffInfo, GeoTransform, Raster, RasterData, RasterError, decode_geotiff, read_geotiff,
+    read_geotiff_with_info, write_geotiff,
 };
 pub use indices::{evi, ndvi, ndwi, savi};
 

@@ -12,14 +12,13 @@ use std::fs;
 use std::io::{self, Cursor};
 use std::path::Path;
 
+use tiff::TiffError;
 use tiff::decoder::{Decoder, DecodingResult, Limits};
 use tiff::tags::{PlanarConfiguration, SampleFormat, Tag};
-use tiff::TiffError;
 
 use super::georef::{
     GeoTags, TAG_GDAL_METADATA, TAG_GDAL_NODATA, TAG_GEO_KEY_DIRECTORY, TAG_MODEL_PIXEL_SCALE,
-    TAG_MODEL_TIEPOINT, TAG_MODEL_TRANSFORMATION, band_descriptions, georeferencing,
-    parse_nodata,
+    TAG_MODEL_TIEPOINT, TAG_MODEL_TRANSFORMATION, band_descriptions, georeferencing, parse_nodata,
 };
 use super::types::{Raster, RasterData, RasterError};
 

@@ -280,4 +280,3 @@ impl Raster {
 fn step_band<T>(data: &[T], bands: usize, band: usize) -> impl Iterator<Item = &T> {
     data.iter().skip(band).step_by(bands)
 }
-

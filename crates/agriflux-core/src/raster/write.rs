@@ -47,11 +47,9 @@ pub fn write_geotiff(path: &Path, raster: &Raster) -> Result<(), RasterError> {
     };
     validate_for_writing(raster).map_err(invalid)?;
     let bytes = encode(raster).map_err(|e| invalid(format!("TIFF encoding failed: {e}")))?;
-    super::write_atomically(path, |out| out.write_all(&bytes)).map_err(|source| {
-        RasterError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+    super::write_atomically(path, |out| out.write_all(&bytes)).map_err(|source| RasterError::Io {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -88,7 +86,9 @@ fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
         let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
         z.write_all(&raw).map_err(|e| e.to_string())?;
         let compressed = z.finish().map_err(|e| e.to_string())?;
-        let offset = dir.write_data(compressed.as_slice()).map_err(|e| e.to_string())?;
+        let offset = dir
+            .write_data(compressed.as_slice())
+            .map_err(|e| e.to_string())?;
         offsets.push(u32::try_from(offset).map_err(|_| too_big())?);
         counts.push(u32::try_from(compressed.len()).map_err(|_| too_big())?);
     }
@@ -96,36 +96,52 @@ fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
     let t = &raster.transform;
     let enc = |e: tiff::TiffError| e.to_string();
     let n = bands;
-    dir.write_tag(Tag::ImageWidth, raster.width as u32).map_err(enc)?;
-    dir.write_tag(Tag::ImageLength, raster.height as u32).map_err(enc)?;
-    dir.write_tag(Tag::BitsPerSample, &vec![raster.data.bits(); n][..]).map_err(enc)?;
-    dir.write_tag(Tag::Compression, COMPRESSION_DEFLATE).map_err(enc)?;
-    dir.write_tag(Tag::PhotometricInterpretation, 1u16).map_err(enc)?; // MinIsBlack
-    dir.write_tag(Tag::StripOffsets, offsets.as_slice()).map_err(enc)?;
+    dir.write_tag(Tag::ImageWidth, raster.width as u32)
+        .map_err(enc)?;
+    dir.write_tag(Tag::ImageLength, raster.height as u32)
+        .map_err(enc)?;
+    dir.write_tag(Tag::BitsPerSample, &vec![raster.data.bits(); n][..])
+        .map_err(enc)?;
+    dir.write_tag(Tag::Compression, COMPRESSION_DEFLATE)
+        .map_err(enc)?;
+    dir.write_tag(Tag::PhotometricInterpretation, 1u16)
+        .map_err(enc)?; // MinIsBlack
+    dir.write_tag(Tag::StripOffsets, offsets.as_slice())
+        .map_err(enc)?;
     dir.write_tag(Tag::SamplesPerPixel, n as u16).map_err(enc)?;
-    dir.write_tag(Tag::RowsPerStrip, rows_per_strip as u32).map_err(enc)?;
-    dir.write_tag(Tag::StripByteCounts, counts.as_slice()).map_err(enc)?;
+    dir.write_tag(Tag::RowsPerStrip, rows_per_strip as u32)
+        .map_err(enc)?;
+    dir.write_tag(Tag::StripByteCounts, counts.as_slice())
+        .map_err(enc)?;
     dir.write_tag(Tag::PlanarConfiguration, 1u16).map_err(enc)?; // chunky
     dir.write_tag(Tag::Predictor, predictor).map_err(enc)?;
     if n > 1 {
         // Unspecified extra samples: plain data bands beyond the grey one.
-        dir.write_tag(Tag::ExtraSamples, &vec![0u16; n - 1][..]).map_err(enc)?;
+        dir.write_tag(Tag::ExtraSamples, &vec![0u16; n - 1][..])
+            .map_err(enc)?;
     }
     let format = vec![raster.data.sample_format(); n];
-    dir.write_tag(Tag::SampleFormat, format.as_slice()).map_err(enc)?;
+    dir.write_tag(Tag::SampleFormat, format.as_slice())
+        .map_err(enc)?;
     let scale = [t.pixel_width, t.pixel_height, 0.0];
-    dir.write_tag(Tag::Unknown(TAG_MODEL_PIXEL_SCALE), &scale[..]).map_err(enc)?;
+    dir.write_tag(Tag::Unknown(TAG_MODEL_PIXEL_SCALE), &scale[..])
+        .map_err(enc)?;
     let tiepoint = [0.0, 0.0, 0.0, t.origin_x, t.origin_y, 0.0];
-    dir.write_tag(Tag::Unknown(TAG_MODEL_TIEPOINT), &tiepoint[..]).map_err(enc)?;
+    dir.write_tag(Tag::Unknown(TAG_MODEL_TIEPOINT), &tiepoint[..])
+        .map_err(enc)?;
     let (keys, citation) = geo_keys(raster.crs)?;
-    dir.write_tag(Tag::Unknown(TAG_GEO_KEY_DIRECTORY), keys.as_slice()).map_err(enc)?;
-    dir.write_tag(Tag::Unknown(TAG_GEO_ASCII_PARAMS), citation.as_str()).map_err(enc)?;
+    dir.write_tag(Tag::Unknown(TAG_GEO_KEY_DIRECTORY), keys.as_slice())
+        .map_err(enc)?;
+    dir.write_tag(Tag::Unknown(TAG_GEO_ASCII_PARAMS), citation.as_str())
+        .map_err(enc)?;
     if let Some(xml) = gdal_metadata_xml(&raster.band_names) {
-        dir.write_tag(Tag::Unknown(TAG_GDAL_METADATA), xml.as_str()).map_err(enc)?;
+        dir.write_tag(Tag::Unknown(TAG_GDAL_METADATA), xml.as_str())
+            .map_err(enc)?;
     }
     if let Some(nodata) = raster.nodata {
         let text = format_nodata(nodata);
-        dir.write_tag(Tag::Unknown(TAG_GDAL_NODATA), text.as_str()).map_err(enc)?;
+        dir.write_tag(Tag::Unknown(TAG_GDAL_NODATA), text.as_str())
+            .map_err(enc)?;
     }
     dir.finish().map_err(|e| e.to_string())?;
     drop(encoder);

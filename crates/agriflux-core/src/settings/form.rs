@@ -242,8 +242,11 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
         SettingsField {
             value: value_of(&key),
             placeholder: basis.map(|s| default_text(s, name)).unwrap_or_default(),
-            options: (name == "source")
-                .then(|| ["simulated", "sentinel-hub", "files"].map(String::from).to_vec()),
+            options: (name == "source").then(|| {
+                ["simulated", "sentinel-hub", "files"]
+                    .map(String::from)
+                    .to_vec()
+            }),
             is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
             label: label_of(name),
             help: spec.map(|s| s.help.to_string()).unwrap_or_default(),

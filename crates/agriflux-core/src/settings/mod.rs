@@ -604,7 +604,10 @@ impl<'a> SettingsResolver<'a> {
         let base = if self.flags.contains_key("scenes-dir") {
             std::env::current_dir().unwrap_or_default()
         } else {
-            self.env_path.parent().map(Path::to_path_buf).unwrap_or_default()
+            self.env_path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
         };
         Ok(Some(base.join(path)))
     }

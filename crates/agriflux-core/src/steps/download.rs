@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::files_source::FilesSource;
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
 };
 use crate::raster::scene::SceneMetadata;
 use crate::raster::scene::{read_metadata, scene_dir, verify_checksums, write_scene};
-use crate::files_source::FilesSource;
 use crate::sentinel_hub::{RetryPolicy, SentinelHubSource};
 use crate::settings::{Settings, SourceKind};
 use crate::simulate::SimulatedSource;
