@@ -338,6 +338,10 @@ fn build_tiff(
         out.extend_from_slice(blob);
     }
     let mut fields = fields(&offsets);
+    // Every TIFF writer sets PhotometricInterpretation (the crate requires it): BlackIsZero.
+    if !fields.iter().any(|(tag, _)| *tag == 262) {
+        fields.push((262, Field::Short(vec![1])));
+    }
     fields.sort_by_key(|(tag, _)| *tag);
     out.resize(out.len().next_multiple_of(2), 0);
     let ifd = out.len();
@@ -640,7 +644,11 @@ fn writes_geokeys_for_utm_and_geographic_crs() {
 #[test]
 fn geotiff_round_trips_int16_samples() {
     let mut raster = float_raster(33, 17, 2);
-    raster.data = RasterData::I16((0..33 * 17 * 2).map(|i| (i as i16 * 37) - 10000).collect());
+    raster.data = RasterData::I16(
+        (0..33 * 17 * 2)
+            .map(|i: usize| ((i * 37) % 30_000) as i16 - 10_000)
+            .collect(),
+    );
     raster.nodata = Some(-10000.0);
     assert_identical(&round_trip(&raster), &raster);
 }

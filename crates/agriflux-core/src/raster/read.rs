@@ -105,6 +105,22 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), RasterError> {
             detail: format!("the file has {} bytes, a TIFF header needs 8", bytes.len()),
         });
     }
+    let big_endian = &bytes[..2] == b"MM";
+    let word = |b: [u8; 2]| if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) };
+    if word([bytes[2], bytes[3]]) == 42 {
+        let offset = [bytes[4], bytes[5], bytes[6], bytes[7]];
+        let offset = if big_endian {
+            u32::from_be_bytes(offset)
+        } else {
+            u32::from_le_bytes(offset)
+        };
+        if offset < 8 {
+            return Err(RasterError::Malformed {
+                path: path.to_path_buf(),
+                detail: format!("the first IFD offset {offset} points inside the header"),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -224,30 +240,34 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterErro
         .and_then(PlanarConfiguration::from_u16)
         == Some(PlanarConfiguration::Planar);
 
-    let mut result = match (sample_bytes, format) {
-        (1, _) => DecodingResult::U8(Vec::new()),
-        (2, 2) => DecodingResult::I16(Vec::new()),
-        (2, _) => DecodingResult::U16(Vec::new()),
-        _ => DecodingResult::F32(Vec::new()),
-    };
-    let layout = decoder
-        .read_image_to_buffer(&mut result)
-        .map_err(|e| tiff_error(path, "the pixel data", e))?;
     let (width, height, bands) = (width as usize, height as usize, usize::from(bands));
     let samples = width * height * bands;
-    let data = match result {
-        DecodingResult::U8(v) => RasterData::U8(interleave(v, samples, bands, planar)),
-        DecodingResult::U16(v) => RasterData::U16(interleave(v, samples, bands, planar)),
-        DecodingResult::I16(v) => RasterData::I16(interleave(v, samples, bands, planar)),
-        DecodingResult::F32(v) => RasterData::F32(interleave(v, samples, bands, planar)),
-        _ => unreachable!("the buffer keeps the type it was given"),
+    let mut data = match (sample_bytes, format) {
+        (1, _) => RasterData::U8(Vec::new()),
+        (2, 2) => RasterData::I16(Vec::new()),
+        (2, _) => RasterData::U16(Vec::new()),
+        _ => RasterData::F32(Vec::new()),
     };
-    if data.len() != samples || layout.complete_len as u64 != decoded {
+    // The crate's whole-image readers trip an assertion (a panic, not an error) on some tiled
+    // and band-interleaved files (tiff 0.11.3, `expand_chunk`), so the image is read chunk by
+    // chunk (strip or tile, per plane when band-interleaved) and assembled here; the unwind
+    // guard turns any other panic inside the crate into an error about this file.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_chunks(&mut decoder, &mut data, width, height, bands, planar)
+    }));
+    match read {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(tiff_error(path, "the pixel data", e)),
+        Err(_) => {
+            return Err(malformed(
+                "the TIFF decoder failed on the pixel data (inconsistent chunk layout)".into(),
+            ));
+        }
+    }
+    if data.len() != samples {
         return Err(malformed(format!(
-            "decoded {} samples ({} bytes) but {width}x{height} pixels x {bands} bands need \
-             {samples}",
-            data.len(),
-            layout.complete_len
+            "decoded {} samples but {width}x{height} pixels x {bands} bands need {samples}",
+            data.len()
         )));
     }
     Ok((
@@ -265,17 +285,121 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterErro
     ))
 }
 
-/// Band-interleaved-by-pixel samples from the crate's buffer, which holds the planes one after
-/// the other when the file is band-interleaved. A buffer of the wrong length is returned as is
-/// for the caller to reject.
-fn interleave<T: Copy>(values: Vec<T>, samples: usize, bands: usize, planar: bool) -> Vec<T> {
-    if !planar || bands == 1 || values.len() != samples {
-        return values;
+/// Reads every chunk of the image into `data` (pixel-interleaved, row-major), whose variant
+/// chooses the sample type. A chunk is a strip or a tile; a band-interleaved file has one set
+/// of chunks per band.
+fn read_chunks<R: io::Read + io::Seek>(
+    decoder: &mut Decoder<R>,
+    data: &mut RasterData,
+    width: usize,
+    height: usize,
+    bands: usize,
+    planar: bool,
+) -> Result<(), TiffError> {
+    let (chunk_w, chunk_h) = decoder.chunk_dimensions();
+    let (chunk_w, chunk_h) = (chunk_w as usize, chunk_h as usize);
+    if chunk_w == 0 || chunk_h == 0 {
+        return Err(TiffError::FormatError(
+            tiff::TiffFormatError::InconsistentSizesEncountered,
+        ));
     }
-    let plane = samples / bands;
-    let mut out = Vec::with_capacity(samples);
-    for pixel in 0..plane {
-        out.extend((0..bands).map(|band| values[band * plane + pixel]));
+    let across = width.div_ceil(chunk_w);
+    let per_plane = across * height.div_ceil(chunk_h);
+    let planes = if planar { bands } else { 1 };
+    // The crate panics on a chunk index past its offset table: check the table first.
+    let offsets_tag = match decoder.get_chunk_type() {
+        tiff::decoder::ChunkType::Strip => Tag::StripOffsets,
+        tiff::decoder::ChunkType::Tile => Tag::TileOffsets,
+    };
+    let offsets = decoder
+        .find_tag_unsigned_vec::<u64>(offsets_tag)?
+        .map_or(0, |v| v.len());
+    if offsets < planes * per_plane {
+        return Err(TiffError::FormatError(
+            tiff::TiffFormatError::InconsistentSizesEncountered,
+        ));
     }
-    out
+    let samples = width * height * bands;
+    match data {
+        RasterData::U8(v) => v.resize(samples, 0),
+        RasterData::U16(v) => v.resize(samples, 0),
+        RasterData::I16(v) => v.resize(samples, 0),
+        RasterData::F32(v) => v.resize(samples, 0.0),
+    }
+    let chunk_bands = if planar { 1 } else { bands };
+    for plane in 0..planes {
+        for chunk in 0..per_plane {
+            let index = (plane * per_plane + chunk) as u32;
+            let (data_w, data_h) = decoder.chunk_data_dimensions(index);
+            let (data_w, data_h) = (data_w as usize, data_h as usize);
+            let x0 = (chunk % across) * chunk_w;
+            let y0 = (chunk / across) * chunk_h;
+            if x0 + data_w > width || y0 + data_h > height {
+                return Err(TiffError::FormatError(
+                    tiff::TiffFormatError::InconsistentSizesEncountered,
+                ));
+            }
+            let decoded = decoder.read_chunk(index)?;
+            let place = Placement {
+                width,
+                bands,
+                band: plane,
+                chunk_bands,
+                x0,
+                y0,
+                data_w,
+                data_h,
+            };
+            let copied = match (&mut *data, decoded) {
+                (RasterData::U8(out), DecodingResult::U8(src)) => place.copy(out, &src),
+                (RasterData::U16(out), DecodingResult::U16(src)) => place.copy(out, &src),
+                (RasterData::I16(out), DecodingResult::I16(src)) => place.copy(out, &src),
+                (RasterData::F32(out), DecodingResult::F32(src)) => place.copy(out, &src),
+                _ => false,
+            };
+            if !copied {
+                return Err(TiffError::FormatError(
+                    tiff::TiffFormatError::InconsistentSizesEncountered,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where one decoded chunk goes in the pixel-interleaved output.
+struct Placement {
+    width: usize,
+    bands: usize,
+    /// The band of a band-interleaved chunk (0 for pixel-interleaved ones).
+    band: usize,
+    /// Samples per pixel in the chunk: all bands, or 1 when band-interleaved.
+    chunk_bands: usize,
+    x0: usize,
+    y0: usize,
+    data_w: usize,
+    data_h: usize,
+}
+
+impl Placement {
+    /// Copies the chunk's rows into `out`; false if the chunk holds fewer samples than its
+    /// declared size.
+    fn copy<T: Copy>(&self, out: &mut [T], src: &[T]) -> bool {
+        let row = self.data_w * self.chunk_bands;
+        if src.len() < row * self.data_h {
+            return false;
+        }
+        for r in 0..self.data_h {
+            let src_row = &src[r * row..(r + 1) * row];
+            let start = ((self.y0 + r) * self.width + self.x0) * self.bands;
+            if self.chunk_bands == self.bands {
+                out[start..start + row].copy_from_slice(src_row);
+            } else {
+                for (c, &value) in src_row.iter().enumerate() {
+                    out[start + c * self.bands + self.band] = value;
+                }
+            }
+        }
+        true
+    }
 }
