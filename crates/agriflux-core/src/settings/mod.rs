@@ -158,6 +158,10 @@ pub struct Settings {
     /// Time limit of each step in seconds, by step id (`AGRIFLUX_<STEP>_TIMEOUT`).
     #[serde(default)]
     pub step_timeouts_s: BTreeMap<String, u64>,
+    /// Most Sentinel Hub processing units one download may need (`AGRIFLUX_PU_BUDGET`); unset:
+    /// the free Copernicus Data Space quota on cdse, no limit elsewhere.
+    #[serde(default)]
+    pub pu_budget: Option<f64>,
 }
 
 /// Which Sentinel Hub service the credentials belong to.
@@ -381,6 +385,10 @@ pub const OPTIONS: &[OptionSpec] = &[
         name: "seed",
         help: "seed of every random choice (default 42)",
     },
+    OptionSpec {
+        name: "pu-budget",
+        help: "most Sentinel Hub processing units a download may need; a larger estimate is refused before any request (default: 10000 on Copernicus Data Space, none elsewhere)",
+    },
 ];
 
 /// The original's area: Ludhiana, Punjab (about 951 x 1110 px at 10 m).
@@ -569,6 +577,12 @@ impl<'a> SettingsResolver<'a> {
             skip_validation: self.flag("skip-validation")?,
             sentinel_hub: self.resolve_sentinel_hub()?,
             step_timeouts_s: self.resolve_timeouts()?,
+            pu_budget: self.parse(
+                "pu-budget",
+                None,
+                "expected a number of processing units of at least 0",
+                |v| v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).map(Some),
+            )?,
         })
     }
 
@@ -629,6 +643,13 @@ impl<'a> SettingsResolver<'a> {
             },
         };
         let url = |key: &str, value: Option<String>, preset: Option<&str>| match value {
+            Some(v) if v.starts_with("http://") && !crate::sentinel_hub::url_is_secure(&v) => {
+                Err(SettingsError::Invalid {
+                    origin: origin(key),
+                    value: v,
+                    reason: "plain http:// would send the client secret unencrypted: use https:// (http:// is accepted only for loopback hosts: 127.0.0.0/8, ::1, localhost)".into(),
+                })
+            }
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 Ok(v.trim_end_matches('/').to_string())
             }
