@@ -109,7 +109,10 @@ fn full_run_on_real_bouconne_reflectance_through_the_emulator() {
     let px = (samples.width * samples.height) as f64;
     let pu_per_date = px / (512.0 * 512.0) * 5.0 / 3.0;
     let estimate = download["pu_estimate"].as_f64().unwrap();
-    assert!((estimate / (7.0 * pu_per_date) - 1.0).abs() < 0.02, "{download}");
+    assert!(
+        (estimate / (7.0 * pu_per_date) - 1.0).abs() < 0.02,
+        "{download}"
+    );
     assert_eq!(download["requests_estimate"], 1 + 7 + 1, "{download}");
     assert_eq!(
         emu.counts(),
@@ -347,7 +350,11 @@ fn check_connection_against_endless_429_ends_by_itself_rate_limited() {
     let e = stderr(&out);
     assert!(e.contains("rate limited"), "{e}");
     let (tokens, catalog, process) = emu.counts();
-    assert!(tokens <= 6 && catalog == 0 && process == 0, "{:?}", emu.counts());
+    assert!(
+        tokens <= 6 && catalog == 0 && process == 0,
+        "{:?}",
+        emu.counts()
+    );
 }
 
 #[test]
@@ -428,7 +435,11 @@ fn plan_shows_the_cost_and_a_smaller_budget_refuses_the_run_before_any_request()
     let plan_args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = agriflux(&plan_args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("Sentinel Hub cost: about"), "{}", text(&out));
+    assert!(
+        text(&out).contains("Sentinel Hub cost: about"),
+        "{}",
+        text(&out)
+    );
     let mut json_args = plan_args.clone();
     json_args.push("--json");
     let out = agriflux(&json_args).output().unwrap();
@@ -438,7 +449,10 @@ fn plan_shows_the_cost_and_a_smaller_budget_refuses_the_run_before_any_request()
     assert_eq!(cost["requests"], 1 + 7 + 1, "{cost}");
     let pu = cost["processing_units"].as_f64().unwrap();
     assert!(pu > 0.0, "{cost}");
-    assert!(plan[1].get("cost").is_none(), "only the download step has a cost");
+    assert!(
+        plan[1].get("cost").is_none(),
+        "only the download step has a cost"
+    );
 
     let mut run_args: Vec<&str> = args.iter().map(String::as_str).collect();
     run_args[0] = "run";

@@ -228,4 +228,3 @@ pub(super) fn catalog(req: &Request, s: &mut State, samples: &Samples) -> Answer
         json!({"type": "FeatureCollection", "features": slice, "context": context}),
     )
 }
-

@@ -109,11 +109,19 @@ fn ifd_entries(bytes: &[u8]) -> (bool, Vec<(u16, u16, u32, usize)>) {
     };
     let u16_at = |o: usize| {
         let b = [bytes[o], bytes[o + 1]];
-        if le { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) }
+        if le {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        }
     };
     let u32_at = |o: usize| {
         let b = [bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]];
-        if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+        if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
     };
     let ifd = u32_at(4) as usize;
     let n = u16_at(ifd) as usize;
@@ -323,4 +331,3 @@ pub(super) fn process(req: &Request, s: &mut State, samples: &Samples) -> Answer
         body: tar_of(&[("bands.tif", &bands_tif), ("scl.tif", &scl_tif)]),
     }
 }
-

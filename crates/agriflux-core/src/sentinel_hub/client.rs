@@ -424,9 +424,14 @@ impl Client {
 /// that permission is missing.
 fn names_quota(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    ["quota", "processing unit", "insufficient_pu", "exceeded your"]
-        .iter()
-        .any(|k| text.contains(k))
+    [
+        "quota",
+        "processing unit",
+        "insufficient_pu",
+        "exceeded your",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
 }
 
 /// A short description of a transport error.

@@ -9,8 +9,10 @@ use crate::settings::REDACTED;
 
 /// `client_secret=…` (form or JSON-ish), up to a separator.
 static SECRET_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(client_secret|password|access_token|refresh_token)("?\s*[=:]\s*"?)[^&\s",}]*"#)
-        .expect("valid regex")
+    Regex::new(
+        r#"(?i)(client_secret|password|access_token|refresh_token)("?\s*[=:]\s*"?)[^&\s",}]*"#,
+    )
+    .expect("valid regex")
 });
 /// `Bearer <token>`.
 static BEARER: LazyLock<Regex> =

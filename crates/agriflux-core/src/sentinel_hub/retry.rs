@@ -133,7 +133,14 @@ mod tests {
     #[test]
     fn retry_after_zero_or_missing_waits_a_growing_minimum() {
         let p = policy();
-        for header in [None, Some("0"), Some("-5"), Some("NaN"), Some("soon"), Some("")] {
+        for header in [
+            None,
+            Some("0"),
+            Some("-5"),
+            Some("NaN"),
+            Some("soon"),
+            Some(""),
+        ] {
             let first = p.rate_wait(header, 1);
             let third = p.rate_wait(header, 3);
             assert!(first >= Duration::from_millis(100), "{header:?}: {first:?}");
@@ -146,7 +153,10 @@ mod tests {
     fn absurd_retry_after_is_clamped_without_panic() {
         let p = policy();
         for header in ["1e300", "inf", "18446744073709551616000", "99999999999"] {
-            assert!(p.rate_wait(Some(header), 1) <= Duration::from_secs(5), "{header}");
+            assert!(
+                p.rate_wait(Some(header), 1) <= Duration::from_secs(5),
+                "{header}"
+            );
         }
         assert_eq!(p.rate_wait(Some("1"), 1), Duration::from_millis(10));
         assert_eq!(p.rate_wait(Some("800"), 1), Duration::from_millis(800));
@@ -168,7 +178,10 @@ mod tests {
             json!(u64::MAX),
         ] {
             let life = p.token_lifetime(&v);
-            assert!(life >= Duration::from_secs(30) && life <= day, "{v}: {life:?}");
+            assert!(
+                life >= Duration::from_secs(30) && life <= day,
+                "{v}: {life:?}"
+            );
         }
         assert_eq!(p.token_lifetime(&json!(600)), Duration::from_secs(600));
         assert_eq!(p.token_lifetime(&json!("600")), Duration::from_secs(600));

@@ -581,7 +581,12 @@ impl<'a> SettingsResolver<'a> {
                 "pu-budget",
                 None,
                 "expected a number of processing units of at least 0",
-                |v| v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).map(Some),
+                |v| {
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x >= 0.0)
+                        .map(Some)
+                },
             )?,
         })
     }
@@ -642,7 +647,8 @@ impl<'a> SettingsResolver<'a> {
                 }
             },
         };
-        let url = |key: &str, value: Option<String>, preset: Option<&str>| match value {
+        let url = |key: &str, value: Option<String>, preset: Option<&str>| {
+            match value {
             Some(v) if v.starts_with("http://") && !crate::sentinel_hub::url_is_secure(&v) => {
                 Err(SettingsError::Invalid {
                     origin: origin(key),
@@ -665,6 +671,7 @@ impl<'a> SettingsResolver<'a> {
                     value: "custom".into(),
                     reason: format!("a custom deployment needs {key} in the same file"),
                 }),
+        }
         };
         let presets = deployment.preset_urls();
         Ok(SentinelHubSettings {

@@ -59,7 +59,10 @@ pub fn cost_estimate(settings: &Settings, workdir: &WorkDir) -> Option<CostEstim
                 .count()
         })
         .unwrap_or(0);
-    let days = (settings.dates.end - settings.dates.start).num_days().max(0) as usize + 1;
+    let days = (settings.dates.end - settings.dates.start)
+        .num_days()
+        .max(0) as usize
+        + 1;
     Some(CostEstimate::new(
         &settings.bbox,
         days,
@@ -351,7 +354,10 @@ impl Step for DownloadStep {
             // The estimate for what this run actually fetched, next to what it spent.
             let actual = CostEstimate::new(
                 &settings.bbox,
-                (settings.dates.end - settings.dates.start).num_days().max(0) as usize + 1,
+                (settings.dates.end - settings.dates.start)
+                    .num_days()
+                    .max(0) as usize
+                    + 1,
                 todo.len(),
                 e.pu_budget,
             );
