@@ -9,6 +9,7 @@
 mod handlers;
 mod process;
 
+#[allow(unused_imports)] // each test binary uses a different part
 pub use process::{Compression, gdal_available, tiff_tag};
 
 use std::collections::{HashMap, VecDeque};
