@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use agriflux_core::raster::geotiff::{RasterData, read_geotiff};
 use agriflux_tests::{agriflux, latest_report, snapshot, text};
-use emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples, bbox_for_grid};
+use emulator::{CLIENT_ID, CLIENT_SECRET, Compression, Emulator, Fault, Samples, bbox_for_grid};
 
 /// Flags that fit the 7 Bouconne dates; the area's 10 m grid is exactly 227 x 246 px.
 fn run_args(dir: &Path, samples: &Samples) -> Vec<String> {
@@ -59,8 +59,10 @@ fn run(dir: &Path, samples: &Samples) -> Output {
 
 /// Fails if the secret appears in the outputs or any file of `dir` other than `.env`.
 fn assert_secret_nowhere(dir: &Path, outputs: &[&Output]) {
+    let encoded = agriflux_core::sentinel_hub::client::form_encode(CLIENT_SECRET);
     for out in outputs {
         assert!(!text(out).contains(CLIENT_SECRET), "secret in output");
+        assert!(!text(out).contains(&encoded), "encoded secret in output");
     }
     for (path, bytes) in snapshot(dir) {
         if path == Path::new(".env") {
@@ -68,7 +70,7 @@ fn assert_secret_nowhere(dir: &Path, outputs: &[&Output]) {
         }
         let hay = String::from_utf8_lossy(&bytes);
         assert!(
-            !hay.contains(CLIENT_SECRET),
+            !hay.contains(CLIENT_SECRET) && !hay.contains(&encoded),
             "secret found in {}",
             path.display()
         );
@@ -84,12 +86,25 @@ fn bouconne_or_skip(test: &str) -> Option<Samples> {
 }
 
 #[test]
-fn full_run_on_real_bouconne_reflectance_through_the_emulator() {
+fn full_run_on_real_bouconne_reflectance_served_as_deflate_32946() {
+    full_run_on_real_bouconne(Compression::default_mode());
+}
+
+#[test]
+fn full_run_on_real_bouconne_reflectance_served_as_lzw_tiles() {
+    full_run_on_real_bouconne(Compression::LzwTiled);
+}
+
+/// The whole pipeline against the emulator serving the real Bouconne sample in `compression`.
+fn full_run_on_real_bouconne(compression: Compression) {
     let Some(samples) = bouconne_or_skip("full_run") else {
         return;
     };
     let emu = Emulator::start(Samples::bouconne().unwrap());
-    emu.with(|s| s.duplicates = true);
+    emu.with(|s| {
+        s.duplicates = true;
+        s.compression = compression;
+    });
     let dir = workdir_for(&emu, CLIENT_ID, CLIENT_SECRET);
     let out = run(dir.path(), &samples);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -103,6 +118,15 @@ fn full_run_on_real_bouconne_reflectance_through_the_emulator() {
     assert_eq!(download["source"], "sentinel-hub", "{download}");
     assert_eq!(download["downloaded"], 7, "{download}");
     assert_eq!(download["processing_units"], 7.0 * 1.25, "{download}");
+    // The estimate for 7 dates of the sample's grid with 5 input bands, next to the spent PU.
+    let px = (samples.width * samples.height) as f64;
+    let pu_per_date = px / (512.0 * 512.0) * 5.0 / 3.0;
+    let estimate = download["pu_estimate"].as_f64().unwrap();
+    assert!(
+        (estimate / (7.0 * pu_per_date) - 1.0).abs() < 0.02,
+        "{download}"
+    );
+    assert_eq!(download["requests_estimate"], 1 + 7 + 1, "{download}");
     assert_eq!(
         emu.counts(),
         (1, 1, 7),
@@ -327,4 +351,133 @@ fn check_connection_succeeds_and_names_each_failure() {
 
     let refs: Vec<&Output> = outputs.iter().collect();
     assert_secret_nowhere(ok_dir.path(), &refs);
+}
+
+#[test]
+fn check_connection_against_endless_429_ends_by_itself_rate_limited() {
+    let emu = Emulator::start(Samples::synthetic());
+    emu.with(|s| s.rate_limit_forever = Some(Some("0".into())));
+    let dir = workdir_for(&emu, CLIENT_ID, CLIENT_SECRET);
+    let out = check(dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let e = stderr(&out);
+    assert!(e.contains("rate limited"), "{e}");
+    let (tokens, catalog, process) = emu.counts();
+    assert!(
+        tokens <= 6 && catalog == 0 && process == 0,
+        "{:?}",
+        emu.counts()
+    );
+}
+
+#[test]
+fn check_connection_with_an_echoing_token_service_shows_no_secret() {
+    let emu = Emulator::start(Samples::synthetic());
+    emu.with(|s| s.echo_token_body = true);
+    let dir = workdir_for(&emu, CLIENT_ID, CLIENT_SECRET);
+    let out = check(dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("connection failed"), "{}", text(&out));
+    assert_secret_nowhere(dir.path(), &[&out]);
+}
+
+#[test]
+fn check_connection_refuses_plain_http_to_a_remote_host() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!(
+            "SENTINEL_HUB_CLIENT_ID={CLIENT_ID}\nSENTINEL_HUB_CLIENT_SECRET={CLIENT_SECRET}\nSENTINEL_HUB_BASE_URL=https://sh.example.com\nSENTINEL_HUB_TOKEN_URL=http://identity.example.com/token\n"
+        ),
+    )
+    .unwrap();
+    let out = check(dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let e = stderr(&out);
+    assert!(
+        e.contains("SENTINEL_HUB_TOKEN_URL") && e.contains("https://") && e.contains("loopback"),
+        "{e}"
+    );
+}
+
+#[test]
+fn exhausted_quota_keeps_downloaded_dates_and_a_rerun_fetches_only_the_rest() {
+    let samples = Samples::best();
+    let emu = Emulator::start(Samples::best());
+    emu.with(|s| s.quota_images = Some(3));
+    let dir = workdir_for(&emu, CLIENT_ID, CLIENT_SECRET);
+    let out = run(dir.path(), &samples);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = latest_report(dir.path());
+    assert_eq!(report["steps"][0]["status"], "failed");
+    let msg = report["steps"][0]["error_message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!(
+            "the processing-unit quota of this account is used up for this month ({})",
+            emulator::QUOTA_MESSAGE
+        )),
+        "{msg}"
+    );
+    let scenes = dir.path().join("data/scenes");
+    let kept: Vec<&String> = samples
+        .dates
+        .iter()
+        .filter(|d| scenes.join(d).join("metadata.json").exists())
+        .collect();
+    assert_eq!(kept.len(), 3, "every served date is kept: {kept:?}");
+    // The quota resets: only the missing dates are fetched.
+    emu.with(|s| {
+        s.quota_images = None;
+        s.process_requests = 0;
+    });
+    let out = run(dir.path(), &samples);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(emu.counts().2, samples.dates.len() - 3);
+    let download = &latest_report(dir.path())["steps"][0]["output_summary"];
+    assert_eq!(download["reused"], 3, "{download}");
+    assert_secret_nowhere(dir.path(), &[&out]);
+}
+
+#[test]
+fn plan_shows_the_cost_and_a_smaller_budget_refuses_the_run_before_any_request() {
+    let samples = Samples::best();
+    let emu = Emulator::start(Samples::best());
+    let dir = workdir_for(&emu, CLIENT_ID, CLIENT_SECRET);
+    let mut args = run_args(dir.path(), &samples);
+    args[0] = "plan".into();
+    let plan_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = agriflux(&plan_args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("Sentinel Hub cost: about"),
+        "{}",
+        text(&out)
+    );
+    let mut json_args = plan_args.clone();
+    json_args.push("--json");
+    let out = agriflux(&json_args).output().unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cost = &plan[0]["cost"];
+    assert_eq!(cost["dates"], 7, "{cost}");
+    assert_eq!(cost["requests"], 1 + 7 + 1, "{cost}");
+    let pu = cost["processing_units"].as_f64().unwrap();
+    assert!(pu > 0.0, "{cost}");
+    assert!(
+        plan[1].get("cost").is_none(),
+        "only the download step has a cost"
+    );
+
+    let mut run_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_args[0] = "run";
+    let budget = (pu / 2.0).floor().max(1.0).to_string();
+    assert!(pu > 1.0, "{cost}");
+    run_args.extend(["--pu-budget", budget.as_str()]);
+    let out = agriflux(&run_args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let msg = latest_report(dir.path())["steps"][0]["error_message"].to_string();
+    assert!(
+        msg.contains("exceeds the budget") && msg.contains(&format!("{budget} PU")),
+        "{msg}"
+    );
+    assert_eq!(emu.counts(), (0, 0, 0), "nothing was requested");
 }

@@ -354,3 +354,263 @@ fn missing_credentials_are_refused_before_any_request() {
         "{err}"
     );
 }
+
+/// Millisecond bounds for the abuse tests: the same logic as production, faster.
+fn tight_policy() -> RetryPolicy {
+    RetryPolicy {
+        default_retry_after: Duration::from_millis(20),
+        min_rate_wait: Duration::from_millis(5),
+        max_retry_after: Duration::from_millis(200),
+        max_rate_wait: Duration::from_millis(800),
+        max_requests: 8,
+        ..fast_policy()
+    }
+}
+
+#[test]
+fn endless_429_with_retry_after_zero_ends_rate_limited_after_few_requests() {
+    let emu = Emulator::start(Samples::synthetic());
+    emu.with(|s| s.rate_limit_forever = Some(Some("0".into())));
+    let err = source(&emu, tight_policy())
+        .fetch(&first_date(), &small_area())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rate limited"), "{err}");
+    let (tokens, _, _) = emu.counts();
+    assert!(tokens <= 8, "{tokens} token requests for one call");
+}
+
+#[test]
+fn a_429_without_retry_after_waits_a_growing_minimum() {
+    let emu = Emulator::start(Samples::synthetic());
+    for _ in 0..3 {
+        emu.push_fault("process", Fault::RateLimitNoHeader);
+    }
+    let policy = RetryPolicy {
+        max_rate_wait: Duration::from_secs(5),
+        ..tight_policy()
+    };
+    source(&emu, policy)
+        .fetch(&first_date(), &small_area())
+        .unwrap();
+    let arrivals: Vec<_> = emu.with(|s| {
+        s.arrivals
+            .iter()
+            .filter(|(e, _)| e == "process")
+            .map(|a| a.1)
+            .collect()
+    });
+    assert_eq!(arrivals.len(), 4);
+    // 20 ms, then 40 ms, then 80 ms at least (plus jitter): the wait doubles.
+    for (i, min_ms) in [20u64, 40, 80].iter().enumerate() {
+        let gap = arrivals[i + 1].duration_since(arrivals[i]);
+        assert!(gap >= Duration::from_millis(*min_ms), "wait {i}: {gap:?}");
+    }
+}
+
+#[test]
+fn absurd_retry_after_values_are_clamped_not_panicked_on() {
+    let emu = Emulator::start(Samples::synthetic());
+    for v in ["1e300", "-5", "NaN", "inf", "soon", "18446744073709551616"] {
+        emu.push_fault("process", Fault::RateLimitRaw(v.into()));
+    }
+    let policy = RetryPolicy {
+        max_rate_wait: Duration::from_secs(5),
+        max_requests: 10,
+        ..tight_policy()
+    };
+    let scene = source(&emu, policy)
+        .fetch(&first_date(), &small_area())
+        .unwrap();
+    assert_eq!((scene.width, scene.height), (80, 70));
+    assert_eq!(emu.counts().2, 7);
+}
+
+#[test]
+fn absurd_expires_in_values_are_clamped_not_panicked_on() {
+    for v in [
+        serde_json::json!(1e300),
+        serde_json::json!(-1),
+        serde_json::json!(0),
+        serde_json::json!("NaN"),
+        serde_json::json!(f64::MAX),
+        serde_json::json!(null),
+    ] {
+        let emu = Emulator::start(Samples::synthetic());
+        emu.with(|s| s.expires_in_override = Some(v.clone()));
+        let src = source(&emu, fast_policy());
+        src.fetch(&first_date(), &small_area()).unwrap();
+        src.fetch(&acq("2018-05-13"), &small_area()).unwrap();
+        assert_eq!(emu.counts(), (1, 0, 2), "expires_in {v}: token reused");
+    }
+}
+
+#[test]
+fn an_echoing_token_service_never_shows_the_secret() {
+    let emu = Emulator::start(Samples::synthetic());
+    emu.with(|s| s.echo_token_body = true);
+    let src = source(&emu, fast_policy());
+    let err = src.fetch(&first_date(), &small_area()).unwrap_err();
+    let shown = format!("{err} {err:?} {:?}", src.take_notices());
+    let encoded = agriflux_core::sentinel_hub::client::form_encode(CLIENT_SECRET);
+    assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    assert!(!shown.contains(&encoded), "{shown}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(shown.contains("HTTP 400"), "{shown}");
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let emu = Emulator::start(Samples::synthetic());
+    let mut s = settings(&emu, CLIENT_ID, CLIENT_SECRET);
+    s.token_url = "http://identity.example.com/token".into();
+    let err = SentinelHubSource::new(&s, fast_policy(), ".env")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("SENTINEL_HUB_TOKEN_URL") && err.contains("https://"),
+        "{err}"
+    );
+    let env: BTreeMap<String, String> = [
+        ("SENTINEL_HUB_BASE_URL", "http://sh.example.com"),
+        ("SENTINEL_HUB_TOKEN_URL", "https://sh.example.com/token"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let flags = BTreeMap::new();
+    let err = SettingsResolver::new(&env, PathBuf::from("/w/.env"), &flags)
+        .resolve_sentinel_hub()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("SENTINEL_HUB_BASE_URL") && err.contains("https://"),
+        "{err}"
+    );
+    assert_eq!(emu.counts(), (0, 0, 0));
+}
+
+#[test]
+fn a_run_longer_than_the_token_lifetime_refreshes_once() {
+    let emu = Emulator::start(Samples::synthetic());
+    emu.with(|s| s.token_lifetime = Duration::from_secs(2));
+    let policy = RetryPolicy {
+        min_token_lifetime: Duration::from_millis(1),
+        ..fast_policy()
+    };
+    let src = source(&emu, policy);
+    src.fetch(&first_date(), &small_area()).unwrap();
+    // Past the refresh point (half of the 2 s lifetime).
+    std::thread::sleep(Duration::from_millis(1100));
+    src.fetch(&acq("2018-05-13"), &small_area()).unwrap();
+    src.fetch(&acq("2018-07-08"), &small_area()).unwrap();
+    assert_eq!(emu.counts(), (2, 0, 3), "one refresh");
+    assert_eq!(emu.answered("process", 401), 0, "refreshed before expiry");
+}
+
+#[test]
+fn a_token_expiring_before_its_expires_in_is_refreshed_once_on_401_never_looping() {
+    let emu = Emulator::start(Samples::synthetic());
+    // The service says 1 s; the client believes at least 30 s (its default floor).
+    emu.with(|s| s.token_lifetime = Duration::from_secs(1));
+    let src = source(&emu, fast_policy());
+    src.fetch(&first_date(), &small_area()).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    src.fetch(&acq("2018-05-13"), &small_area()).unwrap();
+    assert_eq!(emu.counts(), (2, 0, 3), "one 401, one refresh, one retry");
+    assert_eq!(emu.answered("process", 401), 1);
+}
+
+#[test]
+fn a_429_from_the_token_endpoint_is_waited_for() {
+    let emu = Emulator::start(Samples::synthetic());
+    emu.push_fault("token", Fault::RateLimitNoHeader);
+    let src = source(&emu, tight_policy());
+    src.fetch(&first_date(), &small_area()).unwrap();
+    assert_eq!(emu.counts(), (2, 0, 1));
+}
+
+#[test]
+fn an_exhausted_monthly_quota_says_so_and_is_not_retried() {
+    for status in [403, 402] {
+        let emu = Emulator::start(Samples::synthetic());
+        emu.with(|s| {
+            s.quota_images = Some(1);
+            s.quota_status = status;
+        });
+        let src = source(&emu, fast_policy());
+        src.fetch(&first_date(), &small_area()).unwrap();
+        let err = src
+            .fetch(&acq("2018-05-13"), &small_area())
+            .unwrap_err()
+            .to_string();
+        let expected = format!(
+            "the processing-unit quota of this account is used up for this month ({})",
+            emulator::QUOTA_MESSAGE
+        );
+        assert!(err.contains(&expected), "{status}: {err}");
+        assert_eq!(emu.counts().2, 2, "{status}: not retried");
+    }
+}
+
+/// The two members of a Process API answer.
+fn process_members(emu: &Emulator) -> Vec<(String, Vec<u8>)> {
+    use agriflux_core::sentinel_hub::process::{PROCESS_PATH, process_body};
+    use std::io::Read;
+    let src = source(emu, fast_policy());
+    let body = process_body(&first_date(), &small_area(), 80, 70);
+    let reply = src
+        .client()
+        .post_json(
+            PROCESS_PATH,
+            &body,
+            "application/x-tar",
+            &CancelToken::new(),
+        )
+        .unwrap();
+    let mut archive = tar::Archive::new(&reply.body[..]);
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn the_emulator_serves_gdal_compressed_tiffs_like_the_service() {
+    use emulator::{Compression, gdal_available, tiff_tag};
+    if !gdal_available() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "GDAL (gdal_translate) is required when CI=true"
+        );
+        println!("skipped: gdal_translate is missing");
+        return;
+    }
+    // (mode, Compression tag 259, Predictor tag 317, TileWidth tag 322)
+    let cases = [
+        (Compression::Deflate32946, 32946, Some(2), None),
+        (Compression::LzwTiled, 5, Some(2), Some(256)),
+        (Compression::None, 1, None, None),
+    ];
+    for (mode, code, predictor, tile) in cases {
+        let emu = Emulator::start(Samples::synthetic());
+        emu.with(|s| s.compression = mode);
+        let members = process_members(&emu);
+        assert_eq!(members.len(), 2);
+        for (name, tif) in &members {
+            assert_eq!(tiff_tag(tif, 259), Some(code), "{mode:?} {name}");
+            assert_eq!(tiff_tag(tif, 317), predictor, "{mode:?} {name}");
+            assert_eq!(tiff_tag(tif, 322), tile, "{mode:?} {name}");
+            assert_eq!(tiff_tag(tif, 256), Some(80), "{mode:?} {name} width");
+        }
+    }
+}

@@ -161,6 +161,10 @@ pub struct PipelineArgs {
     /// one file per band (B02, B03, B04, B08, optional SCL) [env: AGRIFLUX_SCENES_DIR]
     #[arg(long, value_name = "DIR")]
     pub scenes_dir: Option<String>,
+    /// Most Sentinel Hub processing units a download may need; a larger estimate is refused
+    /// before any request [env: AGRIFLUX_PU_BUDGET; default: 10000 on Copernicus Data Space]
+    #[arg(long, value_name = "PU")]
+    pub pu_budget: Option<String>,
     /// Re-run this step and every later one even if up to date: download, validate,
     /// cnn_dataset, lstm_dataset, train_cnn, train_lstm, compare, update_env (or 1-8). Earlier
     /// steps run only if they are not up to date. Not a setting: never read from .env
@@ -206,6 +210,7 @@ impl PipelineArgs {
         put("cnn-min-accuracy", &self.cnn_min_accuracy);
         put("seed", &self.seed);
         put("scenes-dir", &self.scenes_dir);
+        put("pu-budget", &self.pu_budget);
         if self.skip_download {
             map.insert("skip-download".into(), "true".into());
         }

@@ -64,6 +64,8 @@ fn category(e: &ShError) -> &'static str {
         ShError::Unreachable { .. } => "unreachable host",
         ShError::RateLimited { .. } => "rate limited",
         ShError::Forbidden { .. } => "access denied",
+        ShError::QuotaExhausted { .. } => "quota used up",
+        ShError::InsecureUrl { .. } => "insecure URL",
         ShError::Unauthorized { .. } => "unauthorised",
         ShError::Http { .. } => "HTTP error",
         ShError::BadResponse { .. } => "unexpected answer",

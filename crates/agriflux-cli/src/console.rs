@@ -112,6 +112,9 @@ pub fn print_plan(workdir: &WorkDir, plan: &[PlannedStep]) {
             p.step.name(),
             p.reason
         );
+        if let Some(cost) = &p.cost {
+            println!("     Sentinel Hub cost: {}", cost.summary());
+        }
     }
     println!();
     println!("{}.", plan_counts(plan));

@@ -31,6 +31,13 @@ export type PlannedStep = {
   action: 'run' | 'up_to_date' | 'skip';
   reason: string;
   reused_from: string | null;
+  /** For a Sentinel Hub download that runs: its estimated cost. */
+  cost?: {
+    dates: number;
+    processing_units: number;
+    requests: number;
+    pu_budget: number | null;
+  };
 };
 
 export type RunEvent =

@@ -70,6 +70,9 @@ pub struct PlannedStep {
     pub reason: String,
     /// For an up-to-date step, the run that produced its outputs.
     pub reused_from: Option<String>,
+    /// For a download from Sentinel Hub that runs: the estimated processing units and requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::sentinel_hub::cost::CostEstimate>,
 }
 
 /// A planned step with what the runner needs to carry it out.
@@ -186,6 +189,9 @@ pub(crate) fn make_plan(
                 action,
                 reason,
                 reused_from: record.as_ref().map(|r| r.run_id.clone()),
+                cost: (id == StepId::Download && action == PlannedAction::Run)
+                    .then(|| crate::steps::cost_estimate(settings, workdir))
+                    .flatten(),
             },
             deps,
             record,

@@ -5,38 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::error::ShError;
+use super::redact::redact;
+pub use super::retry::RetryPolicy;
 use crate::pipeline::CancelToken;
 use crate::settings::SentinelHubSettings;
-
-/// Retry and rate-limit bounds.
-#[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
-    /// Attempts for 5xx, connection resets and timeouts (the first try included).
-    pub attempts: u32,
-    /// First backoff; doubled after each failure.
-    pub base_backoff: Duration,
-    /// Longest backoff.
-    pub max_backoff: Duration,
-    /// Longest total wait on 429 answers for one request.
-    pub max_rate_wait: Duration,
-    /// Wait after a 429 without `Retry-After`.
-    pub default_retry_after: Duration,
-    /// Timeout of one whole HTTP exchange.
-    pub request_timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 5,
-            base_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(8),
-            max_rate_wait: Duration::from_secs(120),
-            default_retry_after: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(300),
-        }
-    }
-}
 
 /// A pause every request waits for: set by a 429 answer, honoured by all workers.
 #[derive(Debug, Default)]
@@ -228,12 +200,12 @@ impl Client {
                 detail: "token answer has no access_token".into(),
             })?
             .to_string();
-        let expires_in = json["expires_in"].as_f64().unwrap_or(3600.0).max(1.0);
+        let lifetime = self.policy.token_lifetime(&json["expires_in"]);
         // Refresh 120 s before expiry, or halfway for short-lived tokens.
-        let margin = (expires_in / 2.0).min(120.0);
+        let margin = (lifetime / 2).min(Duration::from_secs(120));
         Ok(Token {
             value,
-            refresh_at: Instant::now() + Duration::from_secs_f64(expires_in - margin),
+            refresh_at: Instant::now() + (lifetime - margin),
         })
     }
 
@@ -313,8 +285,15 @@ impl Client {
         }
     }
 
-    /// Sends one request with retries: 429 waits `Retry-After` (shared), 5xx and transport
-    /// errors back off exponentially, other statuses fail at once.
+    /// Server or network text made safe to show: the secret, form data and tokens redacted.
+    fn clean(&self, text: &str) -> String {
+        redact(text, self.settings.client_secret.expose())
+    }
+
+    /// Sends one request with retries: 429 waits `Retry-After` (shared, clamped, never less
+    /// than a growing minimum), 5xx and transport errors back off exponentially, other
+    /// statuses fail at once. The total 429 wait and the number of requests are bounded, so a
+    /// call ends whatever the server answers.
     fn execute(
         &self,
         url: &str,
@@ -323,12 +302,15 @@ impl Client {
         cancel: &CancelToken,
     ) -> Result<Reply, ShError> {
         let mut failures = 0u32;
+        let mut rate_limited = 0u32;
+        let mut requests = 0u32;
         let mut rate_waited = Duration::ZERO;
         loop {
             self.limiter.wait(cancel)?;
             if cancel.is_cancelled() {
                 return Err(ShError::Cancelled);
             }
+            requests += 1;
             let outcome = send(&self.agent).and_then(|mut resp| {
                 let status = resp.status().as_u16();
                 let header = |name: &str| {
@@ -338,7 +320,9 @@ impl Client {
                         .map(|v| v.trim().to_string())
                 };
                 let retry_after = header("retry-after");
-                let pu = header("x-processingunits-spent").and_then(|v| v.parse::<f64>().ok());
+                let pu = header("x-processingunits-spent")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .filter(|pu| pu.is_finite() && *pu >= 0.0);
                 let body = resp
                     .body_mut()
                     .with_config()
@@ -346,6 +330,7 @@ impl Client {
                     .read_to_vec()?;
                 Ok((status, retry_after, pu, body))
             });
+            let out_of_requests = requests >= self.policy.max_requests.max(1);
             let transient = match outcome {
                 Ok((status @ 200..=299, _, processing_units, body)) => {
                     return Ok(Reply {
@@ -355,12 +340,9 @@ impl Client {
                     });
                 }
                 Ok((429, retry_after, _, _)) => {
-                    let wait = retry_after
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .filter(|ms| ms.is_finite() && *ms >= 0.0)
-                        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-                        .unwrap_or(self.policy.default_retry_after);
-                    if rate_waited + wait > self.policy.max_rate_wait {
+                    rate_limited += 1;
+                    let wait = self.policy.rate_wait(retry_after.as_deref(), rate_limited);
+                    if out_of_requests || rate_waited + wait > self.policy.max_rate_wait {
                         return Err(ShError::RateLimited {
                             url: url.to_string(),
                             waited_s: rate_waited.as_secs_f64(),
@@ -378,25 +360,34 @@ impl Client {
                 Ok((status @ 500..=599, _, _, body)) => ShError::Http {
                     status,
                     url: url.to_string(),
-                    message: error_message(&body),
+                    message: self.clean(&error_message(&body)),
                 },
                 Ok((401, _, _, body)) => {
                     return Err(ShError::Unauthorized {
                         url: url.to_string(),
-                        message: error_message(&body),
+                        message: self.clean(&error_message(&body)),
                     });
                 }
-                Ok((403, _, _, body)) => {
-                    return Err(ShError::Forbidden {
-                        url: url.to_string(),
-                        message: error_message(&body),
+                Ok((status @ (402 | 403), _, _, body)) => {
+                    let message = self.clean(&error_message(&body));
+                    return Err(if status == 402 || names_quota(&body) {
+                        ShError::QuotaExhausted {
+                            status,
+                            url: url.to_string(),
+                            message,
+                        }
+                    } else {
+                        ShError::Forbidden {
+                            url: url.to_string(),
+                            message,
+                        }
                     });
                 }
                 Ok((status, _, _, body)) => {
                     return Err(ShError::Http {
                         status,
                         url: url.to_string(),
-                        message: error_message(&body),
+                        message: self.clean(&error_message(&body)),
                     });
                 }
                 Err(e) => match e {
@@ -408,17 +399,16 @@ impl Client {
                     }
                     other => ShError::Unreachable {
                         url: url.to_string(),
-                        detail: transport_detail(&other),
+                        detail: self.clean(&transport_detail(&other)),
                         deployment: self.settings.deployment,
                     },
                 },
             };
             failures += 1;
-            if failures >= self.policy.attempts {
+            if failures >= self.policy.attempts || out_of_requests {
                 return Err(transient);
             }
-            let backoff =
-                (self.policy.base_backoff * 2u32.pow(failures - 1)).min(self.policy.max_backoff);
+            let backoff = self.policy.backoff(failures);
             self.notice(format!(
                 "{transient}; retrying in {:.1} s (attempt {} of {})",
                 backoff.as_secs_f64(),
@@ -428,6 +418,20 @@ impl Client {
             sleep_until(Instant::now() + backoff, cancel)?;
         }
     }
+}
+
+/// Whether a 403 body says the quota (processing units or requests) is spent rather than
+/// that permission is missing.
+fn names_quota(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    [
+        "quota",
+        "processing unit",
+        "insufficient_pu",
+        "exceeded your",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
 }
 
 /// A short description of a transport error.

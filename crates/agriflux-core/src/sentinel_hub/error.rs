@@ -77,6 +77,28 @@ pub enum ShError {
         /// The server's message.
         message: String,
     },
+    /// HTTP 402, or 403 naming the quota: the account's monthly processing units are spent.
+    #[error(
+        "the processing-unit quota of this account is used up for this month ({message}); HTTP {status} from {url}: the dates downloaded so far are kept, run again after the quota resets (on the 1st for Copernicus Data Space) to fetch only the missing ones"
+    )]
+    QuotaExhausted {
+        /// The status code (402 or 403).
+        status: u16,
+        /// The URL called.
+        url: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A base or token URL that would send credentials in clear text.
+    #[error(
+        "{key} is {url}: plain http:// sends the client secret and tokens unencrypted; use https:// (http:// is accepted only for loopback addresses: 127.0.0.0/8, ::1, localhost)"
+    )]
+    InsecureUrl {
+        /// The setting.
+        key: &'static str,
+        /// Its value.
+        url: String,
+    },
     /// HTTP 401 from a data API even with a fresh token.
     #[error(
         "unauthorised (HTTP 401) by {url} even with a fresh token: {message}; check that the OAuth client belongs to this deployment"

@@ -9,8 +9,11 @@
 
 pub mod catalog;
 pub mod client;
+pub mod cost;
 pub mod error;
 pub mod process;
+pub mod redact;
+pub mod retry;
 
 use chrono::{Days, Utc};
 
@@ -39,6 +42,17 @@ impl SentinelHubSource {
                 env_file: env_file.to_string(),
             });
         }
+        for (key, url) in [
+            ("SENTINEL_HUB_BASE_URL", &settings.base_url),
+            ("SENTINEL_HUB_TOKEN_URL", &settings.token_url),
+        ] {
+            if !url_is_secure(url) {
+                return Err(ShError::InsecureUrl {
+                    key,
+                    url: url.clone(),
+                });
+            }
+        }
         Ok(Self {
             client: Client::new(settings.clone(), policy),
         })
@@ -48,6 +62,32 @@ impl SentinelHubSource {
     pub fn client(&self) -> &Client {
         &self.client
     }
+}
+
+/// Whether `url` may carry credentials: `https://`, or `http://` to a loopback host
+/// (127.0.0.0/8, ::1, localhost), where nothing crosses a network.
+///
+/// Written by hand rather than with the `url` crate: only the scheme and host are needed.
+pub fn url_is_secure(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Credentials in the authority (`user@host`) do not change the host.
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn source_error(e: ShError) -> SourceError {
@@ -116,18 +156,39 @@ pub struct ConnectionReport {
 }
 
 /// Fetches a token and runs a one-result catalog search over `area` for the last 30 days.
-/// Rate limiting fails at once here (no long waits in an interactive check).
+/// Rate limiting is waited out only briefly ([`check_policy`]): the check ends by itself within
+/// seconds whatever the server answers.
 pub fn check_connection(
     settings: &SentinelHubSettings,
     area: &Bbox,
     env_file: &str,
 ) -> Result<ConnectionReport, ShError> {
-    let policy = RetryPolicy {
+    check_connection_with(settings, area, env_file, check_policy())
+}
+
+/// The bounds of an interactive check: a few seconds of 429 waits, a handful of requests.
+pub fn check_policy() -> RetryPolicy {
+    use std::time::Duration;
+    RetryPolicy {
         attempts: 2,
-        max_rate_wait: std::time::Duration::ZERO,
-        request_timeout: std::time::Duration::from_secs(30),
+        default_retry_after: Duration::from_millis(500),
+        min_rate_wait: Duration::from_millis(500),
+        // A longer Retry-After than the whole budget fails at once instead of being cut short.
+        max_retry_after: Duration::from_secs(30),
+        max_rate_wait: Duration::from_secs(4),
+        max_requests: 6,
+        request_timeout: Duration::from_secs(30),
         ..RetryPolicy::default()
-    };
+    }
+}
+
+/// [`check_connection`] with explicit retry bounds (tests use milliseconds).
+pub fn check_connection_with(
+    settings: &SentinelHubSettings,
+    area: &Bbox,
+    env_file: &str,
+    policy: RetryPolicy,
+) -> Result<ConnectionReport, ShError> {
     let source = SentinelHubSource::new(settings, policy, env_file)?;
     let cancel = CancelToken::new();
     source.client.access_token(&cancel)?;
@@ -142,4 +203,34 @@ pub fn check_connection(
         base_url: settings.base_url.clone(),
         features,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_is_secure;
+
+    #[test]
+    fn http_is_refused_except_for_loopback_hosts() {
+        for ok in [
+            "https://services.sentinel-hub.com",
+            "http://127.0.0.1:8080/token",
+            "http://127.5.6.7",
+            "http://localhost:9000/x",
+            "http://[::1]:8000/api",
+            "HTTP://LOCALHOST",
+        ] {
+            assert!(url_is_secure(ok), "{ok}");
+        }
+        for bad in [
+            "http://services.sentinel-hub.com",
+            "http://10.0.0.1/token",
+            "http://localhost.evil.com/",
+            "http://127.0.0.1.nip.io/",
+            "http://user@example.com",
+            "http://[::2]/",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(!url_is_secure(bad), "{bad}");
+        }
+    }
 }

@@ -164,6 +164,10 @@ pub struct Settings {
     /// Folder of GeoTIFFs read by the files source (`--scenes-dir`, `AGRIFLUX_SCENES_DIR`).
     #[serde(default)]
     pub scenes_dir: Option<PathBuf>,
+    /// Most Sentinel Hub processing units one download may need (`AGRIFLUX_PU_BUDGET`); unset:
+    /// the free Copernicus Data Space quota on cdse, no limit elsewhere.
+    #[serde(default)]
+    pub pu_budget: Option<f64>,
 }
 
 /// Which Sentinel Hub service the credentials belong to.
@@ -391,6 +395,10 @@ pub const OPTIONS: &[OptionSpec] = &[
         name: "scenes-dir",
         help: "folder of Sentinel-2 L2A GeoTIFFs read by --source files (one multi-band file per date, or one file per band)",
     },
+    OptionSpec {
+        name: "pu-budget",
+        help: "most Sentinel Hub processing units a download may need; a larger estimate is refused before any request (default: 10000 on Copernicus Data Space, none elsewhere)",
+    },
 ];
 
 /// The original's area: Ludhiana, Punjab (about 951 x 1110 px at 10 m).
@@ -581,6 +589,17 @@ impl<'a> SettingsResolver<'a> {
             sentinel_hub: self.resolve_sentinel_hub()?,
             step_timeouts_s: self.resolve_timeouts()?,
             scenes_dir: self.resolve_scenes_dir(source)?,
+            pu_budget: self.parse(
+                "pu-budget",
+                None,
+                "expected a number of processing units of at least 0",
+                |v| {
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x >= 0.0)
+                        .map(Some)
+                },
+            )?,
         })
     }
 
@@ -668,7 +687,15 @@ impl<'a> SettingsResolver<'a> {
                 }
             },
         };
-        let url = |key: &str, value: Option<String>, preset: Option<&str>| match value {
+        let url = |key: &str, value: Option<String>, preset: Option<&str>| {
+            match value {
+            Some(v) if v.starts_with("http://") && !crate::sentinel_hub::url_is_secure(&v) => {
+                Err(SettingsError::Invalid {
+                    origin: origin(key),
+                    value: v,
+                    reason: "plain http:// would send the client secret unencrypted: use https:// (http:// is accepted only for loopback hosts: 127.0.0.0/8, ::1, localhost)".into(),
+                })
+            }
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 Ok(v.trim_end_matches('/').to_string())
             }
@@ -684,6 +711,7 @@ impl<'a> SettingsResolver<'a> {
                     value: "custom".into(),
                     reason: format!("a custom deployment needs {key} in the same file"),
                 }),
+        }
         };
         let presets = deployment.preset_urls();
         Ok(SentinelHubSettings {

@@ -13,6 +13,7 @@ use crate::pipeline::{
 };
 use crate::raster::scene::SceneMetadata;
 use crate::raster::scene::{read_metadata, scene_dir, verify_checksums, write_scene};
+use crate::sentinel_hub::cost::{CostEstimate, effective_budget};
 use crate::sentinel_hub::{RetryPolicy, SentinelHubSource};
 use crate::settings::{Settings, SourceKind};
 use crate::simulate::SimulatedSource;
@@ -44,6 +45,39 @@ pub fn source_for(settings: &Settings) -> Result<Box<dyn SceneSource>, StepError
                 .map_err(|e| StepError::failed(format!("scene files: {e}")))
         }
     }
+}
+
+/// The estimated Sentinel Hub cost of this download (`None` for the simulated source): at
+/// most `target_count` dates, less those already downloaded and verified in the date range.
+pub fn cost_estimate(settings: &Settings, workdir: &WorkDir) -> Option<CostEstimate> {
+    if settings.source != SourceKind::SentinelHub || settings.skip_download {
+        return None;
+    }
+    let scenes_dir = workdir.scenes();
+    let have = std::fs::read_dir(&scenes_dir)
+        .map(|dirs| {
+            dirs.filter_map(Result::ok)
+                .filter_map(|d| read_metadata(&d.path()).ok().map(|m| (d.path(), m)))
+                .filter(|(dir, m)| {
+                    m.source == SourceKind::SentinelHub
+                        && m.bbox == settings.bbox
+                        && m.date >= settings.dates.start
+                        && m.date <= settings.dates.end
+                        && verify_checksums(dir, m).is_ok()
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    let days = (settings.dates.end - settings.dates.start)
+        .num_days()
+        .max(0) as usize
+        + 1;
+    Some(CostEstimate::new(
+        &settings.bbox,
+        days,
+        settings.target_count.saturating_sub(have),
+        effective_budget(settings.pu_budget, settings.sentinel_hub.deployment),
+    ))
 }
 
 /// What a download worker reports to the step's thread.
@@ -181,6 +215,22 @@ impl Step for DownloadStep {
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         let settings = ctx.settings;
+        let estimate = cost_estimate(settings, ctx.workdir);
+        if let Some(e) = &estimate {
+            ctx.info(format!("Sentinel Hub cost estimate: {}", e.summary()));
+            if e.exceeds_budget() {
+                return Err(StepError::failed(format!(
+                    "the estimated cost of this download, {:.2} processing units ({} dates x {:.3} PU at {} x {} px, {} requests), exceeds the budget of {} PU (AGRIFLUX_PU_BUDGET or --pu-budget); nothing was requested: lower --target-count, choose a smaller area, or raise the budget",
+                    e.processing_units,
+                    e.dates,
+                    e.pu_per_date,
+                    e.width,
+                    e.height,
+                    e.requests,
+                    e.pu_budget.unwrap_or_default()
+                )));
+            }
+        }
         let source = source_for(settings)?;
         if source.kind() == SourceKind::Simulated {
             ctx.warn(
@@ -261,7 +311,7 @@ impl Step for DownloadStep {
         let cancel = ctx.cancel_token().clone();
         let ctx_cell = std::cell::RefCell::new(&mut *ctx);
         let mut downloaded = 0usize;
-        download_concurrently(
+        let fetched = download_concurrently(
             source.as_ref(),
             settings,
             &scenes_dir,
@@ -279,7 +329,17 @@ impl Step for DownloadStep {
                 );
             },
             |notice| ctx_cell.borrow().warn(notice),
-        )?;
+        );
+        match fetched {
+            Err(StepError::Failed(message)) => {
+                let kept = reused + downloaded;
+                return Err(StepError::Failed(format!(
+                    "{message} ({kept} of {} dates are downloaded and kept; a re-run fetches only the others)",
+                    picked.len()
+                )));
+            }
+            other => other?,
+        }
         let processing_units = source.processing_units();
         if let Some(pu) = processing_units {
             ctx.info(format!(
@@ -309,6 +369,24 @@ impl Step for DownloadStep {
             "processing_units".into(),
             json!(processing_units.map(|pu| (pu * 1000.0).round() / 1000.0)),
         );
+        if let Some(e) = &estimate {
+            // The estimate for what this run actually fetched, next to what it spent.
+            let actual = CostEstimate::new(
+                &settings.bbox,
+                (settings.dates.end - settings.dates.start)
+                    .num_days()
+                    .max(0) as usize
+                    + 1,
+                todo.len(),
+                e.pu_budget,
+            );
+            out.insert(
+                "pu_estimate".into(),
+                json!((actual.processing_units * 1000.0).round() / 1000.0),
+            );
+            out.insert("requests_estimate".into(), json!(actual.requests));
+            out.insert("pu_budget".into(), json!(e.pu_budget));
+        }
         out.insert("width".into(), json!(width));
         out.insert("height".into(), json!(height));
         out.insert("crs".into(), json!(crs));
