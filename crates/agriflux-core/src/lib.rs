@@ -21,3 +21,4 @@ mod simd;
 pub mod simulate;
 pub mod source;
 pub mod steps;
+pub mod workfiles;
