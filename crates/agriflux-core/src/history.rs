@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::pipeline::{StepId, WorkDir, write_atomic};
+use crate::workfiles;
 
 /// Why the history could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -231,10 +232,12 @@ fn read_report(workdir: &WorkDir, name: &str) -> Result<Value, HistoryError> {
         return Err(HistoryError::NotAReport(name.into()));
     }
     let path = workdir.logs().join(name);
-    let bytes = fs::read(&path).map_err(|source| HistoryError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    // The work directory is untrusted: no FIFO, device, huge file or link out of it.
+    let bytes = workfiles::read_capped_within(workdir.root(), &path, workfiles::REPORT_CAP)
+        .map_err(|source| HistoryError::Read {
+            path: path.clone(),
+            source,
+        })?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| HistoryError::Corrupt {
         path: path.clone(),
         message: e.to_string(),
@@ -413,29 +416,41 @@ fn run_charts(
             );
         }
     };
+    // The id comes from a file anyone may have edited: never a path out of `logs/runs`.
+    if !workfiles::is_run_id(&owner) {
+        return (
+            Vec::new(),
+            Some("no charts: the report names no valid run id".into()),
+        );
+    }
+    let root = workdir.root();
     let dir = workdir.run_dir(&owner).join("charts");
-    let index: Vec<ChartIndexEntry> = match fs::read(dir.join("index.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
-        Some(index) => index,
-        None => {
-            return (
-                Vec::new(),
-                Some(format!(
-                    "the charts of run {owner} were not kept (no {})",
-                    dir.join("index.json").display()
-                )),
-            );
-        }
-    };
+    let index: Vec<ChartIndexEntry> =
+        match workfiles::read_capped_within(root, &dir.join("index.json"), workfiles::INDEX_CAP)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            Some(index) => index,
+            None => {
+                return (
+                    Vec::new(),
+                    Some(format!(
+                        "the charts of run {owner} were not kept (no {})",
+                        dir.join("index.json").display()
+                    )),
+                );
+            }
+        };
     let mut charts = Vec::new();
     for entry in index {
         // Names come from the engine; still, never follow a path out of the folder.
         if entry.file.contains(['/', '\\']) || entry.file.starts_with('.') {
             continue;
         }
-        if let Ok(svg) = fs::read_to_string(dir.join(&entry.file)) {
+        if let Ok(svg) =
+            workfiles::read_capped_within(root, &dir.join(&entry.file), workfiles::CHART_CAP)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        {
             charts.push(ChartView {
                 name: entry.name,
                 title: entry.title,
@@ -693,5 +708,94 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;") && html.contains("a &amp; b"));
         assert!(!html.contains("http://") && !html.contains("https://"));
+    }
+
+    fn compare_success() -> Value {
+        json!([{"id": "compare", "name": "Compare", "status": "success"}])
+    }
+
+    #[test]
+    fn a_run_id_that_is_a_path_never_leaves_the_runs_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path().join("wd"));
+        // A chart folder outside `logs/runs`, reachable by `..` or by an absolute id.
+        let outside = tmp.path().join("outside");
+        let charts = outside.join("charts");
+        write(
+            &charts,
+            "index.json",
+            &json!([{"name": "x", "title": "x", "file": "x.svg"}]),
+        );
+        fs::write(charts.join("x.svg"), "<svg>outside</svg>").unwrap();
+        for id in ["../../../outside", outside.to_str().unwrap()] {
+            write(
+                &wd.logs(),
+                "pipeline_report_1.json",
+                &report(id, "2026-01-01", "success", compare_success()),
+            );
+            let view = load_report(&wd, "pipeline_report_1.json").unwrap();
+            assert!(view.charts.is_empty(), "{id}");
+            let html =
+                fs::read_to_string(export_html(&wd, "pipeline_report_1.json").unwrap()).unwrap();
+            let embedded = base64::engine::general_purpose::STANDARD.encode("<svg>outside</svg>");
+            assert!(
+                !html.contains("outside</svg>") && !html.contains(&embedded),
+                "{id}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_chart_symlinked_out_of_the_work_directory_is_not_embedded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path().join("wd"));
+        let secret = tmp.path().join("private.svg");
+        fs::write(&secret, "<svg>private</svg>").unwrap();
+        write(
+            &wd.logs(),
+            "pipeline_report_1.json",
+            &report("r1", "2026-01-01", "success", compare_success()),
+        );
+        let charts = wd.run_dir("r1").join("charts");
+        write(
+            &charts,
+            "index.json",
+            &json!([{"name": "a", "title": "a", "file": "a.svg"}, {"name": "b", "title": "b", "file": "b.svg"}]),
+        );
+        std::os::unix::fs::symlink(&secret, charts.join("a.svg")).unwrap();
+        fs::write(charts.join("b.svg"), "<svg>own</svg>").unwrap();
+        let view = load_report(&wd, "pipeline_report_1.json").unwrap();
+        let svgs: Vec<&str> = view.charts.iter().map(|c| c.svg.as_str()).collect();
+        assert_eq!(svgs, ["<svg>own</svg>"]);
+        let html = fs::read_to_string(export_html(&wd, "pipeline_report_1.json").unwrap()).unwrap();
+        let engine = base64::engine::general_purpose::STANDARD;
+        assert!(!html.contains("private") && !html.contains(&engine.encode("<svg>private</svg>")));
+        assert!(html.contains(&engine.encode("<svg>own</svg>")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_or_fifo_as_report_is_refused_without_hanging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wd = WorkDir::new(tmp.path());
+        fs::create_dir_all(wd.logs()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", wd.logs().join("pipeline_report_1.json")).unwrap();
+        let fifo = wd.logs().join("pipeline_report_2.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        write(
+            &wd.logs(),
+            "pipeline_report_3.json",
+            &report("r3", "2026-01-03", "success", json!([])),
+        );
+        for name in ["pipeline_report_1.json", "pipeline_report_2.json"] {
+            assert!(
+                matches!(load_report(&wd, name), Err(HistoryError::Read { .. })),
+                "{name}"
+            );
+        }
+        let runs = list_runs(&wd).unwrap();
+        assert_eq!(runs.len(), 1);
     }
 }

@@ -22,3 +22,4 @@ mod simd;
 pub mod simulate;
 pub mod source;
 pub mod steps;
+pub mod workfiles;

@@ -96,10 +96,18 @@ pub fn run_pipeline(
         run_id: run_id.clone(),
         pid: std::process::id(),
         started_at: iso(started),
+        host: super::lock::host_name(),
     };
     // Held until this function returns: one run per work directory.
     let (_lock, stale) = RunLock::acquire(workdir, &lock_info)?;
     let recovered = stale.and_then(|holder| record_interrupted_run(workdir, &holder));
+    let swept = crate::workfiles::remove_stray_temp_files(workdir.root());
+    if swept > 0 {
+        tracing::info!(
+            files = swept,
+            "removed temporary files of interrupted writes"
+        );
+    }
     let run_dir = workdir.run_dir(&run_id);
     let io_err = |path: PathBuf| move |source| PipelineError::Io { path, source };
     fs::create_dir_all(&run_dir).map_err(io_err(run_dir.clone()))?;

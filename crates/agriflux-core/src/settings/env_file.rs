@@ -2,7 +2,14 @@
 //!
 //! Values are read with `dotenvy` (the same rules as every other tool that reads the file).
 //! Edits touch only the value of the key being set: comments, blank lines, order, quoting,
-//! `export` prefixes and unknown keys stay byte for byte, and the file keeps its mode.
+//! `export` prefixes, unknown keys, a byte-order mark and CRLF line ends stay as they are, and
+//! the file keeps its mode.
+//!
+//! The file holds the Sentinel Hub client secret, so no error ever quotes its content: a parse
+//! error names the file, the line number and the key only. Saving is atomic and private (a
+//! 0600 temporary file beside the target, fsynced, renamed, the folder fsynced), edits a
+//! symlinked `.env` at its target, refuses a value that would not read back equal, and runs
+//! under [`EnvLock`] so that the app's Save and a run's step 8 never lose each other's edits.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,7 +24,13 @@ pub struct EnvFile {
     path: PathBuf,
     text: String,
     existed: bool,
+    /// The file started with a UTF-8 byte-order mark (kept on save).
+    bom: bool,
+    /// The values set since loading, checked to read back equal before saving.
+    edited: Vec<(String, String)>,
 }
+
+const BOM: char = '\u{feff}';
 
 impl EnvFile {
     /// Loads `path`; a missing file is an empty one (it is created on [`EnvFile::save`]).
@@ -27,16 +40,19 @@ impl EnvFile {
                 let text = String::from_utf8(bytes).map_err(|_| SettingsError::EnvNotUtf8 {
                     path: path.to_path_buf(),
                 })?;
+                let bom = text.starts_with(BOM);
                 Ok(Self {
                     path: path.to_path_buf(),
-                    text,
+                    text: text.trim_start_matches(BOM).to_string(),
                     existed: true,
+                    bom,
+                    edited: Vec::new(),
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 path: path.to_path_buf(),
-                text: String::new(),
                 existed: false,
+                ..Self::default()
             }),
             Err(source) => Err(SettingsError::EnvRead {
                 path: path.to_path_buf(),
@@ -55,22 +71,19 @@ impl EnvFile {
         &self.text
     }
 
-    /// Every key and value, parsed by `dotenvy`; a malformed line is an error naming it.
+    /// Every key and value, parsed by `dotenvy`; a malformed line is an error naming its
+    /// number and key, never its content (it may be the secret).
     pub fn values(&self) -> Result<BTreeMap<String, String>, SettingsError> {
-        let mut values = BTreeMap::new();
-        for item in dotenvy::from_read_iter(self.text.as_bytes()) {
-            let (key, value) = item.map_err(|e| SettingsError::EnvParse {
-                path: self.path.clone(),
-                message: describe_dotenvy_error(&e, &self.text),
-            })?;
-            values.insert(key, value);
-        }
-        Ok(values)
+        parse(&self.text).map_err(|e| SettingsError::EnvParse {
+            path: self.path.clone(),
+            message: describe_parse_error(&e, &self.text),
+        })
     }
 
     /// Sets `key` to `value`: rewrites the value of its last assignment in place (keeping an
     /// `export` prefix, the quote style and a trailing comment), or appends `KEY=value`.
     pub fn set(&mut self, key: &str, value: &str) {
+        self.edited.push((key.to_string(), value.to_string()));
         let lines: Vec<&str> = self.text.split_inclusive('\n').collect();
         let found = lines.iter().enumerate().rev().find_map(|(i, line)| {
             parse_assignment(line)
@@ -92,31 +105,54 @@ impl EnvFile {
                 self.text = text;
             }
             None => {
+                let eol = if self.text.contains("\r\n") {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
                 if !self.text.is_empty() && !self.text.ends_with('\n') {
-                    self.text.push('\n');
+                    self.text.push_str(eol);
                 }
                 self.text.push_str(key);
                 self.text.push('=');
                 self.text
                     .push_str(&render_value(value, needs_quotes(value)));
-                self.text.push('\n');
+                self.text.push_str(eol);
             }
         }
     }
 
-    /// Writes the file atomically (temporary file, then rename), keeping the original file's
-    /// permissions; a new file gets mode 0600 because it may hold secrets.
+    /// Writes the file atomically and privately, keeping the original file's permissions (a
+    /// new file gets mode 0600 because it may hold secrets). A symlinked file is written at
+    /// its target. The new text is parsed first: a value set since loading that would not
+    /// read back equal is refused with an error naming its key, and nothing is written.
+    ///
+    /// Callers that read, edit and write hold [`EnvFile::lock`] around all three.
     pub fn save(&self) -> Result<(), SettingsError> {
-        let write_err = |source| SettingsError::EnvWrite {
+        let not_parsed = self.values().map_err(|e| match e {
+            SettingsError::EnvParse { path, message } => SettingsError::EnvParse {
+                path,
+                message: format!("{message} (after the edit; nothing was written)"),
+            },
+            other => other,
+        })?;
+        for (key, value) in &self.edited {
+            if not_parsed.get(key) != Some(value) {
+                return Err(SettingsError::EnvValueNotRoundTrip {
+                    path: self.path.clone(),
+                    key: key.clone(),
+                });
+            }
+        }
+        let target = resolve_target(&self.path).map_err(|source| SettingsError::EnvWrite {
             path: self.path.clone(),
             source,
+        })?;
+        let write_err = |source| SettingsError::EnvWrite {
+            path: target.clone(),
+            source,
         };
-        let dir = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let metadata = fs::metadata(&self.path);
+        let metadata = fs::metadata(&target);
         if let Ok(meta) = &metadata
             && meta.permissions().readonly()
         {
@@ -124,24 +160,66 @@ impl EnvFile {
                 path: self.path.clone(),
             });
         }
-        let file_name = self
-            .path
+        let dir = parent_dir(&target);
+        // `NamedTempFile` creates the file 0600 in the same folder (so the rename is atomic and
+        // the secret is never readable by others, not even for a moment).
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".env.tmp-")
+            .tempfile_in(dir)
+            .map_err(write_err)?;
+        if self.bom {
+            tmp.write_all(BOM.to_string().as_bytes())
+                .map_err(write_err)?;
+        }
+        tmp.write_all(self.text.as_bytes()).map_err(write_err)?;
+        restore_mode(tmp.as_file(), metadata.as_ref().ok()).map_err(write_err)?;
+        tmp.as_file().sync_all().map_err(write_err)?;
+        tmp.persist(&target).map_err(|e| write_err(e.error))?;
+        sync_dir(dir).map_err(write_err)?;
+        Ok(())
+    }
+
+    /// Takes the `.env` edit lock (an `flock` on `.env.lock` beside the file, or beside its
+    /// target when it is a symlink), waiting for another holder: the app's Save, the CLI
+    /// and step 8 hold it around read-edit-write. A separate file, because `.env` itself is
+    /// replaced by each save and a lock on a replaced file protects nothing.
+    pub fn lock(path: &Path) -> Result<EnvLock, SettingsError> {
+        let target = resolve_target(path).map_err(|source| SettingsError::EnvWrite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| ".env".into());
-        let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-        let result = (|| {
-            let mut file = fs::File::create(&tmp)?;
-            file.write_all(self.text.as_bytes())?;
-            file.sync_all()?;
-            set_mode(&tmp, metadata.as_ref().ok())?;
-            fs::rename(&tmp, &self.path)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(write_err(e));
+        let lock_path = parent_dir(&target).join(format!("{name}.lock"));
+        let io = |source| SettingsError::EnvWrite {
+            path: lock_path.clone(),
+            source,
+        };
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(EnvLock { _file: file })
+    }
+
+    /// Loads `path`, applies `edit` and saves when it returns `true`, all under
+    /// [`EnvFile::lock`]; returns the file as saved.
+    pub fn update(
+        path: &Path,
+        edit: impl FnOnce(&mut EnvFile) -> Result<bool, SettingsError>,
+    ) -> Result<EnvFile, SettingsError> {
+        let _lock = Self::lock(path)?;
+        let mut file = Self::load(path)?;
+        if edit(&mut file)? {
+            file.save()?;
         }
-        Ok(())
+        Ok(file)
     }
 
     /// Whether the file existed when it was loaded.
@@ -150,16 +228,68 @@ impl EnvFile {
     }
 }
 
+/// The `.env` edit lock; released when dropped (or when the process ends, by the kernel).
+#[derive(Debug)]
+pub struct EnvLock {
+    _file: fs::File,
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// The file a save replaces: `path` itself, or what its symlinks lead to (a dangling link's
+/// target is created).
+fn resolve_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&target) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = fs::read_link(&target)?;
+                target = parent_dir(&target).join(link);
+            }
+            Ok(_) => return Ok(target),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(target),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
 #[cfg(unix)]
-fn set_mode(path: &Path, original: Option<&fs::Metadata>) -> std::io::Result<()> {
+fn restore_mode(file: &fs::File, original: Option<&fs::Metadata>) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = original.map_or(0o600, |m| m.permissions().mode() & 0o7777);
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    match original {
+        Some(meta) => file.set_permissions(fs::Permissions::from_mode(
+            meta.permissions().mode() & 0o7777,
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _original: Option<&fs::Metadata>) -> std::io::Result<()> {
+fn restore_mode(_file: &fs::File, _original: Option<&fs::Metadata>) -> std::io::Result<()> {
     Ok(())
+}
+
+/// Makes the rename itself durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn parse(text: &str) -> Result<BTreeMap<String, String>, dotenvy::Error> {
+    let mut values = BTreeMap::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        let (key, value) = item?;
+        values.insert(key, value);
+    }
+    Ok(values)
 }
 
 /// How a value is quoted on its line.
@@ -255,7 +385,9 @@ fn needs_quotes(value: &str) -> Quote {
 fn render_value(value: &str, quote: Quote) -> String {
     match quote {
         Quote::None if needs_quotes(value) == Quote::None => value.to_string(),
-        Quote::Single if !value.contains('\'') => format!("'{value}'"),
+        // Single quotes take a value literally, but dotenvy's line splitter still treats a
+        // backslash before the closing quote as an escape, and a newline as a new line.
+        Quote::Single if !value.contains(['\'', '\\', '\n', '\r']) => format!("'{value}'"),
         _ => {
             let escaped = value
                 .replace('\\', "\\\\")
@@ -267,16 +399,56 @@ fn render_value(value: &str, quote: Quote) -> String {
     }
 }
 
-fn describe_dotenvy_error(error: &dotenvy::Error, text: &str) -> String {
-    if let dotenvy::Error::LineParse(line, index) = error {
-        let number = text
-            .lines()
-            .position(|l| l == line || l.trim_end() == line.trim_end())
-            .map_or_else(String::new, |n| format!("line {}: ", n + 1));
-        format!("{number}cannot parse `{line}` at character {index}")
-    } else {
-        error.to_string()
+/// Says where the file does not parse without quoting any of it: dotenvy's error carries
+/// the offending line or value, which may be the secret.
+fn describe_parse_error(error: &dotenvy::Error, text: &str) -> String {
+    let dotenvy::Error::LineParse(fragment, _) = error else {
+        return "it cannot be read as KEY=value lines".into();
+    };
+    let line = locate(text, fragment);
+    let key = line.and_then(|n| text.lines().nth(n)).and_then(parse_key);
+    let place = match (line, key) {
+        (Some(n), Some(key)) => format!("line {} (key {key})", n + 1),
+        (Some(n), None) => format!("line {}", n + 1),
+        (None, _) => "a line".into(),
+    };
+    format!(
+        "{place} is not a valid KEY=value assignment (check its quotes, spaces and backslashes; \
+         a value with spaces needs quotes)"
+    )
+}
+
+/// The (0-based) line where the logical line that fails to parse starts: the first place the
+/// fragment dotenvy reports occurs such that the text before it parses and the text through it
+/// does not.
+fn locate(text: &str, fragment: &str) -> Option<usize> {
+    let needle = fragment.trim_end_matches(['\n', '\r']);
+    if needle.is_empty() {
+        return None;
     }
+    text.match_indices(needle).find_map(|(pos, _)| {
+        let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let end = pos + needle.len();
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+        (parse(&text[..line_start]).is_ok() && parse(&text[..line_end]).is_err())
+            .then(|| text[..line_start].matches('\n').count())
+    })
+}
+
+/// The key of a `KEY=...` or `export KEY=...` line, if it has a well-formed one.
+fn parse_key(line: &str) -> Option<&str> {
+    let rest = line.trim_start();
+    let rest = rest
+        .strip_prefix("export")
+        .filter(|r| r.starts_with([' ', '\t']))
+        .map_or(rest, str::trim_start);
+    let key = rest[..rest.find('=')?].trim_end();
+    (!key.is_empty()
+        && key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+    .then_some(key)
 }
 
 #[cfg(test)]
@@ -408,5 +580,199 @@ mod tests {
         let (_dir, mut env) = env_with("# c\r\nUSE_AI_MODELS=false\r\nB=2\r\n");
         env.set("USE_AI_MODELS", "true");
         assert_eq!(env.text(), "# c\r\nUSE_AI_MODELS=true\r\nB=2\r\n");
+    }
+
+    const SECRET: &str = "s3cr3t-Value-42";
+
+    fn parse_error(text: &str) -> String {
+        let (_dir, env) = env_with(text);
+        env.values().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parse_errors_name_line_and_key_but_never_the_value() {
+        for (text, line) in [
+            (
+                format!("A=1\nSENTINEL_HUB_CLIENT_SECRET=\"{SECRET}\nB=2\n"),
+                "line 2",
+            ),
+            (
+                format!("A=1\n\nSENTINEL_HUB_CLIENT_SECRET={SECRET} x\n"),
+                "line 3",
+            ),
+            (
+                format!("SENTINEL_HUB_CLIENT_SECRET={SECRET}\\q\n"),
+                "line 1",
+            ),
+            (
+                format!("# c\nSENTINEL_HUB_CLIENT_SECRET='{SECRET}\n"),
+                "line 2",
+            ),
+        ] {
+            let err = parse_error(&text);
+            assert!(!err.contains(SECRET), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+            assert!(err.contains(line), "{text:?}: {err}");
+            assert!(err.contains("key SENTINEL_HUB_CLIENT_SECRET"), "{err}");
+            assert!(err.contains(".env"), "{err}");
+        }
+    }
+
+    #[test]
+    fn accepts_and_keeps_a_byte_order_mark() {
+        let (_dir, mut env) = env_with(&format!("\u{feff}SENTINEL_HUB_CLIENT_SECRET={SECRET}\n"));
+        assert_eq!(env.values().unwrap()["SENTINEL_HUB_CLIENT_SECRET"], SECRET);
+        env.set("A", "1");
+        env.save().unwrap();
+        let bytes = fs::read(env.path()).unwrap();
+        assert!(bytes.starts_with("\u{feff}SENTINEL_HUB".as_bytes()));
+        assert_eq!(
+            EnvFile::load(env.path()).unwrap().values().unwrap()["A"],
+            "1"
+        );
+    }
+
+    #[test]
+    fn new_keys_take_the_files_crlf_line_ends() {
+        let (_dir, mut env) = env_with("A=1\r\nB=2\r\n");
+        env.set("C", "3");
+        assert_eq!(env.text(), "A=1\r\nB=2\r\nC=3\r\n");
+    }
+
+    #[test]
+    fn a_trailing_backslash_in_a_single_quoted_value_reads_back() {
+        let (_dir, mut env) = env_with("A='x'\nB=2\n");
+        env.set("A", "C:\\dir\\");
+        env.save().unwrap();
+        let values = EnvFile::load(env.path()).unwrap().values().unwrap();
+        assert_eq!(values["A"], "C:\\dir\\");
+        assert_eq!(values["B"], "2");
+    }
+
+    #[test]
+    fn refuses_a_value_that_would_not_read_back_and_writes_nothing() {
+        // `A=1` here is inside NOTE's quoted value: editing it in place would not set A.
+        let text = "NOTE=\"first\nA=1\n\"\n";
+        let (_dir, mut env) = env_with(text);
+        env.set("A", "2");
+        let err = env.save().unwrap_err();
+        assert!(
+            matches!(&err, SettingsError::EnvValueNotRoundTrip { key, .. } if key == "A"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(env.path()).unwrap(), text);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_env_is_edited_at_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("settings.env");
+        fs::write(&real, "A=1\n").unwrap();
+        let link = dir.path().join(".env");
+        std::os::unix::fs::symlink("settings.env", &link).unwrap();
+        let mut env = EnvFile::load(&link).unwrap();
+        env.set("A", "2");
+        env.save().unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_leaves_no_temporary_file_and_a_private_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        EnvFile::update(&path, |env| {
+            env.set("SENTINEL_HUB_CLIENT_SECRET", SECRET);
+            Ok(true)
+        })
+        .unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".env", ".env.lock"]);
+    }
+
+    #[test]
+    fn concurrent_saves_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        fs::write(&path, "# shared\n").unwrap();
+        let writers: Vec<_> = ["APP", "STEP"]
+            .into_iter()
+            .map(|who| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..40 {
+                        EnvFile::update(&path, |env| {
+                            env.set(&format!("{who}_{i}"), &i.to_string());
+                            env.set(&format!("{who}_LAST"), &i.to_string());
+                            Ok(true)
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let values = EnvFile::load(&path).unwrap().values().unwrap();
+        for who in ["APP", "STEP"] {
+            for i in 0..40 {
+                assert_eq!(values[&format!("{who}_{i}")], i.to_string());
+            }
+            assert_eq!(values[&format!("{who}_LAST")], "39");
+        }
+    }
+
+    mod round_trip {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            // Biased towards the characters that need quoting or escaping.
+            proptest::collection::vec(
+                prop_oneof![
+                    3 => proptest::char::range('a', 'z'),
+                    1 => proptest::sample::select(vec![
+                        '"', '\'', '\\', '#', ' ', '\t', '\n', '$', '=', '{', '}', 'é', '\u{feff}',
+                    ]),
+                    1 => any::<char>(),
+                ],
+                0..24,
+            )
+            .prop_map(|chars| chars.into_iter().collect())
+        }
+
+        proptest! {
+            #[test]
+            fn any_value_written_reads_back_equal(
+                value in value(),
+                line in proptest::sample::select(vec![
+                    "", "K=old\n", "K='old'\n", "K=\"old\"\n", "export K=old # c\n", "K=old\r\n",
+                ]),
+            ) {
+                let (_dir, mut env) = env_with(&format!("A=1\n{line}B=2\n"));
+                env.set("K", &value);
+                env.save().unwrap();
+                let values = EnvFile::load(env.path()).unwrap().values().unwrap();
+                prop_assert_eq!(&values["K"], &value);
+                prop_assert_eq!(&values["A"], "1");
+                prop_assert_eq!(&values["B"], "2");
+            }
+        }
     }
 }

@@ -468,6 +468,9 @@ pub fn save_settings(
             env_path: env_path_text,
         });
     }
+    // Read, edited and written under the `.env` lock, so that a run's step 8 writing at the
+    // same moment loses nothing and is not lost.
+    let _lock = EnvFile::lock(env_path)?;
     let mut file = EnvFile::load(env_path)?;
     let before = file.values()?;
     let mut changes = Vec::new();

@@ -50,6 +50,11 @@ pub enum SettingsError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A value set in `.env` would not read back equal (nothing was written).
+    #[error(
+        "cannot write {key} to {path}: the value would not read back the same; nothing was written"
+    )]
+    EnvValueNotRoundTrip { path: PathBuf, key: String },
 }
 
 /// Where scenes come from.

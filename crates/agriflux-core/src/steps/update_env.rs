@@ -38,6 +38,8 @@ impl Step for UpdateEnvStep {
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         let path = ctx.workdir.env_file();
+        // Held around read-edit-write: the app's Save may be editing the file right now.
+        let _lock = EnvFile::lock(&path)?;
         let mut env = EnvFile::load(&path)?;
         let previous = env.values()?.get(USE_AI_MODELS_KEY).cloned();
         env.set(USE_AI_MODELS_KEY, "true");
