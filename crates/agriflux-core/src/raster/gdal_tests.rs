@@ -184,7 +184,7 @@ const FLOAT_VARIANTS: &[(&str, &[&str])] = &[
         &["-co", "INTERLEAVE=BAND", "-co", "COMPRESS=LZW"],
     ),
     (
-        "tiled-band-bigtiff-big-endian",
+        "tiled-band-bigtiff-big-endian-p2",
         &[
             "-co",
             "TILED=YES",
@@ -201,7 +201,7 @@ const FLOAT_VARIANTS: &[(&str, &[&str])] = &[
             "-co",
             "COMPRESS=DEFLATE",
             "-co",
-            "PREDICTOR=3",
+            "PREDICTOR=2",
         ],
     ),
 ];
@@ -252,6 +252,13 @@ fn reads_every_gdal_layout_and_compression_of_the_real_sample_exactly() {
         translate(&source, &path, options);
         assert_same(&read_geotiff(&path).unwrap(), &expected, name);
     }
+    // The crate decodes this one to wrong values: it must be refused, never returned.
+    let path = dir.path().join("f32-big-endian-p3.tif");
+    let options = ["-co", "ENDIANNESS=BIG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=3"];
+    translate(&source, &path, &options);
+    let err = read_geotiff(&path).unwrap_err();
+    assert!(matches!(err, RasterError::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("floating-point predictor"), "{err}");
 
     // Integer DN: the same reflectance x 10000, NaN stored as the nodata value.
     let dn = |nodata: f32| -> Vec<f32> {

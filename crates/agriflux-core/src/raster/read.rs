@@ -234,6 +234,19 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterErro
             .map_err(tag_err)?
             .unwrap_or(1),
     };
+    // tiff 0.11.3 undoes the floating-point predictor wrongly on big-endian files (the values
+    // come out as garbage, not as an error): refuse them rather than return wrong reflectance.
+    let predictor: u16 = decoder
+        .find_tag_unsigned(Tag::Predictor)
+        .map_err(tag_err)?
+        .unwrap_or(1);
+    if predictor == 3 && bytes[..2] == *b"MM" {
+        return Err(unsupported(
+            "big-endian files with the floating-point predictor (3) are not supported; \
+             rewrite it with `gdal_translate -co ENDIANNESS=LITTLE`"
+                .into(),
+        ));
+    }
     let planar = decoder
         .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
         .map_err(tag_err)?
@@ -256,7 +269,24 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterErro
         read_chunks(&mut decoder, &mut data, width, height, bands, planar)
     }));
     match read {
-        Ok(Ok(())) => {}
+        Ok(Ok(ChunkTable { offsets, byte_counts })) => {
+            // Readers differ on a chunk that claims more bytes than the file has (the crate
+            // reads only what the pixels need); we refuse such a file as truncated.
+            if let Some((offset, count)) = offsets
+                .iter()
+                .zip(&byte_counts)
+                .find(|&(&o, &c)| o.saturating_add(c) > bytes.len() as u64)
+            {
+                return Err(RasterError::Truncated {
+                    path: path.to_path_buf(),
+                    detail: format!(
+                        "a chunk of {count} bytes at offset {offset} ends past the end of the \
+                         file ({} bytes)",
+                        bytes.len()
+                    ),
+                });
+            }
+        }
         Ok(Err(e)) => return Err(tiff_error(path, "the pixel data", e)),
         Err(_) => {
             return Err(malformed(
@@ -285,9 +315,15 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterErro
     ))
 }
 
+/// Where the chunks of an image lie in the file.
+struct ChunkTable {
+    offsets: Vec<u64>,
+    byte_counts: Vec<u64>,
+}
+
 /// Reads every chunk of the image into `data` (pixel-interleaved, row-major), whose variant
-/// chooses the sample type. A chunk is a strip or a tile; a band-interleaved file has one set
-/// of chunks per band.
+/// chooses the sample type, and returns the chunk table. A chunk is a strip or a tile; a
+/// band-interleaved file has one set of chunks per band.
 fn read_chunks<R: io::Read + io::Seek>(
     decoder: &mut Decoder<R>,
     data: &mut RasterData,
@@ -295,7 +331,7 @@ fn read_chunks<R: io::Read + io::Seek>(
     height: usize,
     bands: usize,
     planar: bool,
-) -> Result<(), TiffError> {
+) -> Result<ChunkTable, TiffError> {
     let (chunk_w, chunk_h) = decoder.chunk_dimensions();
     let (chunk_w, chunk_h) = (chunk_w as usize, chunk_h as usize);
     if chunk_w == 0 || chunk_h == 0 {
@@ -307,14 +343,19 @@ fn read_chunks<R: io::Read + io::Seek>(
     let per_plane = across * height.div_ceil(chunk_h);
     let planes = if planar { bands } else { 1 };
     // The crate panics on a chunk index past its offset table: check the table first.
-    let offsets_tag = match decoder.get_chunk_type() {
-        tiff::decoder::ChunkType::Strip => Tag::StripOffsets,
-        tiff::decoder::ChunkType::Tile => Tag::TileOffsets,
+    let (offsets_tag, counts_tag) = match decoder.get_chunk_type() {
+        tiff::decoder::ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+        tiff::decoder::ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
     };
-    let offsets = decoder
-        .find_tag_unsigned_vec::<u64>(offsets_tag)?
-        .map_or(0, |v| v.len());
-    if offsets < planes * per_plane {
+    let table = ChunkTable {
+        offsets: decoder
+            .find_tag_unsigned_vec::<u64>(offsets_tag)?
+            .unwrap_or_default(),
+        byte_counts: decoder
+            .find_tag_unsigned_vec::<u64>(counts_tag)?
+            .unwrap_or_default(),
+    };
+    if table.offsets.len().min(table.byte_counts.len()) < planes * per_plane {
         return Err(TiffError::FormatError(
             tiff::TiffFormatError::InconsistentSizesEncountered,
         ));
@@ -330,15 +371,14 @@ fn read_chunks<R: io::Read + io::Seek>(
     for plane in 0..planes {
         for chunk in 0..per_plane {
             let index = (plane * per_plane + chunk) as u32;
+            // What the crate decodes: the chunk without its padding, except for the tiles of
+            // the second and later planes, whose padding tiff 0.11.3 computes from the index
+            // across all planes (so it decodes them whole, padding included). Either way only
+            // the part inside the image is copied.
             let (data_w, data_h) = decoder.chunk_data_dimensions(index);
             let (data_w, data_h) = (data_w as usize, data_h as usize);
             let x0 = (chunk % across) * chunk_w;
             let y0 = (chunk / across) * chunk_h;
-            if x0 + data_w > width || y0 + data_h > height {
-                return Err(TiffError::FormatError(
-                    tiff::TiffFormatError::InconsistentSizesEncountered,
-                ));
-            }
             let decoded = decoder.read_chunk(index)?;
             let place = Placement {
                 width,
@@ -348,7 +388,8 @@ fn read_chunks<R: io::Read + io::Seek>(
                 x0,
                 y0,
                 data_w,
-                data_h,
+                copy_w: data_w.min(width - x0),
+                copy_h: data_h.min(height - y0),
             };
             let copied = match (&mut *data, decoded) {
                 (RasterData::U8(out), DecodingResult::U8(src)) => place.copy(out, &src),
@@ -364,7 +405,7 @@ fn read_chunks<R: io::Read + io::Seek>(
             }
         }
     }
-    Ok(())
+    Ok(table)
 }
 
 /// Where one decoded chunk goes in the pixel-interleaved output.
@@ -377,8 +418,11 @@ struct Placement {
     chunk_bands: usize,
     x0: usize,
     y0: usize,
+    /// Pixels per row of the decoded chunk.
     data_w: usize,
-    data_h: usize,
+    /// Pixels per row and rows that lie inside the image.
+    copy_w: usize,
+    copy_h: usize,
 }
 
 impl Placement {
@@ -386,14 +430,15 @@ impl Placement {
     /// declared size.
     fn copy<T: Copy>(&self, out: &mut [T], src: &[T]) -> bool {
         let row = self.data_w * self.chunk_bands;
-        if src.len() < row * self.data_h {
+        if self.copy_h > 0 && src.len() < row * (self.copy_h - 1) + self.copy_w * self.chunk_bands
+        {
             return false;
         }
-        for r in 0..self.data_h {
-            let src_row = &src[r * row..(r + 1) * row];
+        for r in 0..self.copy_h {
+            let src_row = &src[r * row..r * row + self.copy_w * self.chunk_bands];
             let start = ((self.y0 + r) * self.width + self.x0) * self.bands;
             if self.chunk_bands == self.bands {
-                out[start..start + row].copy_from_slice(src_row);
+                out[start..start + src_row.len()].copy_from_slice(src_row);
             } else {
                 for (c, &value) in src_row.iter().enumerate() {
                     out[start + c * self.bands + self.band] = value;
