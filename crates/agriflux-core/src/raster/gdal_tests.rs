@@ -254,11 +254,21 @@ fn reads_every_gdal_layout_and_compression_of_the_real_sample_exactly() {
     }
     // The crate decodes this one to wrong values: it must be refused, never returned.
     let path = dir.path().join("f32-big-endian-p3.tif");
-    let options = ["-co", "ENDIANNESS=BIG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=3"];
+    let options = [
+        "-co",
+        "ENDIANNESS=BIG",
+        "-co",
+        "COMPRESS=DEFLATE",
+        "-co",
+        "PREDICTOR=3",
+    ];
     translate(&source, &path, &options);
     let err = read_geotiff(&path).unwrap_err();
     assert!(matches!(err, RasterError::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("floating-point predictor"), "{err}");
+    assert!(
+        err.to_string().contains("floating-point predictor"),
+        "{err}"
+    );
 
     // Integer DN: the same reflectance x 10000, NaN stored as the nodata value.
     let dn = |nodata: f32| -> Vec<f32> {
@@ -400,8 +410,14 @@ fn gdalinfo_reads_written_bands_as_deflate_with_the_floating_point_predictor() {
             "band {index}"
         );
         // GDAL prints 14 significant digits: compare to that precision.
-        assert!((stat("STATISTICS_MINIMUM") - min).abs() < 1e-12, "band {index}");
-        assert!((stat("STATISTICS_MAXIMUM") - max).abs() < 1e-12, "band {index}");
+        assert!(
+            (stat("STATISTICS_MINIMUM") - min).abs() < 1e-12,
+            "band {index}"
+        );
+        assert!(
+            (stat("STATISTICS_MAXIMUM") - max).abs() < 1e-12,
+            "band {index}"
+        );
     }
     // And GDAL's own copy of our file back through our reader is the same raster.
     let copy = dir.path().join("copy.tif");

@@ -106,7 +106,13 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), RasterError> {
         });
     }
     let big_endian = &bytes[..2] == b"MM";
-    let word = |b: [u8; 2]| if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) };
+    let word = |b: [u8; 2]| {
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
     if word([bytes[2], bytes[3]]) == 42 {
         let offset = [bytes[4], bytes[5], bytes[6], bytes[7]];
         let offset = if big_endian {
@@ -269,7 +275,10 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterErro
         read_chunks(&mut decoder, &mut data, width, height, bands, planar)
     }));
     match read {
-        Ok(Ok(ChunkTable { offsets, byte_counts })) => {
+        Ok(Ok(ChunkTable {
+            offsets,
+            byte_counts,
+        })) => {
             // Readers differ on a chunk that claims more bytes than the file has (the crate
             // reads only what the pixels need); we refuse such a file as truncated.
             if let Some((offset, count)) = offsets
@@ -430,8 +439,7 @@ impl Placement {
     /// declared size.
     fn copy<T: Copy>(&self, out: &mut [T], src: &[T]) -> bool {
         let row = self.data_w * self.chunk_bands;
-        if self.copy_h > 0 && src.len() < row * (self.copy_h - 1) + self.copy_w * self.chunk_bands
-        {
+        if self.copy_h > 0 && src.len() < row * (self.copy_h - 1) + self.copy_w * self.chunk_bands {
             return false;
         }
         for r in 0..self.copy_h {
