@@ -71,7 +71,10 @@ fn a_second_run_in_the_same_directory_is_refused_naming_the_first() {
     // The lock file stays (the kernel lock on it is what counts); a clean end empties it so
     // that it names no run.
     let lock = std::fs::read(dir.path().join("logs/run.lock")).unwrap_or_default();
-    assert!(lock.is_empty(), "the lock names no run at the end: {lock:?}");
+    assert!(
+        lock.is_empty(),
+        "the lock names no run at the end: {lock:?}"
+    );
 }
 
 #[test]

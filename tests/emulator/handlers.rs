@@ -126,10 +126,9 @@ pub(super) fn check_auth(req: &Request, s: &mut State, endpoint: &'static str) -
             json!({"code": 401, "description": "Authentication required"}),
         ));
     };
-    if !s
-        .valid_tokens
+    if s.valid_tokens
         .get(token)
-        .is_some_and(|expiry| Instant::now() < *expiry)
+        .is_none_or(|expiry| Instant::now() >= *expiry)
     {
         return Some(answer_json(
             401,

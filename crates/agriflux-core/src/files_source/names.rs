@@ -45,16 +45,16 @@ pub fn date_in_name(name: &str) -> Option<NaiveDate> {
                 digit(i + k)
             }
         }) && !digit(i + 10)
+            && let Ok(date) = NaiveDate::parse_from_str(&name[i..i + 10], "%Y-%m-%d")
         {
-            if let Ok(date) = NaiveDate::parse_from_str(&name[i..i + 10], "%Y-%m-%d") {
-                return Some(date);
-            }
+            return Some(date);
         }
         // YYYYMMDD
-        if (0..8).all(|k| digit(i + k)) && !digit(i + 8) {
-            if let Ok(date) = NaiveDate::parse_from_str(&name[i..i + 8], "%Y%m%d") {
-                return Some(date);
-            }
+        if (0..8).all(|k| digit(i + k))
+            && !digit(i + 8)
+            && let Ok(date) = NaiveDate::parse_from_str(&name[i..i + 8], "%Y%m%d")
+        {
+            return Some(date);
         }
     }
     None

@@ -4,7 +4,7 @@
 //! tiles, pixel- or band-interleaved (`PlanarConfiguration` 1 or 2), uncompressed, Deflate
 //! (codes 8 and 32946), LZW or PackBits, with the horizontal (2) or floating-point (3)
 //! predictor. We accept uint8, uint16, int16 and float32 samples, georeferenced by pixel scale
-//! + tiepoint or by a non-rotated `ModelTransformationTag`, whose CRS is an EPSG code.
+//! and tiepoint or by a non-rotated `ModelTransformationTag`, whose CRS is an EPSG code.
 //! Everything else, and every truncated, inconsistent or oversized file, gives a
 //! [`RasterError`] naming the file and the problem.
 

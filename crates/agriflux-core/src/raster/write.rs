@@ -144,7 +144,6 @@ fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
             .map_err(enc)?;
     }
     dir.finish().map_err(|e| e.to_string())?;
-    drop(encoder);
     Ok(file.into_inner())
 }
 
