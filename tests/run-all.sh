@@ -8,11 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# System packages: GDAL and numpy prove the GeoTIFFs and .npy files open in users' tools;
+# System packages: GDAL (its tools and Python bindings) and numpy prove the GeoTIFFs and .npy files open in users' tools;
 # WebKitGTK builds the desktop app; Xvfb, the WebKit WebDriver and Chromium run the UI tests.
 need_apt=()
 command -v gdalinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need_apt+=(python3-numpy)
+# The raster and files-source tests write their GeoTIFF fixtures with GDAL's Python bindings.
+/usr/bin/python3 -c 'from osgeo import gdal' >/dev/null 2>&1 || need_apt+=(python3-gdal)
 pkg-config --exists webkit2gtk-4.1 2>/dev/null || need_apt+=(libwebkit2gtk-4.1-dev build-essential pkg-config)
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
 command -v WebKitWebDriver >/dev/null 2>&1 || [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
