@@ -156,14 +156,8 @@ pub(crate) fn georeferencing(
     path: &Path,
     tags: &GeoTags,
 ) -> Result<(GeoTransform, Crs), RasterError> {
-    let malformed = |detail: String| RasterError::Malformed {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let unsupported = |detail: String| RasterError::Unsupported {
-        path: path.to_path_buf(),
-        detail,
-    };
+    let malformed = |detail: String| RasterError::malformed(path, detail);
+    let unsupported = |detail: String| RasterError::unsupported(path, detail);
     let keys = tags.keys.as_ref().ok_or_else(|| {
         unsupported("not a GeoTIFF: GeoKeyDirectoryTag (34735) is missing".to_string())
     })?;

@@ -132,14 +132,8 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), RasterError> {
 
 fn decode(path: &Path, bytes: &[u8]) -> Result<(Raster, GeoTiffInfo), RasterError> {
     check_header(path, bytes)?;
-    let malformed = |detail: String| RasterError::Malformed {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let unsupported = |detail: String| RasterError::Unsupported {
-        path: path.to_path_buf(),
-        detail,
-    };
+    let malformed = |detail: String| RasterError::malformed(path, detail);
+    let unsupported = |detail: String| RasterError::unsupported(path, detail);
     let mut limits = Limits::default();
     limits.decoding_buffer_size = MAX_DECODED_BYTES as usize;
     limits.intermediate_buffer_size = MAX_DECODED_BYTES as usize;

@@ -1,7 +1,7 @@
 //! The in-memory raster types shared by the GeoTIFF reader and writer.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors reading or writing a GeoTIFF; every message starts with the file's path.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,24 @@ pub enum RasterError {
         /// Why the raster was refused.
         detail: String,
     },
+}
+
+impl RasterError {
+    /// A [`RasterError::Malformed`] about `path`.
+    pub(crate) fn malformed(path: &Path, detail: String) -> Self {
+        Self::Malformed {
+            path: path.to_path_buf(),
+            detail,
+        }
+    }
+
+    /// A [`RasterError::Unsupported`] about `path`.
+    pub(crate) fn unsupported(path: &Path, detail: String) -> Self {
+        Self::Unsupported {
+            path: path.to_path_buf(),
+            detail,
+        }
+    }
 }
 
 /// Affine georeferencing of a north-up raster (no rotation).
