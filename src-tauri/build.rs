@@ -1,24 +1,31 @@
 //! Generates the permissions of the app's own commands (`allow-<command>`), which
-//! `capabilities/main.json` grants to the main window; nothing else is allowed.
+//! `capabilities/main.json` grants to the main window; nothing else is allowed. The test hook
+//! `test_log_burst` exists (and gets a permission) only with the `test-hooks` feature.
+
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "start_run",
+    "cancel_run",
+    "run_state",
+    "plan_run",
+    "list_runs",
+    "load_report",
+    "export_report",
+    "open_folder",
+    "read_settings",
+    "check_settings",
+    "save_settings",
+    "test_connection",
+];
 
 fn main() {
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&[
-            "app_info",
-            "start_run",
-            "cancel_run",
-            "run_state",
-            "plan_run",
-            "list_runs",
-            "load_report",
-            "export_report",
-            "open_folder",
-            "read_settings",
-            "check_settings",
-            "save_settings",
-            "test_connection",
-            "test_log_burst",
-        ]),
-    ))
+    let mut commands = COMMANDS.to_vec();
+    if std::env::var_os("CARGO_FEATURE_TEST_HOOKS").is_some() {
+        commands.push("test_log_burst");
+    }
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(&commands)),
+    )
     .expect("tauri build script failed");
 }

@@ -73,8 +73,9 @@ layer "UI: headless Chromium with the backend mocked" bash -c 'cd ui && npm run 
 layer "cargo fmt --check" cargo fmt --all --check
 layer "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
 layer "cargo test" cargo test --workspace
-# `cargo test` built the app binary (target/debug/agriflux-studio) for its integration tests;
-# the desktop test drives that binary.
+# The desktop test drives target/debug/agriflux-studio, rebuilt here with the `test-hooks`
+# feature: its hook (`test_log_burst`) is in no other build.
+layer "desktop app: build with test hooks" cargo build -p agriflux-app --features test-hooks
 layer "desktop app: WebDriver under Xvfb" node --test --test-concurrency=1 tests/desktop/
 
 # One closing line for the whole suite: cargo's "test result:" lines, vitest's "Tests N

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use agriflux_core::history::{self, ReportView, RunSummary};
 use serde::Deserialize;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_opener::OpenerExt as _;
 
 use crate::workdir::AppWorkDir;
 
@@ -72,22 +73,25 @@ pub enum Folder {
     Logs,
 }
 
-/// Opens one of the work directory's folders in the desktop's file manager.
+/// Opens one of the work directory's folders in the desktop's file manager, through the
+/// opener plugin (which starts the handler detached, so no child is left unreaped).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn open_folder(workdir: State<'_, AppWorkDir>, folder: Folder) -> Result<(), String> {
+pub async fn open_folder<R: Runtime>(
+    app: AppHandle<R>,
+    workdir: State<'_, AppWorkDir>,
+    folder: Folder,
+) -> Result<(), String> {
     let path: PathBuf = match folder {
         Folder::Reports => workdir.dir().reports(),
         Folder::Workdir => workdir.root().to_path_buf(),
         Folder::Logs => workdir.dir().logs(),
     };
     std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    std::process::Command::new("xdg-open")
-        .arg(&path)
-        .spawn()
-        .map(|_| ())
+    app.opener()
+        .open_path(path.to_string_lossy(), None::<&str>)
         .map_err(|e| {
             format!(
-                "cannot open a file manager (xdg-open: {e}); the folder is {}",
+                "cannot open a file manager ({e}); the folder is {}",
                 path.display()
             )
         })

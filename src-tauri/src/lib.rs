@@ -7,6 +7,7 @@ mod bridge;
 mod history;
 mod run;
 mod settings;
+#[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod workdir;
 
@@ -15,16 +16,10 @@ use std::ffi::OsString;
 pub use bridge::{EVENT_NAME, EventBatch};
 pub use workdir::{AppWorkDir, StartupError};
 
-/// Registers every command and the app's state on `builder` (a real one, or Tauri's mock
-/// builder in tests).
-pub fn setup<R: tauri::Runtime>(
-    builder: tauri::Builder<R>,
-    workdir: AppWorkDir,
-) -> tauri::Builder<R> {
-    builder
-        .manage(run::RunManager::default())
-        .manage(workdir)
-        .invoke_handler(tauri::generate_handler![
+/// The app's commands, plus `extra` ones (the test hooks of test builds).
+macro_rules! commands {
+    ($($extra:path),*) => {
+        tauri::generate_handler![
             settings::app_info,
             run::start_run,
             run::cancel_run,
@@ -38,8 +33,34 @@ pub fn setup<R: tauri::Runtime>(
             settings::check_settings,
             settings::save_settings,
             settings::test_connection,
-            test_hooks::test_log_burst,
-        ])
+            $($extra),*
+        ]
+    };
+}
+
+/// Registers every command and the app's state on `builder` (a real one, or Tauri's mock
+/// builder in tests).
+pub fn setup<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    workdir: AppWorkDir,
+) -> tauri::Builder<R> {
+    let builder = builder
+        .plugin(tauri_plugin_opener::init())
+        .manage(run::RunManager::default())
+        .manage(workdir);
+    // Test hooks exist only in builds with the `test-hooks` feature (the desktop test's
+    // build), which grants them to the window at start; release builds have neither.
+    #[cfg(feature = "test-hooks")]
+    let builder = builder
+        .setup(|app| {
+            use tauri::Manager as _;
+            app.add_capability(include_str!("../test-capabilities/test-hooks.json"))?;
+            Ok(())
+        })
+        .invoke_handler(commands![test_hooks::test_log_burst]);
+    #[cfg(not(feature = "test-hooks"))]
+    let builder = builder.invoke_handler(commands![]);
+    builder
 }
 
 /// The app's configuration, embedded UI and permissions (generated at compile time), for any

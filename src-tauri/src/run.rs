@@ -107,24 +107,31 @@ pub async fn start_run<R: Runtime>(
     workdir: State<'_, AppWorkDir>,
     options: RunOptions,
 ) -> Result<StartedRun, String> {
-    if let Some(live) = runs.snapshot().filter(|l| l.running) {
-        return Err(format!(
-            "a run is already going in this window (run {}); cancel it or wait for it to end",
-            live.run_id
-        ));
-    }
     let settings = resolve_settings(&workdir, &options)?;
     let engine_options = options.engine_options();
-    let journal = RunJournal::start(app);
     let cancel = CancelToken::new();
-    {
-        let view_journal = Arc::clone(&journal);
+    // Checked and claimed under one hold of the mutex, so that two Run presses arriving
+    // together start one run (the engine's lock then keeps other processes out).
+    let journal = {
         let mut current = runs.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(live) = current
+            .as_ref()
+            .map(|run| (run.view)())
+            .filter(|l| l.running)
+        {
+            return Err(format!(
+                "a run is already going in this window (run {}); cancel it or wait for it to end",
+                live.run_id
+            ));
+        }
+        let journal = RunJournal::start(app);
+        let view_journal = Arc::clone(&journal);
         *current = Some(CurrentRun {
             view: Arc::new(move || view_journal.snapshot()),
             cancel: cancel.clone(),
         });
-    }
+        journal
+    };
     let (refused_tx, refused_rx) = mpsc::channel::<String>();
     let dir = workdir.dir().clone();
     let thread_journal = Arc::clone(&journal);

@@ -265,3 +265,91 @@ fn a_cancelled_run_stops_before_the_next_step() {
     assert_eq!(outcome.report.overall_status, StepStatus::Cancelled);
     assert_eq!(outcome.report.steps[0].status, StepStatus::Pending);
 }
+
+const SECRET: &str = "Pq7-step-s3cr3t-value";
+
+/// A step with a bug that panics with everything it knows in the message.
+struct PanickingWithSettings(StepId);
+
+impl Step for PanickingWithSettings {
+    fn id(&self) -> StepId {
+        self.0
+    }
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
+        panic!("unexpected settings: {:?}", ctx.settings)
+    }
+}
+
+#[test]
+fn a_panic_or_a_broken_env_in_step_8_never_puts_the_secret_in_reports_events_or_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let workdir = WorkDir::new(dir.path());
+    let env: BTreeMap<String, String> = [
+        ("SENTINEL_HUB_CLIENT_ID", "step-id"),
+        ("SENTINEL_HUB_CLIENT_SECRET", SECRET),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let settings = SettingsResolver::new(&env, workdir.env_file(), &BTreeMap::new())
+        .resolve(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .unwrap();
+    let recorder = Recorder::default();
+    let panicking: Vec<Box<dyn Step>> = vec![Box::new(PanickingWithSettings(StepId::Download))];
+    let first = run_pipeline(
+        &panicking,
+        &settings,
+        &RunOptions::default(),
+        &workdir,
+        &recorder,
+        CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(first.report.steps[0].status, StepStatus::Failed);
+    // Step 8 finds `.env` broken on the secret's line (edited by hand during the run).
+    std::fs::write(
+        workdir.env_file(),
+        format!("SENTINEL_HUB_CLIENT_ID=step-id\nSENTINEL_HUB_CLIENT_SECRET=\"{SECRET}\n"),
+    )
+    .unwrap();
+    let update_env: Vec<Box<dyn Step>> = standard_steps()
+        .into_iter()
+        .filter(|s| s.id() == StepId::UpdateEnv)
+        .collect();
+    let second = run_pipeline(
+        &update_env,
+        &settings,
+        &RunOptions::default(),
+        &workdir,
+        &recorder,
+        CancelToken::new(),
+    )
+    .unwrap();
+    let message = second.report.steps[0].error_message.clone().unwrap();
+    assert!(
+        message.contains("line 2") && message.contains("SENTINEL_HUB_CLIENT_SECRET"),
+        "{message}"
+    );
+    for outcome in [&first, &second] {
+        let name = outcome.report_path.file_name().unwrap().to_str().unwrap();
+        agriflux_core::history::export_html(&workdir, name).unwrap();
+    }
+    let events = format!("{:?}", recorder.0.lock().unwrap());
+    assert!(!events.contains("s3cr3t"), "secret in the events");
+    let mut stack = vec![dir.path().to_path_buf()];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path != workdir.env_file() {
+                seen += 1;
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                assert!(!text.contains("s3cr3t"), "secret in {}", path.display());
+            }
+        }
+    }
+    // Two reports, two event logs, two HTML exports at least.
+    assert!(seen >= 6, "{seen} files checked");
+}
