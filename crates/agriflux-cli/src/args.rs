@@ -165,6 +165,10 @@ pub struct PipelineArgs {
     /// before any request [env: AGRIFLUX_PU_BUDGET; default: 10000 on Copernicus Data Space]
     #[arg(long, value_name = "PU")]
     pub pu_budget: Option<String>,
+    /// gated: step 8 switches the models on only for real data that beats its baselines;
+    /// always: regardless (recorded in the report) [env: AGRIFLUX_ENABLE_MODELS; default: gated]
+    #[arg(long, value_name = "gated|always")]
+    pub enable_models: Option<String>,
     /// Re-run this step and every later one even if up to date: download, validate,
     /// cnn_dataset, lstm_dataset, train_cnn, train_lstm, compare, update_env (or 1-8). Earlier
     /// steps run only if they are not up to date. Not a setting: never read from .env
@@ -211,6 +215,7 @@ impl PipelineArgs {
         put("seed", &self.seed);
         put("scenes-dir", &self.scenes_dir);
         put("pu-budget", &self.pu_budget);
+        put("enable-models", &self.enable_models);
         if self.skip_download {
             map.insert("skip-download".into(), "true".into());
         }

@@ -223,6 +223,7 @@ impl EventSink for Console {
                 duration_s,
                 error,
                 reused_from,
+                reason,
                 ..
             } => {
                 if let Some(bar) = state.bar.take() {
@@ -235,7 +236,12 @@ impl EventSink for Console {
                     }
                     StepStatus::Skipped => {
                         println!();
-                        println!("⊘ Step {n} skipped: {} (as requested)", step.name());
+                        // A step that chose not to act (the gate) says why; a flag skip
+                        // was asked for.
+                        match reason.as_deref().filter(|r| r.starts_with("held back")) {
+                            Some(r) => println!("⊘ Step {n} skipped: {}: {r}", step.name()),
+                            None => println!("⊘ Step {n} skipped: {} (as requested)", step.name()),
+                        }
                     }
                     StepStatus::UpToDate => {
                         println!(
@@ -350,10 +356,26 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
             "Model Performance (held-out test split{}):",
             if any_reused { "" } else { ", this run" }
         );
-        if let Some(acc) = s.cnn_accuracy {
-            println!("  CNN Accuracy: {acc:.4}{}", origin(StepId::TrainCnn));
+        if let Some(e) = &s.cnn_evaluation {
+            println!(
+                "  CNN Accuracy: {}  macro-F1: {}{}",
+                estimate(e.get("accuracy")),
+                estimate(e.get("macro_f1")),
+                origin(StepId::TrainCnn)
+            );
+        } else if let Some(acc) = s.cnn_accuracy {
+            println!("  CNN Accuracy: {acc:.3}{}", origin(StepId::TrainCnn));
         }
-        if let Some(m) = &s.lstm_metrics {
+        if let Some(e) = &s.lstm_evaluation {
+            let persistence = e["baselines"].get("persistence").and_then(|p| p.get("mae"));
+            println!(
+                "  LSTM MAE: {}  R²: {}  (persistence baseline MAE {}){}",
+                estimate(e.get("mae")),
+                estimate(e.get("r2")),
+                estimate(persistence),
+                origin(StepId::TrainLstm),
+            );
+        } else if let Some(m) = &s.lstm_metrics {
             println!(
                 "  LSTM MAE: {:.4}  RMSE: {:.4}  R²: {:.4}  (persistence baseline MAE {:.4}){}",
                 figure(m, "mae").unwrap_or(f64::NAN),
@@ -364,6 +386,7 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
             );
         }
     }
+    print_evaluation(s);
     if let Some(c) = &s.model_comparison {
         println!();
         println!(
@@ -401,12 +424,28 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
                     "Nothing to do: every step was up to date (agriflux run --force re-runs them)."
                 );
             }
+            let gate = s.model_gate.as_ref();
+            let enabled = gate
+                .and_then(|g| g.get("enable"))
+                .and_then(Value::as_bool);
+            let reason = gate
+                .and_then(|g| g.get("reason"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if report.simulated_data {
                 println!(
                     "Models trained on SIMULATED data; configure Sentinel Hub credentials for real imagery."
                 );
-            } else {
-                println!("All models trained on real satellite data and ready for deployment.");
+            }
+            match enabled {
+                Some(true) if reason.starts_with("forced") => {
+                    println!("AI models switched on ({reason}).")
+                }
+                Some(true) => println!(
+                    "AI models switched on: trained on real satellite data and better than their baselines ({reason})."
+                ),
+                Some(false) => println!("AI models NOT switched on — {reason}."),
+                None => {}
             }
         }
         StepStatus::Cancelled => {
@@ -432,4 +471,99 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
         }
     }
     println!("{RULE}");
+}
+
+/// `0.812 [0.751, 0.866]` from an estimate object (`value`, `ci_low`, `ci_high`).
+fn estimate(v: Option<&Value>) -> String {
+    let f = |k: &str| v.and_then(|e| e.get(k)).and_then(Value::as_f64);
+    match (f("value"), f("ci_low"), f("ci_high")) {
+        (Some(x), Some(lo), Some(hi)) => format!("{x:.3} [{lo:.3}, {hi:.3}]"),
+        (Some(x), _, _) => format!("{x:.3}"),
+        _ => "n/a".into(),
+    }
+}
+
+/// The test figures with their 95 % intervals, beside the baselines, and the split sizes.
+fn print_evaluation(s: &agriflux_core::pipeline::SummaryStatistics) {
+    if let Some(c) = &s.cnn_evaluation {
+        println!();
+        let test = &c["split_sizes"]["test"];
+        println!(
+            "CNN on the test split ({} patches, {} blocks; 95% block-bootstrap intervals):",
+            test["patches"], test["blocks"]
+        );
+        println!(
+            "  model:                 accuracy {}  macro-F1 {}  kappa {}",
+            estimate(c.get("accuracy")),
+            estimate(c.get("macro_f1")),
+            estimate(c.get("cohen_kappa"))
+        );
+        if let Some(b) = c["baselines"].as_object() {
+            for (name, f) in b {
+                println!(
+                    "  {:<22} accuracy {}  macro-F1 {}",
+                    format!("{}:", name.replace('_', " ")),
+                    estimate(f.get("accuracy")),
+                    estimate(f.get("macro_f1"))
+                );
+            }
+        }
+        if let Some(support) = c["support"].as_array() {
+            let parts: Vec<String> = agriflux_core::datasets::CLASS_NAMES
+                .iter()
+                .zip(support)
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect();
+            println!("  test support: {}", parts.join(", "));
+        }
+        let sizes: Vec<String> = ["train", "val", "test"]
+            .iter()
+            .map(|k| {
+                let sz = &c["split_sizes"][k];
+                format!("{k} {} patches / {} blocks", sz["patches"], sz["blocks"])
+            })
+            .collect();
+        println!("  splits: {}", sizes.join("; "));
+        if let Some(note) = c["labels"]["note"].as_str() {
+            println!("  ⚠ {note} (compare with the NDVI rule's score above)");
+        }
+    }
+    if let Some(l) = &s.lstm_evaluation {
+        println!();
+        println!(
+            "LSTM on the test split ({} target dates; 95% bootstrap over areas x dates):",
+            l["test_target_dates"]
+        );
+        println!(
+            "  model:                 MAE {}  R² {}  skill vs persistence {}",
+            estimate(l.get("mae")),
+            estimate(l.get("r2")),
+            estimate(l.get("skill_vs_persistence"))
+        );
+        if let Some(b) = l["baselines"].as_object() {
+            for (name, f) in b {
+                println!(
+                    "  {:<22} MAE {}",
+                    format!("{}:", name.replace('_', " ")),
+                    estimate(f.get("mae"))
+                );
+            }
+        }
+        let sizes: Vec<String> = ["train", "val", "test"]
+            .iter()
+            .map(|k| {
+                let sz = &l["split_sizes"][k];
+                format!("{k} {} sequences / {} dates", sz["sequences"], sz["target_dates"])
+            })
+            .collect();
+        println!("  splits: {}", sizes.join("; "));
+    }
+    if let Some(g) = &s.model_gate {
+        println!();
+        println!(
+            "Model gate ({}): {}",
+            g["mode"].as_str().unwrap_or("gated"),
+            g["reason"].as_str().unwrap_or("")
+        );
+    }
 }

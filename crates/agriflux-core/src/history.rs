@@ -124,6 +124,13 @@ pub struct Headline {
     pub cnn: Option<CnnHeadline>,
     /// LSTM figures, when the LSTM was trained.
     pub lstm: Option<LstmHeadline>,
+    /// The CNN's figures with 95 % intervals, baselines, support and split sizes (the
+    /// report's `cnn_evaluation`; absent in reports of older versions).
+    pub cnn_evaluation: Option<Value>,
+    /// The LSTM's figures with 95 % intervals and baselines (`lstm_evaluation`).
+    pub lstm_evaluation: Option<Value>,
+    /// Step 8's gate decision (`model_gate`): enable, forced, reason.
+    pub gate: Option<Value>,
 }
 
 /// One step's line in a report.
@@ -352,7 +359,78 @@ fn headline(report: &Value) -> Headline {
         synthetic_mae: number(comparison.get("lstm_synthetic_mae")),
         split: "test",
     });
-    Headline { cnn, lstm }
+    let present = |key: &str| stats.get(key).filter(|v| !v.is_null()).cloned();
+    Headline {
+        cnn,
+        lstm,
+        cnn_evaluation: present("cnn_evaluation"),
+        lstm_evaluation: present("lstm_evaluation"),
+        gate: present("model_gate"),
+    }
+}
+
+/// `0.812 [0.751, 0.866]` from an estimate object.
+fn interval(v: Option<&Value>) -> String {
+    let f = |k: &str| v.and_then(|e| e.get(k)).and_then(Value::as_f64);
+    match (f("value"), f("ci_low"), f("ci_high")) {
+        (Some(x), Some(lo), Some(hi)) => format!("{x:.3} [{lo:.3}, {hi:.3}]"),
+        _ => "–".into(),
+    }
+}
+
+/// "Is it good enough?": each model's figure with its interval beside its baselines, and the
+/// gate's decision.
+fn render_evaluation(h: &Headline) -> String {
+    let e = escape_html;
+    let mut html = String::new();
+    if h.cnn_evaluation.is_none() && h.lstm_evaluation.is_none() && h.gate.is_none() {
+        return html;
+    }
+    html.push_str("<section class=\"evaluation\"><h2>Is the model good enough? (95 % intervals)</h2>");
+    if let Some(c) = &h.cnn_evaluation {
+        html.push_str(&format!(
+            "<p>CNN macro-F1 {} · accuracy {} · kappa {}</p><ul>",
+            interval(c.get("macro_f1")),
+            interval(c.get("accuracy")),
+            interval(c.get("cohen_kappa"))
+        ));
+        for (name, f) in c["baselines"].as_object().into_iter().flatten() {
+            html.push_str(&format!(
+                "<li>baseline {}: macro-F1 {} · accuracy {}</li>",
+                e(&name.replace('_', " ")),
+                interval(f.get("macro_f1")),
+                interval(f.get("accuracy"))
+            ));
+        }
+        html.push_str("</ul>");
+        if let Some(note) = c["labels"]["note"].as_str() {
+            html.push_str(&format!("<p class=\"note\">{}</p>", e(note)));
+        }
+    }
+    if let Some(l) = &h.lstm_evaluation {
+        html.push_str(&format!(
+            "<p>LSTM MAE {} · skill vs persistence {}</p><ul>",
+            interval(l.get("mae")),
+            interval(l.get("skill_vs_persistence"))
+        ));
+        for (name, f) in l["baselines"].as_object().into_iter().flatten() {
+            html.push_str(&format!(
+                "<li>baseline {}: MAE {}</li>",
+                e(&name.replace('_', " ")),
+                interval(f.get("mae"))
+            ));
+        }
+        html.push_str("</ul>");
+    }
+    if let Some(g) = &h.gate {
+        html.push_str(&format!(
+            "<p class=\"gate\"><b>Models {}</b>: {}</p>",
+            if g["enable"] == true { "switched on" } else { "held back" },
+            e(g["reason"].as_str().unwrap_or(""))
+        ));
+    }
+    html.push_str("</section>");
+    html
 }
 
 fn step_line(entry: &Value) -> StepLine {
@@ -550,6 +628,7 @@ fn render_html(view: &ReportView) -> String {
         ));
     }
     body.push_str("</section>");
+    body.push_str(&render_evaluation(&view.headline));
     if let Some(note) = &view.charts_note {
         body.push_str(&format!("<p class=\"note\">{}</p>", e(note)));
     }

@@ -12,6 +12,7 @@
 pub mod charts;
 pub mod datasets;
 pub mod files_source;
+pub mod evaluation;
 pub mod history;
 pub mod ml;
 pub mod pipeline;

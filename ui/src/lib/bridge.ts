@@ -101,6 +101,16 @@ export type RunSummary = {
   stopped_at: { step: StepId; name: string; status: StepStatus; error: string | null } | null;
 };
 
+/** A figure on the test split with its 95 % bootstrap interval. */
+export type Estimate = { value: number; ci_low: number; ci_high: number };
+
+/** A model's test figures (keys such as macro_f1 or mae) and its baselines' figures. */
+export type Evaluation = {
+  [figure: string]: unknown;
+  baselines?: Record<string, Record<string, Estimate>>;
+  labels?: { from_ndvi: boolean; note?: string };
+};
+
 export type ReportView = {
   summary: RunSummary;
   headline: {
@@ -119,6 +129,11 @@ export type ReportView = {
       synthetic_mae: number | null;
       split: 'test';
     } | null;
+    /** Figures with 95 % intervals beside the baselines (absent in older reports). */
+    cnn_evaluation?: Evaluation | null;
+    lstm_evaluation?: Evaluation | null;
+    /** Step 8's gate: whether the models were switched on, and why. */
+    gate?: { enable: boolean; forced: boolean; mode: string; reason: string } | null;
   };
   steps: {
     step: StepId;

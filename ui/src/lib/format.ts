@@ -77,3 +77,11 @@ export function flatten(value: unknown, prefix = ''): [string, string][] {
   const text = value === null || value === undefined ? '—' : Array.isArray(value) ? value.join(', ') : String(value);
   return [[prefix, text === '' ? '(empty)' : text]];
 }
+
+/** `0.812 [0.751, 0.866]`: a figure with its 95 % interval; `—` when absent. */
+export function interval(e: unknown, digits = 3): string {
+  const v = e as { value?: unknown; ci_low?: unknown; ci_high?: unknown } | null;
+  if (!v || typeof v.value !== 'number') return '—';
+  if (typeof v.ci_low !== 'number' || typeof v.ci_high !== 'number') return v.value.toFixed(digits);
+  return `${v.value.toFixed(digits)} [${v.ci_low.toFixed(digits)}, ${v.ci_high.toFixed(digits)}]`;
+}

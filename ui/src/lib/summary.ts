@@ -81,6 +81,9 @@ export function verdict(finish: RunFinish, steps: StepState[]): string {
     let text = `Finished in ${duration(total)}`;
     if (acc !== null) text += ` — CNN ${fixed(acc, 2)} on the test set`;
     if (pp !== null) text += `, ${signed(Math.round(pp), 0)} points over the synthetic baseline`;
+    const gate = obj(finish.summary.model_gate);
+    if (gate && gate.enable === false) text += ' — AI models held back';
+    else if (gate && gate.forced === true) text += ' — AI models switched on (forced)';
     return text;
   }
   const bad = steps.find((s) => s.status === finish.status) ??

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { base64Utf8, dateTime, duration, flatten, progressText, shortPath } from '../../src/lib/format';
+import { base64Utf8, dateTime, duration, flatten, interval, progressText, shortPath } from '../../src/lib/format';
 
 describe('format', () => {
+  it('a figure with its 95 % interval', () => {
+    expect(interval({ value: 0.8123, ci_low: 0.75, ci_high: 0.866 })).toBe('0.812 [0.750, 0.866]');
+    expect(interval({ value: 0.5 })).toBe('0.500');
+    expect(interval(null)).toBe('—');
+  });
   it('durations', () => {
     expect(duration(0.463)).toBe('0.5 s');
     expect(duration(42.2)).toBe('42 s');

@@ -35,4 +35,11 @@ describe('summaries', () => {
     const text = verdict({ status: 'failed', reportPath: '', summary: {} }, state.steps);
     expect(text).toBe('Failed at step 5, Train CNN Model — out of disk');
   });
+  it('says when the gate held the models back', () => {
+    const text = verdict(
+      { status: 'success', reportPath: '', summary: { model_gate: { enable: false, forced: false, reason: 'held back: simulated' } } },
+      [],
+    );
+    expect(text).toContain('AI models held back');
+  });
 });

@@ -286,6 +286,35 @@ pub fn per_class_f1(
     Chart::render(name, title, Spec::Bars(spec))
 }
 
+/// Grouped bars of any figures: one group per category, one bar per series (e.g. a model and
+/// its baselines on the same test split), on the value range `y_range`.
+pub fn grouped_bars(
+    name: &str,
+    title: &str,
+    categories: &[&str],
+    series: &[(&str, Vec<f64>)],
+    y_range: (f64, f64),
+    y_label: &str,
+) -> Result<Chart, ChartError> {
+    if let Some((label, values)) = series.iter().find(|(_, v)| v.len() != categories.len()) {
+        return Err(ChartError::InvalidInput(format!(
+            "series {label:?} has {} values for {} categories",
+            values.len(),
+            categories.len()
+        )));
+    }
+    let spec = bars::BarsSpec::new(
+        categories.iter().map(|c| c.to_string()).collect(),
+        series
+            .iter()
+            .map(|(label, values)| (label.to_string(), values.clone()))
+            .collect(),
+        y_range,
+        Some(y_label.to_string()),
+    );
+    Chart::render(name, title, Spec::Bars(spec))
+}
+
 /// Training curves: any number of named series of (epoch, value), e.g. train/val loss for real and synthetic models, with the y axis labelled `y_label` and an optional "best epoch" marker per series.
 pub fn training_curves(
     name: &str,

@@ -33,6 +33,11 @@ pub struct PatchConfig {
     pub stride: usize,
     /// Side of a spatial block, pixels; blocks are assigned whole to one split.
     pub block: usize,
+    /// Gap in pixels kept free of patches between blocks of different splits: a patch is
+    /// dropped when a block of a split of higher priority (test, then validation, then train)
+    /// lies within this distance, so held-out blocks keep all their patches.
+    #[serde(default = "default_buffer")]
+    pub buffer: usize,
     /// Patches with a larger fraction of invalid pixels are skipped.
     pub max_invalid_fraction: f64,
     /// Training patches per class after balancing.
@@ -51,12 +56,28 @@ impl PatchConfig {
         Self {
             stride: 32,
             block: 128,
+            buffer: PATCH,
             max_invalid_fraction: 0.25,
             samples_per_class,
             val_fraction: 0.15,
-            test_fraction: 0.15,
+            // A quarter of the blocks: with the simulated default area (25 blocks) the test
+            // split spans 6 blocks, enough for a cluster bootstrap.
+            test_fraction: 0.25,
             seed,
         }
+    }
+}
+
+fn default_buffer() -> usize {
+    0
+}
+
+/// Which split yields when blocks of two splits meet (the lower number drops its patches).
+fn priority(split: Split) -> u8 {
+    match split {
+        Split::Train => 0,
+        Split::Val => 1,
+        Split::Test => 2,
     }
 }
 
@@ -128,9 +149,26 @@ pub struct PatchMetadata {
     pub normalisation: Normalisation,
     /// Patches skipped because their centre or too many pixels were invalid.
     pub skipped_invalid: usize,
+    /// Patch positions (per date) left out to keep the buffer between splits.
+    #[serde(default)]
+    pub dropped_for_buffer: usize,
+    /// Dates left out because they failed validation, each with the checks it failed.
+    #[serde(default)]
+    pub excluded_dates: BTreeMap<String, Vec<String>>,
+    /// Where the labels come from: `ndvi` (the NDVI class of the centre pixel, computed from
+    /// the patch itself: the CNN learns the NDVI rule).
+    #[serde(default = "ndvi_labels")]
+    pub label_source: String,
     /// How no-data pixels inside a kept patch are filled.
     pub fill_note: String,
 }
+
+fn ndvi_labels() -> String {
+    LABELS_FROM_NDVI.into()
+}
+
+/// [`PatchMetadata::label_source`] of labels computed from the patch's own NDVI.
+pub const LABELS_FROM_NDVI: &str = "ndvi";
 
 /// The three splits and their metadata.
 pub struct PatchSplits {
@@ -205,13 +243,33 @@ pub fn build_patch_splits(
         block_split.insert(*b, split);
     }
 
-    // Patch origins that fit inside one block.
+    // Patch origins that fit inside one block and keep the buffer to other splits.
     let mut origins = Vec::new();
+    let mut dropped_for_buffer = 0;
     for r0 in (0..=height - PATCH).step_by(cfg.stride) {
         for c0 in (0..=width - PATCH).step_by(cfg.stride) {
             let same_block_r = r0 / cfg.block == (r0 + PATCH - 1) / cfg.block;
             let same_block_c = c0 / cfg.block == (c0 + PATCH - 1) / cfg.block;
-            if same_block_r && same_block_c {
+            if !(same_block_r && same_block_c) {
+                continue;
+            }
+            let Some(&own) = block_split.get(&(r0 / cfg.block, c0 / cfg.block)) else {
+                continue;
+            };
+            let rows = r0.saturating_sub(cfg.buffer) / cfg.block
+                ..=((r0 + PATCH + cfg.buffer).min(height) - 1) / cfg.block;
+            let cols = c0.saturating_sub(cfg.buffer) / cfg.block
+                ..=((c0 + PATCH + cfg.buffer).min(width) - 1) / cfg.block;
+            let yields = rows.clone().any(|br| {
+                cols.clone().any(|bc| {
+                    block_split
+                        .get(&(br, bc))
+                        .is_some_and(|s| priority(*s) > priority(own))
+                })
+            });
+            if yields {
+                dropped_for_buffer += 1;
+            } else {
                 origins.push((r0, c0));
             }
         }
@@ -343,6 +401,9 @@ pub fn build_patch_splits(
         counts,
         normalisation,
         skipped_invalid: skipped,
+        dropped_for_buffer,
+        excluded_dates: BTreeMap::new(),
+        label_source: LABELS_FROM_NDVI.into(),
         fill_note: "no-data pixels (NaN reflectance) inside a kept patch are stored as 0".into(),
     };
     Ok(PatchSplits {
@@ -499,7 +560,8 @@ mod tests {
         let scenes: Vec<_> = (1..4).map(|d| gradient_scene(512, 384, d)).collect();
         let splits = build(&scenes, 50).unwrap();
         let train = splits.train.class_counts();
-        assert!(train.iter().all(|c| *c == 50 || *c == 0), "{train:?}");
+        // Every class is present in the gradient scene, so every class must reach 50.
+        assert_eq!(train, [50; 4]);
         assert_eq!(
             splits.metadata.counts_before_balancing["val"],
             splits.val.class_counts()
@@ -521,6 +583,31 @@ mod tests {
                 "{other:?} is in train and in a held-out split"
             );
         }
+    }
+
+    #[test]
+    fn patches_of_different_splits_are_a_patch_width_apart() {
+        let scenes = vec![gradient_scene(640, 640, 1)];
+        let splits = build(&scenes, 10).unwrap();
+        assert!(splits.metadata.dropped_for_buffer > 0);
+        let sets = [&splits.train, &splits.val, &splits.test];
+        for (i, a) in sets.iter().enumerate() {
+            for b in sets.iter().skip(i + 1) {
+                for p in &a.origin {
+                    for q in &b.origin {
+                        // Gap between the two 64-px squares along the nearer axis.
+                        let gap_r = (p[1] - q[1]).abs() - PATCH as i64;
+                        let gap_c = (p[2] - q[2]).abs() - PATCH as i64;
+                        assert!(
+                            gap_r.max(gap_c) >= PATCH as i64,
+                            "{p:?} and {q:?} are closer than a patch width"
+                        );
+                    }
+                }
+            }
+        }
+        // 25 blocks: a quarter of them (6) are test blocks.
+        assert_eq!(splits.metadata.blocks["test"].len(), 6);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub const BLOCK: usize = 32;
 pub const FEATURES: usize = 2;
 /// Scale of the gap feature (days).
 pub const GAP_SCALE_DAYS: f64 = 30.0;
+/// Target dates the test split gets when the series is long enough.
+pub const MIN_TEST_DATES: usize = 4;
 /// Smallest fraction of valid pixels for a block's mean to count on a date.
 pub const MIN_BLOCK_VALID: f64 = 0.5;
 
@@ -76,10 +78,17 @@ pub struct SequenceMetadata {
     pub dates: Vec<NaiveDate>,
     /// Days between consecutive dates (the gaps the original ignored).
     pub gaps_days: Vec<i64>,
+    /// Blocks per row of the grid (block `b` lies at row `b / blocks_per_row`, column
+    /// `b % blocks_per_row`); 0 in datasets written before it was recorded.
+    #[serde(default)]
+    pub blocks_per_row: usize,
     /// Target dates of each split.
     pub target_dates: BTreeMap<String, Vec<NaiveDate>>,
     /// Sequences per split.
     pub counts: BTreeMap<String, usize>,
+    /// Dates left out because they failed validation, each with the checks it failed.
+    #[serde(default)]
+    pub excluded_dates: BTreeMap<String, Vec<String>>,
     /// Windows dropped because a block had too few valid pixels on one of its dates.
     pub dropped_invalid: usize,
     /// Per-feature mean and standard deviation of the training split.
@@ -171,8 +180,16 @@ pub fn build_sequence_splits(
     // Targets are date indices seq_len..t; the latest go to test, then validation.
     let targets: Vec<usize> = (seq_len..t).collect();
     let n_targets = targets.len();
-    let n_test = ((n_targets as f64 * 0.2).round() as usize).max(1);
-    let n_val = ((n_targets as f64 * 0.15).round() as usize).max(1);
+    // At least MIN_TEST_DATES target dates in test when the series allows it (one date is
+    // too few to say anything about the forecast's uncertainty), leaving one each for
+    // validation and training.
+    let n_test = ((n_targets as f64 * 0.2).round() as usize)
+        .max(MIN_TEST_DATES)
+        .min(n_targets - 2)
+        .max(1);
+    let n_val = ((n_targets as f64 * 0.15).round() as usize)
+        .max(1)
+        .min(n_targets - n_test - 1);
     let split_of = |target: usize| {
         let rank = target - seq_len;
         if rank >= n_targets - n_test {
@@ -248,6 +265,7 @@ pub fn build_sequence_splits(
         sequence_length: seq_len,
         features: vec!["mean_ndvi".into(), "days_to_next_date/30".into()],
         block_size: BLOCK,
+        blocks_per_row: scenes[0].width / BLOCK,
         dates,
         gaps_days: gaps,
         target_dates,
@@ -260,6 +278,7 @@ pub fn build_sequence_splits(
         .map(|(k, v)| (k.to_string(), v))
         .collect(),
         dropped_invalid: dropped,
+        excluded_dates: BTreeMap::new(),
         normalisation: Normalisation::fit(&train.x, FEATURES),
     };
     Ok(SequenceSplits {

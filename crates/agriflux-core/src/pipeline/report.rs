@@ -64,6 +64,16 @@ pub struct SummaryStatistics {
     pub lstm_metrics: Option<Value>,
     /// Real-vs-synthetic comparison computed in (or reused by) this run.
     pub model_comparison: Option<Value>,
+    /// The CNN's test figures with 95 % intervals, its baselines, per-class support, split
+    /// sizes and where its labels come from.
+    #[serde(default)]
+    pub cnn_evaluation: Option<Value>,
+    /// The LSTM's test figures with 95 % intervals, its baselines and split sizes.
+    #[serde(default)]
+    pub lstm_evaluation: Option<Value>,
+    /// Step 8's gate: whether the models were switched on, forced, or held back, and why.
+    #[serde(default)]
+    pub model_gate: Option<Value>,
 }
 
 /// The whole run report.
@@ -121,6 +131,15 @@ impl SummaryStatistics {
             cnn_accuracy: output(StepId::TrainCnn, "test_accuracy").and_then(|v| v.as_f64()),
             lstm_metrics: output(StepId::TrainLstm, "test_metrics"),
             model_comparison: output(StepId::Compare, "model_comparison"),
+            cnn_evaluation: output(StepId::TrainCnn, "evaluation"),
+            lstm_evaluation: output(StepId::TrainLstm, "evaluation"),
+            // Step 8 reports its gate also when it ends skipped.
+            model_gate: steps
+                .iter()
+                .find(|s| s.id == StepId::UpdateEnv)
+                .and_then(|s| s.output_summary.get("gate"))
+                .filter(|v| !v.is_null())
+                .cloned(),
         }
     }
 }

@@ -226,6 +226,11 @@ pub fn run_pipeline(
                 entry.error_message = Some("cancelled by the user".into());
                 overall = StepStatus::Cancelled;
             }
+            Err(StepError::Skipped { reason, output }) => {
+                entry.status = StepStatus::Skipped;
+                entry.reason = Some(reason);
+                entry.output_summary = output;
+            }
             Err(StepError::Failed(message)) => {
                 entry.status = StepStatus::Failed;
                 entry.error_message = Some(message);
@@ -235,7 +240,7 @@ pub fn run_pipeline(
         if let Some(deps) = &deps {
             // Written only now that the step has finished and its outputs are in place.
             let record = match entry.status {
-                StepStatus::Success => Fingerprint {
+                StepStatus::Success | StepStatus::Skipped => Fingerprint {
                     settings: deps.settings.clone(),
                     inputs: input_hashes.unwrap_or_default(),
                     outputs: hasher.hash_sets(workdir, &deps.outputs),

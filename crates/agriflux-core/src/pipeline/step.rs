@@ -21,6 +21,15 @@ pub enum StepError {
     /// The step failed; the message says what and where.
     #[error("{0}")]
     Failed(String),
+    /// The step chose not to act (e.g. the gate held the models back): it ends `skipped`
+    /// with the reason in plain words and its figures; the run goes on.
+    #[error("skipped: {reason}")]
+    Skipped {
+        /// Why, in plain words.
+        reason: String,
+        /// The step's figures (its `output_summary`).
+        output: StepOutput,
+    },
 }
 
 impl StepError {

@@ -377,6 +377,7 @@ fn default_text(s: &Settings, name: &str) -> String {
             .as_ref()
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
+        "enable-models" => s.enable_models.to_string(),
         _ => String::new(),
     }
 }

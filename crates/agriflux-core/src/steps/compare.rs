@@ -6,15 +6,21 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::cnn_dataset::dataset_error;
+use super::evaluate::{
+    CNN_BASELINES, LSTM_BASELINES, baseline_pairs, cnn_labels, evaluate_cnn_models,
+    evaluate_lstm_models,
+};
 use super::training::{evaluate_cnn, evaluate_lstm, train_cnn, train_lstm};
 use super::{
     REAL, SYNTHETIC, dataset_files, load_usable_scenes, model_files, model_path, round4, scene_deps,
 };
 use crate::charts::{self, Chart, CurveSeries};
 use crate::datasets::patches::{
-    PatchConfig, build_patch_splits, load_patch_set, save_patch_splits,
+    PatchConfig, build_patch_splits, load_patch_metadata, load_patch_set, save_patch_splits,
 };
-use crate::datasets::sequences::{build_sequence_splits, load_sequence_set, save_sequence_splits};
+use crate::datasets::sequences::{
+    build_sequence_splits, load_sequence_metadata, load_sequence_set, save_sequence_splits,
+};
 use crate::datasets::{CLASS_NAMES, Split};
 use crate::ml::{
     ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics,
@@ -176,16 +182,85 @@ impl Step for CompareStep {
         ctx.check_cancel()?;
 
         // Both pairs on the same REAL test splits.
-        let (_, cnn_real_m) = evaluate_cnn(&cnn_real, &cnn_test)?;
-        let (_, cnn_syn_m) = evaluate_cnn(&cnn_syn.model, &cnn_test)?;
+        let (cnn_real_proba, cnn_real_m) = evaluate_cnn(&cnn_real, &cnn_test)?;
+        let (cnn_syn_proba, cnn_syn_m) = evaluate_cnn(&cnn_syn.model, &cnn_test)?;
         let (lstm_real_pred, lstm_real_m) = evaluate_lstm(&lstm_real, &lstm_test)?;
         let (lstm_syn_pred, lstm_syn_m) = evaluate_lstm(&lstm_syn.model, &lstm_test)?;
         let persistence_pred = lstm_test.persistence(seq_len);
         let persistence_m = RegressionMetrics::compute(&lstm_test.y, &persistence_pred);
 
-        let cnn_comparison = cnn_comparison(&cnn_real_m, &cnn_syn_m, cnn_test.len());
-        let lstm_comparison =
+        // Each model beside the baselines, and real vs synthetic, with paired intervals.
+        let cnn_meta = load_patch_metadata(&training, REAL).map_err(dataset_error)?;
+        let lstm_meta = load_sequence_metadata(&training, REAL).map_err(dataset_error)?;
+        let mut cnn_pairs = vec![("real_trained", "synthetic_trained")];
+        cnn_pairs.extend(baseline_pairs("real_trained", &CNN_BASELINES));
+        cnn_pairs.extend(baseline_pairs("synthetic_trained", &CNN_BASELINES));
+        let cnn_eval = evaluate_cnn_models(
+            &cnn_meta,
+            &cnn_test,
+            &[
+                ("real_trained", cnn_real_proba.as_slice()),
+                ("synthetic_trained", cnn_syn_proba.as_slice()),
+            ],
+            &cnn_pairs,
+            ctx.settings.seed,
+        );
+        let mut lstm_pairs = vec![("real_trained", "synthetic_trained")];
+        lstm_pairs.extend(baseline_pairs("real_trained", &LSTM_BASELINES));
+        lstm_pairs.extend(baseline_pairs("synthetic_trained", &LSTM_BASELINES));
+        let lstm_eval = evaluate_lstm_models(
+            &lstm_meta,
+            &lstm_test,
+            &[
+                ("real_trained", lstm_real_pred.as_slice()),
+                ("synthetic_trained", lstm_syn_pred.as_slice()),
+            ],
+            &lstm_pairs,
+            ctx.settings.seed,
+        );
+        let mut cnn_comparison = cnn_comparison(&cnn_real_m, &cnn_syn_m, cnn_test.len());
+        cnn_comparison["evaluation"] = json!(cnn_eval);
+        cnn_comparison["labels"] = cnn_labels(&cnn_meta);
+        let mut lstm_comparison =
             lstm_comparison(&lstm_real_m, &lstm_syn_m, &persistence_m, lstm_test.len());
+        lstm_comparison["evaluation"] = json!(lstm_eval);
+        let cnn_diff = cnn_eval.difference("real_trained", "synthetic_trained");
+        let lstm_diff = lstm_eval.difference("real_trained", "synthetic_trained");
+        ctx.info(format!(
+            "real- minus synthetic-trained CNN macro-F1: {}; LSTM MAE reduction: {}",
+            cnn_diff.map_or("n/a".into(), |d| d.macro_f1.to_string()),
+            lstm_diff.map_or("n/a".into(), |d| d.mae_reduction.to_string()),
+        ));
+        let figure_rows = |names: &[&str], f: &dyn Fn(&str) -> Vec<f64>| -> Vec<(String, Vec<f64>)> {
+            names.iter().map(|n| (n.replace('_', " "), f(n))).collect()
+        };
+        let cnn_names: Vec<&str> = ["real_trained", "synthetic_trained"]
+            .into_iter()
+            .chain(CNN_BASELINES)
+            .collect();
+        let cnn_rows = figure_rows(&cnn_names, &|n| {
+            let p = &cnn_eval.predictors[n];
+            vec![p.accuracy.value, p.macro_f1.value, p.cohen_kappa.value.max(0.0)]
+        });
+        let lstm_names: Vec<&str> = ["real_trained", "synthetic_trained"]
+            .into_iter()
+            .chain(LSTM_BASELINES)
+            .collect();
+        let lstm_rows = figure_rows(&lstm_names, &|n| {
+            let p = &lstm_eval.predictors[n];
+            vec![p.mae.value, p.rmse.value]
+        });
+        let lstm_max = lstm_rows
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max)
+            .max(1e-3)
+            * 1.15;
+        let cnn_series: Vec<(&str, Vec<f64>)> =
+            cnn_rows.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        let lstm_series: Vec<(&str, Vec<f64>)> =
+            lstm_rows.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
 
         let real_cnn_history = read_history(&models, "cnn_real")?;
         let real_lstm_history = read_history(&models, "lstm_real")?;
@@ -225,6 +300,22 @@ impl Step for CompareStep {
             ]
         };
         let charts: Vec<Chart> = vec![
+            charts::grouped_bars(
+                "cnn_vs_baselines",
+                &format!("CNN vs baselines on the real test split (kappa below 0 drawn as 0){suffix}"),
+                &["Accuracy", "Macro-F1", "Kappa"],
+                &cnn_series,
+                (0.0, 1.0),
+                "score",
+            ),
+            charts::grouped_bars(
+                "lstm_vs_baselines",
+                &format!("LSTM vs baselines on the real test split (lower is better){suffix}"),
+                &["MAE", "RMSE"],
+                &lstm_series,
+                (0.0, lstm_max),
+                "NDVI error",
+            ),
             charts::metric_bars(
                 "cnn_metrics",
                 &format!("CNN on the real test split: real- vs synthetic-trained{suffix}"),
@@ -366,6 +457,14 @@ impl Step for CompareStep {
         write_json_atomic(&report_path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", report_path.display())))?;
 
+        let cnn_syn_vs_baselines: Vec<_> = CNN_BASELINES
+            .iter()
+            .filter_map(|b| cnn_eval.difference("synthetic_trained", b))
+            .collect();
+        let lstm_syn_vs_baselines: Vec<_> = LSTM_BASELINES
+            .iter()
+            .filter_map(|b| lstm_eval.difference("synthetic_trained", b))
+            .collect();
         let summary = json!({
             "evaluated_on": "test",
             "cnn_real_accuracy": round4(cnn_real_m.accuracy),
@@ -379,6 +478,14 @@ impl Step for CompareStep {
             "lstm_real_r2": round4(lstm_real_m.r2),
             "lstm_synthetic_r2": round4(lstm_syn_m.r2),
             "report_path": report_path.display().to_string(),
+            "cnn_real_macro_f1": cnn_eval.predictors["real_trained"].macro_f1,
+            "cnn_synthetic_macro_f1": cnn_eval.predictors["synthetic_trained"].macro_f1,
+            "cnn_real_minus_synthetic": cnn_diff,
+            "lstm_real_mae_ci": lstm_eval.predictors["real_trained"].mae,
+            "lstm_synthetic_mae_ci": lstm_eval.predictors["synthetic_trained"].mae,
+            "lstm_real_vs_synthetic": lstm_diff,
+            "cnn_synthetic_vs_baselines": cnn_syn_vs_baselines,
+            "lstm_synthetic_vs_baselines": lstm_syn_vs_baselines,
         });
         let mut out = StepOutput::new();
         out.insert("model_comparison".into(), summary);

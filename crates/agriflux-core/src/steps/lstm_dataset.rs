@@ -32,7 +32,7 @@ impl Step for LstmDatasetStep {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         let scenes = load_usable_scenes(ctx)?;
         let source = ctx.settings.source.to_string();
-        let splits = build_sequence_splits(
+        let mut splits = build_sequence_splits(
             &scenes,
             ctx.settings.sequence_length,
             REAL,
@@ -40,6 +40,15 @@ impl Step for LstmDatasetStep {
             ctx.cancel_token(),
         )
         .map_err(dataset_error)?;
+        splits.metadata.excluded_dates = super::failed_validation(ctx.workdir);
+        if splits.metadata.target_dates.get("test").map_or(0, Vec::len)
+            < crate::datasets::sequences::MIN_TEST_DATES
+        {
+            ctx.warn(format!(
+                "the LSTM test split has fewer than {} target dates: its figures are uncertain (add dates)",
+                crate::datasets::sequences::MIN_TEST_DATES
+            ));
+        }
         let dir = ctx.workdir.training();
         let values = (splits.train.x.len() + splits.val.x.len() + splits.test.x.len()) as u64;
         ensure_free_space(&dir, values * 4 + 64 * 1024, "the LSTM sequences")?;

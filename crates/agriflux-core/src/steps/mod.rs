@@ -3,6 +3,7 @@
 mod cnn_dataset;
 mod compare;
 mod download;
+mod evaluate;
 mod lstm_dataset;
 mod train_cnn;
 mod train_lstm;
@@ -10,6 +11,7 @@ mod training;
 mod update_env;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use cnn_dataset::CnnDatasetStep;
@@ -87,6 +89,21 @@ pub(crate) fn model_files(workdir: &WorkDir, kind: &str, tag: &str, history: boo
     files
 }
 
+/// `data/validation_status.json`: the dates step 2 failed, each with the checks it failed.
+pub(crate) fn validation_status_path(workdir: &WorkDir) -> PathBuf {
+    workdir.training().with_file_name("validation_status.json")
+}
+
+/// The dates the last validation failed, with the checks they failed (empty when step 2 has
+/// not written its status, e.g. with `--skip-validation` on a fresh work directory).
+pub(crate) fn failed_validation(workdir: &WorkDir) -> BTreeMap<String, Vec<String>> {
+    std::fs::read_to_string(validation_status_path(workdir))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| serde_json::from_value(v["failed_dates"].clone()).ok())
+        .unwrap_or_default()
+}
+
 /// What [`load_usable_scenes`] depends on: every file under `data/scenes/`, and the settings
 /// that choose among the scene folders (source, area, clear-pixel fraction).
 pub(crate) fn scene_deps(workdir: &WorkDir, settings: &Settings) -> StepDeps {
@@ -94,7 +111,10 @@ pub(crate) fn scene_deps(workdir: &WorkDir, settings: &Settings) -> StepDeps {
         .setting("source", settings.source)
         .setting("bbox", settings.bbox)
         .setting("min_valid_fraction", settings.min_valid_fraction)
-        .inputs([FileSet::tree(workdir.scenes())])
+        .inputs([
+            FileSet::tree(workdir.scenes()),
+            FileSet::file(validation_status_path(workdir)),
+        ])
 }
 
 /// The scenes this run's settings ask for (same area and source), intact, with enough clear
@@ -110,8 +130,16 @@ pub(crate) fn load_usable_scenes(ctx: &mut StepContext<'_>) -> Result<Vec<Scene>
     }
     let mut scenes = Vec::new();
     let total = dirs.len() as u64;
+    let failed = failed_validation(ctx.workdir);
     for (i, (date, dir)) in dirs.iter().enumerate() {
         ctx.check_cancel()?;
+        if let Some(checks) = failed.get(&date.to_string()) {
+            ctx.info(format!(
+                "{date}: left out (failed validation: {})",
+                checks.join("; ")
+            ));
+            continue;
+        }
         ctx.progress(i as u64, total, "scenes", format!("reading {date}"));
         let (scene, meta) =
             read_scene(dir).map_err(|e| StepError::failed(format!("scene {date}: {e}")))?;

@@ -3,6 +3,10 @@
 use serde_json::json;
 
 use super::cnn_dataset::dataset_error;
+use super::evaluate::{
+    CNN_BASELINES, baseline_pairs, cnn_gate_evidence, cnn_labels, cnn_split_sizes,
+    evaluate_cnn_models,
+};
 use super::training::{evaluate_cnn, train_cnn, write_predictions};
 use super::{REAL, dataset_files, model_files, model_path, round4};
 use crate::datasets::CLASS_NAMES;
@@ -72,8 +76,48 @@ impl Step for TrainCnnStep {
                 metrics.accuracy
             ));
         }
+        // The model beside its baselines on the same test patches, with block-bootstrap
+        // intervals computed from the stored predictions.
+        let evaluation = evaluate_cnn_models(
+            &meta,
+            &test,
+            &[("model", proba.as_slice())],
+            &baseline_pairs("model", &CNN_BASELINES),
+            ctx.settings.seed,
+        );
+        let gate_evidence = cnn_gate_evidence(&evaluation, "model");
+        let labels = cnn_labels(&meta);
+        let split_sizes = cnn_split_sizes(&meta);
+        if let Some(e) = &gate_evidence {
+            ctx.info(format!("CNN test figures: {}", e.sentence()));
+        }
+        if let Some(note) = labels.get("note").and_then(|v| v.as_str()) {
+            let rule = &evaluation.predictors["ndvi_rule_centre"].accuracy;
+            ctx.warn(format!("{note} (the rule itself scores accuracy {rule})"));
+        }
+        let baselines: serde_json::Map<String, serde_json::Value> = CNN_BASELINES
+            .iter()
+            .map(|b| (b.to_string(), json!(evaluation.predictors[*b])))
+            .collect();
+        let headline = json!({
+            "accuracy": evaluation.predictors["model"].accuracy,
+            "macro_f1": evaluation.predictors["model"].macro_f1,
+            "cohen_kappa": evaluation.predictors["model"].cohen_kappa,
+            "support": evaluation.support,
+            "test_blocks": evaluation.clusters,
+            "baselines": baselines,
+            "best_baseline": gate_evidence.as_ref().map(|e| e.baseline.clone()),
+            "gate_evidence": gate_evidence,
+            "labels": labels,
+            "split_sizes": split_sizes,
+            "confidence": crate::evaluation::CONFIDENCE,
+            "resamples": evaluation.resamples,
+        });
         let metrics_path = models.join("cnn_real_metrics.json");
         let report = json!({
+            "evaluation": evaluation,
+            "headline": headline,
+            "gate_evidence": headline["gate_evidence"],
             "model": "cnn_real",
             "source": meta.source,
             "simulated_data": meta.source == "simulated",
@@ -103,6 +147,7 @@ impl Step for TrainCnnStep {
             json!(round4(metrics.cohen_kappa)),
         );
         out.insert("test_patches".into(), json!(test.len()));
+        out.insert("evaluation".into(), headline);
         out.insert("best_epoch".into(), json!(outcome.best_epoch));
         out.insert("epochs_run".into(), json!(outcome.history.len()));
         out.insert("stopped_early".into(), json!(outcome.stopped_early));

@@ -3,6 +3,9 @@
 use serde_json::json;
 
 use super::cnn_dataset::dataset_error;
+use super::evaluate::{
+    LSTM_BASELINES, baseline_pairs, evaluate_lstm_models, lstm_gate_evidence, lstm_split_sizes,
+};
 use super::training::{evaluate_lstm, train_lstm, write_predictions};
 use super::{REAL, dataset_files, model_files, model_path, round4};
 use crate::datasets::Split;
@@ -73,8 +76,40 @@ impl Step for TrainLstmStep {
                 metrics.mae, persistence.mae
             ));
         }
+        let evaluation = evaluate_lstm_models(
+            &meta,
+            &test,
+            &[("model", predictions.as_slice())],
+            &baseline_pairs("model", &LSTM_BASELINES),
+            ctx.settings.seed,
+        );
+        let gate_evidence = lstm_gate_evidence(&evaluation, "model");
+        if let Some(e) = &gate_evidence {
+            ctx.info(format!("LSTM test figures: {}", e.sentence()));
+        }
+        let baselines: serde_json::Map<String, serde_json::Value> = LSTM_BASELINES
+            .iter()
+            .map(|b| (b.to_string(), json!(evaluation.predictors[*b])))
+            .collect();
+        let headline = json!({
+            "mae": evaluation.predictors["model"].mae,
+            "rmse": evaluation.predictors["model"].rmse,
+            "r2": evaluation.predictors["model"].r2,
+            "skill_vs_persistence": evaluation.predictors["model"].skill,
+            "baselines": baselines,
+            "best_baseline": gate_evidence.as_ref().map(|e| e.baseline.clone()),
+            "gate_evidence": gate_evidence,
+            "test_target_dates": evaluation.target_dates,
+            "test_spatial_clusters": evaluation.spatial_clusters,
+            "split_sizes": lstm_split_sizes(&meta),
+            "confidence": crate::evaluation::CONFIDENCE,
+            "resamples": evaluation.resamples,
+        });
         let metrics_path = models.join("lstm_real_metrics.json");
         let report = json!({
+            "evaluation": evaluation,
+            "headline": headline,
+            "gate_evidence": headline["gate_evidence"],
             "model": "lstm_real",
             "source": meta.source,
             "simulated_data": meta.source == "simulated",
@@ -105,6 +140,7 @@ impl Step for TrainLstmStep {
                 "persistence_r2": round4(persistence.r2),
             }),
         );
+        out.insert("evaluation".into(), headline);
         out.insert("best_epoch".into(), json!(outcome.best_epoch));
         out.insert("epochs_run".into(), json!(outcome.history.len()));
         out.insert("stopped_early".into(), json!(outcome.stopped_early));

@@ -194,7 +194,8 @@ impl Step for ValidateStep {
             StepDeps::new()
                 .setting("min_valid_fraction", settings.min_valid_fraction)
                 .setting("min_valid_dates", settings.min_valid_dates)
-                .inputs([FileSet::tree(workdir.scenes())]),
+                .inputs([FileSet::tree(workdir.scenes())])
+                .outputs([FileSet::file(super::validation_status_path(workdir))]),
         )
     }
 
@@ -316,6 +317,25 @@ impl Step for ValidateStep {
         ));
         write_json_atomic(&path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+
+        // The dates that failed, with the checks they failed, for the dataset steps to leave
+        // out (written before the overall verdict so that it exists even when step 2 fails).
+        let status: std::collections::BTreeMap<&str, Vec<String>> = dates
+            .iter()
+            .filter(|d| !d.passed)
+            .map(|d| {
+                let checks = d
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{}: {}", c.check_name, c.message))
+                    .collect();
+                (d.date.as_str(), checks)
+            })
+            .collect();
+        let status_path = super::validation_status_path(ctx.workdir);
+        write_json_atomic(&status_path, &json!({"failed_dates": status}))
+            .map_err(|e| StepError::failed(format!("{}: {e}", status_path.display())))?;
 
         let failed_dates: Vec<String> = dates
             .iter()
