@@ -161,7 +161,8 @@ fn read_only_env_fails_the_last_step_with_a_clear_error() {
     let env = dir.path().join(".env");
     std::fs::write(&env, "# mine\nUSE_AI_MODELS=false\n").unwrap();
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let out = run_tiny(dir.path(), &[]);
+    // Forced: on simulated data the gate would otherwise leave .env alone.
+    let out = run_tiny(dir.path(), &["--enable-models", "always"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = stderr_and_stdout(&out);
     assert!(all.contains("read-only"), "{all}");

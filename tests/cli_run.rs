@@ -88,7 +88,10 @@ fn report_has_the_seed_schema_and_only_this_runs_figures() {
     assert_eq!(report["simulated_data"], true);
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 8);
-    assert_eq!(steps[7]["status"], "skipped", "the gate holds simulated models back");
+    assert_eq!(
+        steps[7]["status"], "skipped",
+        "the gate holds simulated models back"
+    );
     for step in steps {
         for key in [
             "step_number",
@@ -125,16 +128,27 @@ fn report_has_the_seed_schema_and_only_this_runs_figures() {
         assert!(lo <= v && v <= hi, "{key}: {e}");
     }
     for b in ["majority_class", "ndvi_rule_centre", "ndvi_rule_mean"] {
-        assert!(cnn_eval["baselines"][b]["macro_f1"]["value"].is_f64(), "{b}");
+        assert!(
+            cnn_eval["baselines"][b]["macro_f1"]["value"].is_f64(),
+            "{b}"
+        );
     }
     assert_eq!(cnn_eval["support"].as_array().unwrap().len(), 4);
     for split in ["train", "val", "test"] {
         assert!(cnn_eval["split_sizes"][split]["patches"].as_u64().unwrap() > 0);
-        assert!(summary["lstm_evaluation"]["split_sizes"][split]["sequences"].as_u64().unwrap() > 0);
+        assert!(
+            summary["lstm_evaluation"]["split_sizes"][split]["sequences"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
     }
     // Labels from NDVI: the rule on the centre pixel reproduces them exactly.
     assert_eq!(cnn_eval["labels"]["from_ndvi"], true);
-    assert_eq!(cnn_eval["baselines"]["ndvi_rule_centre"]["accuracy"]["value"], 1.0);
+    assert_eq!(
+        cnn_eval["baselines"]["ndvi_rule_centre"]["accuracy"]["value"],
+        1.0
+    );
     let lstm_eval = &summary["lstm_evaluation"];
     for b in ["persistence", "linear_trend"] {
         assert!(lstm_eval["baselines"][b]["mae"]["ci_high"].is_f64(), "{b}");
@@ -535,7 +549,12 @@ fn reported_accuracy_is_recomputed_from_the_saved_predictions_and_labels() {
     let accuracy = correct as f64 / labels.len() as f64;
     let report = latest_report(dir);
     let summary = &report["summary_statistics"];
-    let reported = summary["cnn_evaluation"]["accuracy"]["value"].as_f64().unwrap();
-    assert!((reported - accuracy).abs() < 1e-12, "{reported} vs {accuracy}");
+    let reported = summary["cnn_evaluation"]["accuracy"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (reported - accuracy).abs() < 1e-12,
+        "{reported} vs {accuracy}"
+    );
     assert!((summary["cnn_accuracy"].as_f64().unwrap() - accuracy).abs() < 1e-4);
 }

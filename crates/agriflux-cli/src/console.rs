@@ -223,7 +223,7 @@ impl EventSink for Console {
                 duration_s,
                 error,
                 reused_from,
-                reason,
+                output_summary,
                 ..
             } => {
                 if let Some(bar) = state.bar.take() {
@@ -238,7 +238,7 @@ impl EventSink for Console {
                         println!();
                         // A step that chose not to act (the gate) says why; a flag skip
                         // was asked for.
-                        match reason.as_deref().filter(|r| r.starts_with("held back")) {
+                        match output_summary.get("skipped_reason").and_then(Value::as_str) {
                             Some(r) => println!("⊘ Step {n} skipped: {}: {r}", step.name()),
                             None => println!("⊘ Step {n} skipped: {} (as requested)", step.name()),
                         }
@@ -425,9 +425,7 @@ pub fn print_summary(report: &RunReport, report_path: &Path) {
                 );
             }
             let gate = s.model_gate.as_ref();
-            let enabled = gate
-                .and_then(|g| g.get("enable"))
-                .and_then(Value::as_bool);
+            let enabled = gate.and_then(|g| g.get("enable")).and_then(Value::as_bool);
             let reason = gate
                 .and_then(|g| g.get("reason"))
                 .and_then(Value::as_str)
@@ -553,7 +551,10 @@ fn print_evaluation(s: &agriflux_core::pipeline::SummaryStatistics) {
             .iter()
             .map(|k| {
                 let sz = &l["split_sizes"][k];
-                format!("{k} {} sequences / {} dates", sz["sequences"], sz["target_dates"])
+                format!(
+                    "{k} {} sequences / {} dates",
+                    sz["sequences"], sz["target_dates"]
+                )
             })
             .collect();
         println!("  splits: {}", sizes.join("; "));

@@ -386,7 +386,9 @@ fn render_evaluation(h: &Headline) -> String {
     if h.cnn_evaluation.is_none() && h.lstm_evaluation.is_none() && h.gate.is_none() {
         return html;
     }
-    html.push_str("<section class=\"evaluation\"><h2>Is the model good enough? (95 % intervals)</h2>");
+    html.push_str(
+        "<section class=\"evaluation\"><h2>Is the model good enough? (95 % intervals)</h2>",
+    );
     if let Some(c) = &h.cnn_evaluation {
         html.push_str(&format!(
             "<p>CNN macro-F1 {} · accuracy {} · kappa {}</p><ul>",
@@ -425,7 +427,11 @@ fn render_evaluation(h: &Headline) -> String {
     if let Some(g) = &h.gate {
         html.push_str(&format!(
             "<p class=\"gate\"><b>Models {}</b>: {}</p>",
-            if g["enable"] == true { "switched on" } else { "held back" },
+            if g["enable"] == true {
+                "switched on"
+            } else {
+                "held back"
+            },
             e(g["reason"].as_str().unwrap_or(""))
         ));
     }

@@ -256,7 +256,10 @@ mod tests {
                 count: 10,
                 unit: "block",
             },
-            &[("model", perfect.as_slice()), ("majority", constant.as_slice())],
+            &[
+                ("model", perfect.as_slice()),
+                ("majority", constant.as_slice()),
+            ],
             &[("model", "majority")],
             1,
         );

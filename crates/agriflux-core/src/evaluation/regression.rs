@@ -264,7 +264,10 @@ mod tests {
                 count: 4,
                 unit: "date",
             },
-            &[("model", truth.as_slice()), ("persistence", persistence.as_slice())],
+            &[
+                ("model", truth.as_slice()),
+                ("persistence", persistence.as_slice()),
+            ],
             "persistence",
             &[("model", "persistence")],
             3,

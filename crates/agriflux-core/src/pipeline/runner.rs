@@ -226,9 +226,11 @@ pub fn run_pipeline(
                 entry.error_message = Some("cancelled by the user".into());
                 overall = StepStatus::Cancelled;
             }
-            Err(StepError::Skipped { reason, output }) => {
+            Err(StepError::Skipped { reason, mut output }) => {
+                // `reason` stays the plan's (why the step ran); why it did nothing is among
+                // its figures.
                 entry.status = StepStatus::Skipped;
-                entry.reason = Some(reason);
+                output.insert("skipped_reason".into(), Value::String(reason));
                 entry.output_summary = output;
             }
             Err(StepError::Failed(message)) => {

@@ -41,10 +41,11 @@ impl Step for CnnDatasetStep {
         let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
         let source = ctx.settings.source.to_string();
         let cancel = ctx.cancel_token().clone();
-        let mut splits = build_patch_splits(&scenes, &cfg, REAL, &source, &cancel, |done, total| {
-            ctx.progress(done as u64, total as u64, "dates", "cutting patches");
-        })
-        .map_err(dataset_error)?;
+        let mut splits =
+            build_patch_splits(&scenes, &cfg, REAL, &source, &cancel, |done, total| {
+                ctx.progress(done as u64, total as u64, "dates", "cutting patches");
+            })
+            .map_err(dataset_error)?;
         splits.metadata.excluded_dates = super::failed_validation(ctx.workdir);
         let dir = ctx.workdir.training();
         let patches = (splits.train.len() + splits.val.len() + splits.test.len()) as u64;

@@ -231,16 +231,21 @@ impl Step for CompareStep {
             cnn_diff.map_or("n/a".into(), |d| d.macro_f1.to_string()),
             lstm_diff.map_or("n/a".into(), |d| d.mae_reduction.to_string()),
         ));
-        let figure_rows = |names: &[&str], f: &dyn Fn(&str) -> Vec<f64>| -> Vec<(String, Vec<f64>)> {
-            names.iter().map(|n| (n.replace('_', " "), f(n))).collect()
-        };
+        let figure_rows =
+            |names: &[&str], f: &dyn Fn(&str) -> Vec<f64>| -> Vec<(String, Vec<f64>)> {
+                names.iter().map(|n| (n.replace('_', " "), f(n))).collect()
+            };
         let cnn_names: Vec<&str> = ["real_trained", "synthetic_trained"]
             .into_iter()
             .chain(CNN_BASELINES)
             .collect();
         let cnn_rows = figure_rows(&cnn_names, &|n| {
             let p = &cnn_eval.predictors[n];
-            vec![p.accuracy.value, p.macro_f1.value, p.cohen_kappa.value.max(0.0)]
+            vec![
+                p.accuracy.value,
+                p.macro_f1.value,
+                p.cohen_kappa.value.max(0.0),
+            ]
         });
         let lstm_names: Vec<&str> = ["real_trained", "synthetic_trained"]
             .into_iter()
@@ -257,10 +262,14 @@ impl Step for CompareStep {
             .fold(0.0f64, f64::max)
             .max(1e-3)
             * 1.15;
-        let cnn_series: Vec<(&str, Vec<f64>)> =
-            cnn_rows.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        let lstm_series: Vec<(&str, Vec<f64>)> =
-            lstm_rows.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        let cnn_series: Vec<(&str, Vec<f64>)> = cnn_rows
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        let lstm_series: Vec<(&str, Vec<f64>)> = lstm_rows
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
 
         let real_cnn_history = read_history(&models, "cnn_real")?;
         let real_lstm_history = read_history(&models, "lstm_real")?;
@@ -302,7 +311,9 @@ impl Step for CompareStep {
         let charts: Vec<Chart> = vec![
             charts::grouped_bars(
                 "cnn_vs_baselines",
-                &format!("CNN vs baselines on the real test split (kappa below 0 drawn as 0){suffix}"),
+                &format!(
+                    "CNN vs baselines on the real test split (kappa below 0 drawn as 0){suffix}"
+                ),
                 &["Accuracy", "Macro-F1", "Kappa"],
                 &cnn_series,
                 (0.0, 1.0),

@@ -37,11 +37,7 @@ pub(crate) const NDVI_LABELS_NOTE: &str = "labels derived from NDVI: the CNN lea
 pub(crate) fn argmax_rows(proba: &[[f32; 4]]) -> Vec<usize> {
     proba
         .iter()
-        .map(|p| {
-            (0..4)
-                .max_by(|a, b| p[*a].total_cmp(&p[*b]))
-                .unwrap_or(0)
-        })
+        .map(|p| (0..4).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(0))
         .collect()
 }
 
@@ -121,7 +117,11 @@ pub(crate) fn cnn_split_sizes(meta: &PatchMetadata) -> Value {
     for split in Split::ALL {
         let s = split.as_str();
         let counts = meta.counts.get(s).copied().unwrap_or([0; 4]);
-        let before = meta.counts_before_balancing.get(s).copied().unwrap_or([0; 4]);
+        let before = meta
+            .counts_before_balancing
+            .get(s)
+            .copied()
+            .unwrap_or([0; 4]);
         out.insert(
             s.into(),
             json!({
@@ -260,7 +260,13 @@ mod tests {
         // The model reproduces the labels; the NDVI rule gets 30 % of them wrong.
         let rule: Vec<usize> = labels
             .iter()
-            .map(|c| if rng.random_bool(0.3) { (c + 1) % 4 } else { *c })
+            .map(|c| {
+                if rng.random_bool(0.3) {
+                    (c + 1) % 4
+                } else {
+                    *c
+                }
+            })
             .collect();
         let truth: Vec<i64> = labels.iter().map(|c| *c as i64).collect();
         let real = evidence(&truth, &labels, &rule);
@@ -271,6 +277,10 @@ mod tests {
         let noise = evidence(&shuffled, &labels, &rule);
         let d = decide(false, EnableModels::Gated, vec![noise], 1);
         assert!(!d.enable, "{}", d.reason);
-        assert!(d.reason.starts_with("held back: the CNN's macro-F1"), "{}", d.reason);
+        assert!(
+            d.reason.starts_with("held back: the CNN's macro-F1"),
+            "{}",
+            d.reason
+        );
     }
 }
