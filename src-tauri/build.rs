@@ -23,9 +23,12 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_TEST_HOOKS").is_some() {
         commands.push("test_log_burst");
     }
+    // `AppManifest::commands` wants a `'static` list; a build script runs once, so leaking it
+    // costs nothing.
+    let commands: &'static [&'static str] = Box::leak(commands.into_boxed_slice());
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(&commands)),
+            .app_manifest(tauri_build::AppManifest::new().commands(commands)),
     )
     .expect("tauri build script failed");
 }

@@ -79,7 +79,10 @@ fn runs_all_steps_on_gdal_written_scene_files_and_reports_the_folder() {
         stdout.contains(&format!("Data source: scene files in {sd}")),
         "{stdout}"
     );
-    assert!(stdout.contains("Completed: 8"), "{stdout}");
+    // Real data, but NDVI-derived labels: the CNN cannot beat the NDVI rule, so the gate
+    // holds step 8 back.
+    assert!(stdout.contains("Completed: 7"), "{stdout}");
+    assert!(stdout.contains("Skipped: 1"), "{stdout}");
 
     let report = latest_report(work.path());
     assert_eq!(report["overall_status"], "success");
@@ -163,4 +166,67 @@ fn refuses_the_files_source_without_a_folder() {
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("--scenes-dir"), "{all}");
+}
+
+/// Observations drawn by hand over Bouconne (`fixtures/bouconne_labels.geojson`: polygons and
+/// points in WGS84, some dated, one outside the area) label the patches of the UTM scenes: the
+/// run goes end to end and the report counts the observations it used.
+#[test]
+fn hand_drawn_labels_over_bouconne_label_the_patches_and_are_counted() {
+    let files = tempfile::tempdir().unwrap();
+    if !fixtures(files.path(), "multi") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bouconne_labels.geojson");
+    let (wd, sd, lf) = (
+        work.path().to_str().unwrap(),
+        files.path().to_str().unwrap(),
+        labels.to_str().unwrap(),
+    );
+    let mut args = vec![
+        "run",
+        "--workdir",
+        wd,
+        "--source",
+        "files",
+        "--scenes-dir",
+        sd,
+        "--labels",
+        lf,
+    ];
+    args.extend_from_slice(FLAGS);
+    let out = agriflux(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("1 of 7 observations") && all.contains("outside the scenes' area"),
+        "the point outside the area is reported: {all}"
+    );
+    assert!(!all.contains("labels derived from NDVI"), "{all}");
+
+    let report = latest_report(work.path());
+    assert_eq!(report["overall_status"], "success");
+    let labels_out = &report["steps"][2]["output_summary"]["labels"];
+    assert_eq!(labels_out["source"], "observations", "{labels_out}");
+    assert_eq!(labels_out["from"], lf, "{labels_out}");
+    assert_eq!(labels_out["observations_on_grid"], 6, "{labels_out}");
+    // The four quarters and the undated point label patches on the dates they hold for; the
+    // dated point lies between patch centres' reach or off their dates.
+    let used = labels_out["observations_used"].as_u64().unwrap();
+    assert!((4..=6).contains(&used), "{labels_out}");
+    let cnn = &report["steps"][4]["output_summary"];
+    assert_eq!(cnn["labels"]["source"], "observations", "{cnn}");
+    assert_eq!(cnn["labels"]["from_ndvi"], false, "{cnn}");
+    // The gate judged the CNN on these labels: step 8 either switched the models on or was
+    // held back with the reason.
+    let step8 = &report["steps"][7];
+    assert!(
+        step8["status"] == "success"
+            || (step8["status"] == "skipped"
+                && step8["skipped_reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("held back"))),
+        "{step8}"
+    );
 }

@@ -127,7 +127,12 @@ fn report_has_the_seed_schema_and_only_this_runs_figures() {
         );
         assert!(lo <= v && v <= hi, "{key}: {e}");
     }
-    for b in ["majority_class", "ndvi_rule_centre", "ndvi_rule_mean"] {
+    for b in [
+        "majority_class",
+        "stratified_random",
+        "ndvi_rule_centre",
+        "ndvi_rule_mean",
+    ] {
         assert!(
             cnn_eval["baselines"][b]["macro_f1"]["value"].is_f64(),
             "{b}"
@@ -143,12 +148,19 @@ fn report_has_the_seed_schema_and_only_this_runs_figures() {
                 > 0
         );
     }
-    // Labels from NDVI: the rule on the centre pixel reproduces them exactly.
-    assert_eq!(cnn_eval["labels"]["from_ndvi"], true);
+    // Labels from the simulated source's hidden truth, not from NDVI: the NDVI rule is a
+    // baseline like any other and cannot reproduce them.
     assert_eq!(
-        cnn_eval["baselines"]["ndvi_rule_centre"]["accuracy"]["value"],
-        1.0
+        cnn_eval["labels"]["from_ndvi"], false,
+        "{}",
+        cnn_eval["labels"]
     );
+    assert_eq!(cnn_eval["labels"]["source"], "observations");
+    assert!(cnn_eval["labels"]["observations_used"].as_u64().unwrap() > 0);
+    let rule = cnn_eval["baselines"]["ndvi_rule_centre"]["accuracy"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(rule < 1.0, "the NDVI rule scores {rule}");
     let lstm_eval = &summary["lstm_evaluation"];
     for b in ["persistence", "linear_trend"] {
         assert!(lstm_eval["baselines"][b]["mae"]["ci_high"].is_f64(), "{b}");

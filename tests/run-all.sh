@@ -71,11 +71,12 @@ layer "UI: component tests (vitest)" bash -c 'cd ui && npm test --silent'
 layer "UI: headless Chromium with the backend mocked" bash -c 'cd ui && npm run --silent test:browser'
 
 layer "cargo fmt --check" cargo fmt --all --check
-layer "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
-layer "cargo test" cargo test --workspace
-# The desktop test drives target/debug/agriflux-studio, rebuilt here with the `test-hooks`
-# feature: its hook (`test_log_burst`) is in no other build.
-layer "desktop app: build with test hooks" cargo build -p agriflux-app --features test-hooks
+layer "cargo clippy" cargo clippy --workspace --all-targets --features agriflux-app/test-hooks --quiet -- -D warnings
+# The app is built with the `test-hooks` feature (its hook, `test_log_burst`, is in no other
+# build) for the desktop test, which drives the target/debug/agriflux-studio that `cargo test`
+# builds for the app's integration tests: one build, and the same feature set as clippy's for
+# every other crate, so the ML framework is compiled once.
+layer "cargo test" cargo test --workspace --features agriflux-app/test-hooks
 layer "desktop app: WebDriver under Xvfb" node --test --test-concurrency=1 tests/desktop/
 
 # One closing line for the whole suite: cargo's "test result:" lines, vitest's "Tests N

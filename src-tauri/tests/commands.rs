@@ -123,7 +123,17 @@ fn a_whole_run_streams_through_the_bridge_and_a_second_start_is_refused() {
         .filter(|e| e["type"] == "step_finished")
         .map(|e| e["status"].as_str().unwrap())
         .collect();
-    assert_eq!(finished, ["success"; 8]);
+    // Simulated data never passes the gate before step 8: it ends skipped, with the reason.
+    assert_eq!(finished[..7], ["success"; 7]);
+    assert_eq!(finished[7], "skipped");
+    let gate = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["status"] == "skipped")
+        .unwrap();
+    assert!(
+        gate.to_string().contains("simulated"),
+        "the skipped step 8 says why: {gate}"
+    );
     let last = events.last().unwrap();
     assert_eq!(
         (&last["type"], &last["status"]),
@@ -140,5 +150,23 @@ fn a_whole_run_streams_through_the_bridge_and_a_second_start_is_refused() {
             .as_str()
             .unwrap()
             .contains("<svg")
+    );
+}
+
+/// The test hook is granted only by the capability the `test-hooks` build adds at start; the
+/// release capability file never names it.
+#[test]
+fn the_release_capability_grants_no_test_hook() {
+    let main = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities/main.json"),
+    )
+    .unwrap();
+    assert!(!main.contains("test-log-burst"), "{main}");
+    let build =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("build.rs"))
+            .unwrap();
+    assert!(
+        build.contains("CARGO_FEATURE_TEST_HOOKS"),
+        "the hook's permission is generated only with the feature"
     );
 }

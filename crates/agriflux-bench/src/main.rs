@@ -17,7 +17,8 @@ use std::time::Instant;
 use agriflux_core::datasets::Split;
 use agriflux_core::datasets::npy::{read_npy, write_npy};
 use agriflux_core::datasets::patches::{
-    PatchConfig, build_patch_splits, load_patch_metadata, load_patch_set, save_patch_splits,
+    PatchConfig, PatchLabels, build_patch_splits, load_patch_metadata, load_patch_set,
+    save_patch_splits,
 };
 use agriflux_core::datasets::sequences::{
     build_sequence_splits, load_sequence_metadata, load_sequence_set, save_sequence_splits,
@@ -231,6 +232,7 @@ fn prepare(workdir: &Path, start: &str, end: &str) -> Result<()> {
         let patches = build_patch_splits(
             &scenes,
             &PatchConfig::new(SAMPLES_PER_CLASS, SEED),
+            &PatchLabels::Ndvi,
             TAG,
             "simulated",
             &cancel,
@@ -561,8 +563,17 @@ fn best_of<T>(mut f: impl FnMut() -> T) -> (f64, T) {
 fn bench_patches(scenes: &[Scene]) -> Result<Measurement> {
     let cfg = PatchConfig::new(SAMPLES_PER_CLASS, SEED);
     let cancel = CancelToken::new();
-    let (s, splits) =
-        best_of(|| build_patch_splits(scenes, &cfg, TAG, "simulated", &cancel, |_, _| {}));
+    let (s, splits) = best_of(|| {
+        build_patch_splits(
+            scenes,
+            &cfg,
+            &PatchLabels::Ndvi,
+            TAG,
+            "simulated",
+            &cancel,
+            |_, _| {},
+        )
+    });
     let splits = splits?;
     let _ = splits.train.len();
     let pixels = scenes.len() * scenes[0].pixels();

@@ -165,6 +165,11 @@ pub struct PipelineArgs {
     /// before any request [env: AGRIFLUX_PU_BUDGET; default: 10000 on Copernicus Data Space]
     #[arg(long, value_name = "PU")]
     pub pu_budget: Option<String>,
+    /// Ground-truth observations (GeoJSON points or polygons with a `class` and an optional
+    /// `date`) that label the CNN's patches [env: AGRIFLUX_LABELS; default: the simulated
+    /// source's hidden truth, or NDVI-derived labels]
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<String>,
     /// gated: step 8 switches the models on only for real data that beats its baselines;
     /// always: regardless (recorded in the report) [env: AGRIFLUX_ENABLE_MODELS; default: gated]
     #[arg(long, value_name = "gated|always")]
@@ -215,6 +220,7 @@ impl PipelineArgs {
         put("seed", &self.seed);
         put("scenes-dir", &self.scenes_dir);
         put("pu-budget", &self.pu_budget);
+        put("labels", &self.labels);
         put("enable-models", &self.enable_models);
         if self.skip_download {
             map.insert("skip-download".into(), "true".into());

@@ -524,6 +524,11 @@ fn print_evaluation(s: &agriflux_core::pipeline::SummaryStatistics) {
         println!("  splits: {}", sizes.join("; "));
         if let Some(note) = c["labels"]["note"].as_str() {
             println!("  ⚠ {note} (compare with the NDVI rule's score above)");
+        } else if let Some(from) = c["labels"]["from"].as_str() {
+            println!(
+                "  labels: {} ground observations used, from {from}",
+                c["labels"]["observations_used"]
+            );
         }
     }
     if let Some(l) = &s.lstm_evaluation {

@@ -11,8 +11,9 @@
 
 pub mod charts;
 pub mod datasets;
-pub mod files_source;
 pub mod evaluation;
+pub mod files_source;
+pub mod ground_truth;
 pub mod history;
 pub mod ml;
 pub mod pipeline;

@@ -27,6 +27,10 @@ pub enum SourceError {
     Failed(String),
 }
 
+/// One ground observation: (lon, lat) in WGS84, crop-health class (0 Healthy to 3 Critical),
+/// date.
+pub type TruthPoint = ([f64; 2], u8, NaiveDate);
+
 /// A provider of Sentinel-2 scenes.
 pub trait SceneSource: Send + Sync {
     /// Which kind of source this is (recorded in every file it produces).
@@ -47,6 +51,12 @@ pub trait SceneSource: Send + Sync {
 
     /// Details recorded in each scene's metadata (e.g. the simulation seed).
     fn provenance(&self) -> serde_json::Value;
+
+    /// What was observed on the ground on `dates`, where the source knows it (the simulated
+    /// source's hidden truth); `None` for imagery alone.
+    fn ground_truth(&self, _area: &Bbox, _dates: &[NaiveDate]) -> Option<Vec<TruthPoint>> {
+        None
+    }
 
     /// [`SceneSource::fetch`] that stops waiting (retries, rate limits) once `cancel` fires.
     fn fetch_cancellable(

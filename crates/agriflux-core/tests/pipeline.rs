@@ -291,9 +291,11 @@ fn a_panic_or_a_broken_env_in_step_8_never_puts_the_secret_in_reports_events_or_
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let settings = SettingsResolver::new(&env, workdir.env_file(), &BTreeMap::new())
+    let mut settings = SettingsResolver::new(&env, workdir.env_file(), &BTreeMap::new())
         .resolve(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
         .unwrap();
+    // Past the gate (no models were trained here), so that step 8 reads `.env`.
+    settings.enable_models = agriflux_core::evaluation::EnableModels::Always;
     let recorder = Recorder::default();
     let panicking: Vec<Box<dyn Step>> = vec![Box::new(PanickingWithSettings(StepId::Download))];
     let first = run_pipeline(

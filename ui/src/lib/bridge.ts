@@ -108,7 +108,13 @@ export type Estimate = { value: number; ci_low: number; ci_high: number };
 export type Evaluation = {
   [figure: string]: unknown;
   baselines?: Record<string, Record<string, Estimate>>;
-  labels?: { from_ndvi: boolean; note?: string };
+  labels?: {
+    from_ndvi: boolean;
+    note?: string;
+    /** Where ground observations came from (a file, or the simulated truth). */
+    from?: string | null;
+    observations_used?: number;
+  };
 };
 
 export type ReportView = {

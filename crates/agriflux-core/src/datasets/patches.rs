@@ -1,6 +1,6 @@
-//! CNN training patches: 64 x 64 x 4 reflectance cut from every usable date, labelled with the
-//! NDVI class of the centre pixel, split by spatial blocks BEFORE the training split is
-//! balanced.
+//! CNN training patches: 64 x 64 x 4 reflectance cut from every usable date, labelled by
+//! ground observations at the centre pixel (or, without any, by the NDVI class of the centre
+//! pixel), split by spatial blocks BEFORE the training split is balanced.
 //!
 //! Leakage: every patch lies inside one spatial block, and a block (all its dates) belongs to
 //! one split, so no patch nor any overlapping neighbour appears in two splits. Oversampling
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::npy::{read_npy, write_npy};
 use super::{CLASS_NAMES, DatasetError, Split, class_of};
+use crate::ground_truth::GridObservations;
 use crate::ml::Normalisation;
 use crate::pipeline::{CancelToken, write_json_atomic};
 use crate::raster::indices;
@@ -156,9 +157,21 @@ pub struct PatchMetadata {
     #[serde(default)]
     pub excluded_dates: BTreeMap<String, Vec<String>>,
     /// Where the labels come from: `ndvi` (the NDVI class of the centre pixel, computed from
-    /// the patch itself: the CNN learns the NDVI rule).
+    /// the patch itself: the CNN learns the NDVI rule) or `observations` (ground truth).
     #[serde(default = "ndvi_labels")]
     pub label_source: String,
+    /// The observations behind `observations` labels: the file, or the simulated truth.
+    #[serde(default)]
+    pub labels_from: Option<String>,
+    /// Observations that lie on the scenes' grid.
+    #[serde(default)]
+    pub observations_on_grid: usize,
+    /// Observations that labelled at least one patch.
+    #[serde(default)]
+    pub observations_used: usize,
+    /// Patch positions (per date) left out because no observation covered their centre.
+    #[serde(default)]
+    pub unlabelled: usize,
     /// How no-data pixels inside a kept patch are filled.
     pub fill_note: String,
 }
@@ -169,6 +182,22 @@ fn ndvi_labels() -> String {
 
 /// [`PatchMetadata::label_source`] of labels computed from the patch's own NDVI.
 pub const LABELS_FROM_NDVI: &str = "ndvi";
+/// [`PatchMetadata::label_source`] of labels from ground observations.
+pub const LABELS_FROM_OBSERVATIONS: &str = "observations";
+
+/// Where the patches' labels come from.
+pub enum PatchLabels<'a> {
+    /// The NDVI class of the centre pixel, computed from the patch itself: the CNN can only
+    /// learn the NDVI rule.
+    Ndvi,
+    /// Ground observations placed on the scenes' grid.
+    Observed {
+        /// The observations.
+        observations: &'a GridObservations,
+        /// Where they come from, for the metadata (a file, or the simulated truth).
+        from: String,
+    },
+}
 
 /// The three splits and their metadata.
 pub struct PatchSplits {
@@ -197,6 +226,7 @@ impl PatchSplits {
 pub fn build_patch_splits(
     scenes: &[Scene],
     cfg: &PatchConfig,
+    labels: &PatchLabels<'_>,
     tag: &str,
     source: &str,
     cancel: &CancelToken,
@@ -227,7 +257,12 @@ pub fn build_patch_splits(
             cfg.block
         )));
     }
-    block_ids.shuffle(&mut rng);
+    // Splits take contiguous runs of blocks along a serpentine path from a seeded start, not
+    // scattered blocks: a test or validation block then borders few training blocks, so the
+    // buffer between splits costs the training split far fewer patches.
+    block_ids.sort_by_key(|&(r, c)| (r, if r % 2 == 0 { c } else { usize::MAX - c }));
+    let start = rng.random_range(0..block_ids.len());
+    block_ids.rotate_left(start);
     let n = block_ids.len();
     let n_test = ((n as f64 * cfg.test_fraction).round() as usize).max(1);
     let n_val = ((n as f64 * cfg.val_fraction).round() as usize).max(1);
@@ -292,6 +327,8 @@ pub fn build_patch_splits(
         set.origin.reserve(candidates);
     }
     let mut skipped = 0;
+    let mut unlabelled = 0;
+    let mut used = std::collections::BTreeSet::new();
     for (d, scene) in scenes.iter().enumerate() {
         if cancel.is_cancelled() {
             return Err(DatasetError::Cancelled);
@@ -303,14 +340,31 @@ pub fn build_patch_splits(
             )));
         }
         let valid = scene.valid_mask();
-        // Only NDVI is needed (the other indices and a second mask would be wasted work).
-        let ndvi = &indices::ndvi_interleaved(&scene.bands, &valid);
+        let observed = match labels {
+            PatchLabels::Observed { observations, .. } => Some(observations.for_date(scene.date)),
+            PatchLabels::Ndvi => None,
+        };
+        // Only NDVI is needed, and only for NDVI labels.
+        let ndvi = match observed {
+            None => indices::ndvi_interleaved(&scene.bands, &valid),
+            Some(_) => Vec::new(),
+        };
         for &(r0, c0) in &origins {
-            let centre = (r0 + PATCH / 2) * width + c0 + PATCH / 2;
-            let label = if valid[centre] {
-                class_of(ndvi[centre])
-            } else {
-                None
+            let (row, col) = (r0 + PATCH / 2, c0 + PATCH / 2);
+            let centre = row * width + col;
+            let label = match &observed {
+                _ if !valid[centre] => None,
+                None => class_of(ndvi[centre]),
+                Some(observed) => match observed.class_at(row, col) {
+                    Some((class, observation)) => {
+                        used.insert(observation);
+                        Some(i64::from(class))
+                    }
+                    None => {
+                        unlabelled += 1;
+                        continue;
+                    }
+                },
             };
             let invalid = (r0..r0 + PATCH)
                 .map(|r| {
@@ -350,7 +404,7 @@ pub fn build_patch_splits(
     ] {
         if set.is_empty() {
             return Err(DatasetError::NotEnoughData(format!(
-                "the {name} split has no usable patch ({skipped} patches skipped for clouds or missing data): use more dates or a larger area"
+                "the {name} split has no usable patch ({skipped} patches skipped for clouds or missing data, {unlabelled} without an observation at their centre): use more dates, a larger area or more observations"
             )));
         }
     }
@@ -403,7 +457,20 @@ pub fn build_patch_splits(
         skipped_invalid: skipped,
         dropped_for_buffer,
         excluded_dates: BTreeMap::new(),
-        label_source: LABELS_FROM_NDVI.into(),
+        label_source: match labels {
+            PatchLabels::Ndvi => LABELS_FROM_NDVI.into(),
+            PatchLabels::Observed { .. } => LABELS_FROM_OBSERVATIONS.into(),
+        },
+        labels_from: match labels {
+            PatchLabels::Ndvi => None,
+            PatchLabels::Observed { from, .. } => Some(from.clone()),
+        },
+        observations_on_grid: match labels {
+            PatchLabels::Ndvi => 0,
+            PatchLabels::Observed { observations, .. } => observations.len(),
+        },
+        observations_used: used.len(),
+        unlabelled,
         fill_note: "no-data pixels (NaN reflectance) inside a kept patch are stored as 0".into(),
     };
     Ok(PatchSplits {
@@ -548,6 +615,7 @@ mod tests {
         build_patch_splits(
             scenes,
             &PatchConfig::new(per_class, 7),
+            &PatchLabels::Ndvi,
             "real",
             "simulated",
             &CancelToken::new(),
@@ -557,21 +625,26 @@ mod tests {
 
     #[test]
     fn balances_only_the_training_split() {
-        // Large enough that the buffer between splits leaves every class in train.
+        // No buffer between splits here (it has its own test), so that every class of the
+        // gradient has raw training patches: each must reach exactly 50, none may stay at 0.
         let scenes: Vec<_> = (1..4).map(|d| gradient_scene(768, 512, d)).collect();
-        let splits = build(&scenes, 50).unwrap();
-        let train = splits.train.class_counts();
-        // Every class with a raw training patch reaches exactly 50 (never 0); the buffer
-        // between splits may leave one class of the gradient outside train.
+        let cfg = PatchConfig {
+            buffer: 0,
+            ..PatchConfig::new(50, 7)
+        };
+        let splits = build_patch_splits(
+            &scenes,
+            &cfg,
+            &PatchLabels::Ndvi,
+            "real",
+            "simulated",
+            &CancelToken::new(),
+            |_, _| {},
+        )
+        .unwrap();
         let raw = splits.metadata.counts_before_balancing["train"];
-        for (class, n) in raw.iter().enumerate() {
-            assert_eq!(
-                train[class],
-                if *n > 0 { 50 } else { 0 },
-                "{raw:?} {train:?}"
-            );
-        }
-        assert!(raw.iter().filter(|n| **n > 0).count() >= 3, "{raw:?}");
+        assert!(raw.iter().all(|n| *n > 0), "{raw:?}");
+        assert_eq!(splits.train.class_counts(), [50; 4], "{raw:?}");
         assert_eq!(
             splits.metadata.counts_before_balancing["val"],
             splits.val.class_counts()

@@ -17,6 +17,35 @@ pub fn majority_class(counts: &[usize; 4]) -> usize {
     best
 }
 
+/// Guesses drawn at random (seeded) with the training split's class frequencies: what a
+/// model that learned nothing but the class balance scores. Macro-F1 rewards spreading
+/// guesses over the classes, so this, more than the majority class, is the floor a model
+/// trained on balanced classes must clear.
+pub fn stratified_guesses(counts: &[usize; 4], n: usize, seed: u64) -> Vec<usize> {
+    use rand::{Rng, SeedableRng};
+    let total: usize = counts.iter().sum();
+    if total == 0 {
+        return vec![0; n];
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x57a7_1f1e);
+    (0..n)
+        .map(|_| {
+            let mut draw = rng.random_range(0..total);
+            counts
+                .iter()
+                .position(|c| {
+                    if draw < *c {
+                        true
+                    } else {
+                        draw -= c;
+                        false
+                    }
+                })
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
 /// NDVI of one pixel of a patch stored as NHWC reflectance (B02, B03, B04, B08); NaN where
 /// the pixel holds no data (stored as 0) or the denominator vanishes.
 fn pixel_ndvi(patch: &[f32], r: usize, c: usize) -> f32 {
@@ -103,6 +132,19 @@ mod tests {
     fn majority_class_takes_the_most_common_one() {
         assert_eq!(majority_class(&[4, 19, 22, 115]), 3);
         assert_eq!(majority_class(&[5, 5, 1, 0]), 0);
+    }
+
+    #[test]
+    fn stratified_guesses_follow_the_training_frequencies() {
+        let guesses = stratified_guesses(&[700, 200, 100, 0], 10_000, 1);
+        let mut seen = [0usize; 4];
+        for g in &guesses {
+            seen[*g] += 1;
+        }
+        assert!((6_700..7_300).contains(&seen[0]), "{seen:?}");
+        assert!((1_700..2_300).contains(&seen[1]), "{seen:?}");
+        assert_eq!(seen[3], 0, "a class absent from training is never guessed");
+        assert_eq!(guesses, stratified_guesses(&[700, 200, 100, 0], 10_000, 1));
     }
 
     #[test]

@@ -42,6 +42,9 @@ impl std::fmt::Display for EnableModels {
     }
 }
 
+/// Fewest independent test units an interval must rest on for the gate to trust it.
+pub const MIN_CLUSTERS: usize = 2;
+
 /// One model against its best baseline, as the training step recorded it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateEvidence {
@@ -59,16 +62,31 @@ pub struct GateEvidence {
     pub baseline_value: Estimate,
     /// The improvement over the baseline (positive = model better) with its interval.
     pub improvement: Estimate,
+    /// Independent units the interval was resampled from (test blocks; for the LSTM, blocks
+    /// times target dates). One unit gives no interval at all.
+    #[serde(default)]
+    pub clusters: usize,
 }
 
 impl GateEvidence {
     /// Whether the model beats the baseline beyond the uncertainty of the test.
     pub fn passes(&self) -> bool {
-        self.improvement.above_zero()
+        self.clusters >= MIN_CLUSTERS && self.improvement.above_zero()
     }
 
     /// "the CNN's macro-F1 0.612 [0.551, 0.667] does not beat the NDVI rule's 0.640".
     pub fn sentence(&self) -> String {
+        if self.clusters < MIN_CLUSTERS {
+            return format!(
+                "the {}'s {} {:.3} cannot be judged against {}'s {:.3}: its test split is {} independent unit(s), at least {MIN_CLUSTERS} are needed for an interval (use a larger area or more dates)",
+                self.model,
+                self.metric,
+                self.value.value,
+                self.baseline,
+                self.baseline_value.value,
+                self.clusters
+            );
+        }
         let verb = if self.passes() {
             "beats"
         } else {
@@ -171,6 +189,7 @@ mod tests {
             baseline: "the NDVI rule".into(),
             baseline_value: est(0.64, 0.6, 0.7),
             improvement,
+            clusters: 6,
         }
     }
 
@@ -188,6 +207,17 @@ mod tests {
             "{}",
             d.reason
         );
+    }
+
+    #[test]
+    fn holds_back_a_model_judged_on_a_single_test_block() {
+        let one_block = GateEvidence {
+            clusters: 1,
+            ..cnn(est(0.2, 0.2, 0.2))
+        };
+        let d = decide(false, EnableModels::Gated, vec![one_block], 1);
+        assert!(!d.enable);
+        assert!(d.reason.contains("1 independent unit"), "{}", d.reason);
     }
 
     #[test]

@@ -141,6 +141,7 @@ pub(crate) fn save<M: Module, A: Serialize>(
 ) -> Result<(), MlError> {
     let bytes = net
         .clone()
+        .map(&mut NumberedParams::default())
         .into_record()
         .into_bytes()
         .map_err(|e| MlError::Backend(format!("cannot serialise the weights: {e}")))?;
@@ -154,6 +155,47 @@ pub(crate) fn save<M: Module, A: Serialize>(
         .map_err(|e| MlError::Backend(format!("cannot serialise the sidecar: {e}")))?;
     write_atomic(path, bytes)?;
     write_atomic(&sidecar_path(path), &json)
+}
+
+/// Gives parameters ids by their order in the module instead of burn's random ones, which
+/// would otherwise make two trainings with the same seed save the same weights in files that
+/// differ (the ids are in the record).
+#[derive(Default)]
+struct NumberedParams {
+    next: u64,
+}
+
+impl NumberedParams {
+    fn id(&mut self) -> burn::module::ParamId {
+        self.next += 1;
+        burn::module::ParamId::from(self.next)
+    }
+}
+
+impl burn::module::ModuleMapper for NumberedParams {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<burn::tensor::Tensor<D>>,
+    ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+        let id = self.id();
+        burn::module::Param::initialized(id, param.into_value())
+    }
+
+    fn map_int<const D: usize>(
+        &mut self,
+        param: burn::module::Param<burn::tensor::Tensor<D, burn::tensor::Int>>,
+    ) -> burn::module::Param<burn::tensor::Tensor<D, burn::tensor::Int>> {
+        let id = self.id();
+        burn::module::Param::initialized(id, param.into_value())
+    }
+
+    fn map_bool<const D: usize>(
+        &mut self,
+        param: burn::module::Param<burn::tensor::Tensor<D, burn::tensor::Bool>>,
+    ) -> burn::module::Param<burn::tensor::Tensor<D, burn::tensor::Bool>> {
+        let id = self.id();
+        burn::module::Param::initialized(id, param.into_value())
+    }
 }
 
 /// Reads and checks the sidecar of `path`, then the weights record it vouches for.

@@ -170,6 +170,7 @@ const SENTINEL_HUB_FIELDS: &[FieldSpec] = &[
 const AREA_OPTIONS: &[&str] = &[
     "source",
     "scenes-dir",
+    "labels",
     "bbox",
     "start",
     "end",
@@ -188,6 +189,7 @@ const TRAINING_OPTIONS: &[&str] = &[
     "lstm-patience",
     "cnn-min-accuracy",
     "seed",
+    "enable-models",
 ];
 
 /// Every key the form edits.
@@ -232,8 +234,8 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
         let kind = match name {
             "bbox" => FieldKind::Bbox,
             "start" | "end" => FieldKind::Date,
-            "source" => FieldKind::Select,
-            "scenes-dir" => FieldKind::Text,
+            "source" | "enable-models" => FieldKind::Select,
+            "scenes-dir" | "labels" => FieldKind::Text,
             _ => FieldKind::Number,
         };
         // Defaults depend on the source (simulated runs are smaller), so show the ones that
@@ -242,11 +244,15 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
         SettingsField {
             value: value_of(&key),
             placeholder: basis.map(|s| default_text(s, name)).unwrap_or_default(),
-            options: (name == "source").then(|| {
-                ["simulated", "sentinel-hub", "files"]
-                    .map(String::from)
-                    .to_vec()
-            }),
+            options: match name {
+                "source" => Some(
+                    ["simulated", "sentinel-hub", "files"]
+                        .map(String::from)
+                        .to_vec(),
+                ),
+                "enable-models" => Some(["gated", "always"].map(String::from).to_vec()),
+                _ => None,
+            },
             is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
             label: label_of(name),
             help: spec.map(|s| s.help.to_string()).unwrap_or_default(),
@@ -332,6 +338,8 @@ fn label_of(name: &str) -> String {
         "end" => "Last date",
         "cnn-min-accuracy" => "CNN minimum accuracy",
         "scenes-dir" => "Scenes folder (files source)",
+        "labels" => "Ground-truth labels (GeoJSON)",
+        "enable-models" => "Switch the models on",
         "cnn-epochs" => "CNN epochs",
         "lstm-epochs" => "LSTM epochs",
         "cnn-patience" => "CNN patience",
@@ -378,6 +386,11 @@ fn default_text(s: &Settings, name: &str) -> String {
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
         "enable-models" => s.enable_models.to_string(),
+        "labels" => s
+            .labels
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     }
 }

@@ -173,6 +173,11 @@ pub struct Settings {
     /// Folder of GeoTIFFs read by the files source (`--scenes-dir`, `AGRIFLUX_SCENES_DIR`).
     #[serde(default)]
     pub scenes_dir: Option<PathBuf>,
+    /// Ground-truth observations (GeoJSON) that label the CNN's patches (`--labels`,
+    /// `AGRIFLUX_LABELS`); without it, simulated runs use the source's hidden truth and other
+    /// sources the NDVI rule.
+    #[serde(default)]
+    pub labels: Option<PathBuf>,
     /// Most Sentinel Hub processing units one download may need (`AGRIFLUX_PU_BUDGET`); unset:
     /// the free Copernicus Data Space quota on cdse, no limit elsewhere.
     #[serde(default)]
@@ -409,6 +414,10 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "most Sentinel Hub processing units a download may need; a larger estimate is refused before any request (default: 10000 on Copernicus Data Space, none elsewhere)",
     },
     OptionSpec {
+        name: "labels",
+        help: "ground-truth observations (GeoJSON points or polygons with a class healthy/moderate/stressed/critical or 0-3 and an optional date) that label the CNN's patches; default: the simulated source's hidden truth, or labels derived from NDVI",
+    },
+    OptionSpec {
         name: "enable-models",
         help: "gated (default): step 8 switches the models on only for real data that beats its baselines beyond the test's uncertainty | always",
     },
@@ -609,6 +618,7 @@ impl<'a> SettingsResolver<'a> {
             sentinel_hub: self.resolve_sentinel_hub()?,
             step_timeouts_s: self.resolve_timeouts()?,
             scenes_dir: self.resolve_scenes_dir(source)?,
+            labels: self.resolve_path("labels"),
             pu_budget: self.parse(
                 "pu-budget",
                 None,
@@ -626,21 +636,29 @@ impl<'a> SettingsResolver<'a> {
     /// The files source's folder: a flag's relative path is taken from the current
     /// directory, a `.env` value's from the `.env`'s folder. Required by `--source files`.
     fn resolve_scenes_dir(&self, source: SourceKind) -> Result<Option<PathBuf>, SettingsError> {
-        let Some(raw) = self.raw("scenes-dir") else {
-            if source == SourceKind::Files {
-                return Err(SettingsError::Invalid {
-                    origin: "--source files".into(),
-                    value: String::new(),
-                    reason: "the files source needs a folder: set --scenes-dir DIR or AGRIFLUX_SCENES_DIR in .env".into(),
-                });
-            }
-            return Ok(None);
-        };
-        let path = PathBuf::from(raw.value.trim());
-        if path.is_absolute() {
-            return Ok(Some(path));
+        let dir = self.resolve_path("scenes-dir");
+        if dir.is_none() && source == SourceKind::Files {
+            return Err(SettingsError::Invalid {
+                origin: "--source files".into(),
+                value: String::new(),
+                reason: "the files source needs a folder: set --scenes-dir DIR or AGRIFLUX_SCENES_DIR in .env".into(),
+            });
         }
-        let base = if self.flags.contains_key("scenes-dir") {
+        Ok(dir)
+    }
+
+    /// A path option: a flag's relative path is taken from the current directory, a `.env`
+    /// value's from the `.env`'s folder; `None` when unset or empty.
+    fn resolve_path(&self, name: &str) -> Option<PathBuf> {
+        let raw = self.raw(name)?;
+        let path = PathBuf::from(raw.value.trim());
+        if path.as_os_str().is_empty() {
+            return None;
+        }
+        if path.is_absolute() {
+            return Some(path);
+        }
+        let base = if self.flags.contains_key(name) {
             std::env::current_dir().unwrap_or_default()
         } else {
             self.env_path
@@ -648,7 +666,7 @@ impl<'a> SettingsResolver<'a> {
                 .map(Path::to_path_buf)
                 .unwrap_or_default()
         };
-        Ok(Some(base.join(path)))
+        Some(base.join(path))
     }
 
     /// Per-step time limits: generous defaults (a step that needs longer is stuck, not slow),

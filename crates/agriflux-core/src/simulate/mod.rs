@@ -11,13 +11,13 @@ use chrono::{Datelike, Days, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub use landscape::{Cover, Landscape};
+pub use landscape::{Cover, Crop, Landscape, PixelState, StressEvent, StressKind, health_class};
 
 use crate::pipeline::CancelToken;
 use crate::raster::geotiff::{Crs, GeoTransform};
 use crate::raster::scene::Scene;
 use crate::settings::{Bbox, DateRange, SourceKind};
-use crate::source::{Acquisition, SceneSource, SourceError};
+use crate::source::{Acquisition, SceneSource, SourceError, TruthPoint};
 
 /// Ground sampling distance of the simulated grid, metres.
 pub const PIXEL_SIZE_M: f64 = 10.0;
@@ -40,6 +40,31 @@ impl SimulatedSource {
             (w / PIXEL_SIZE_M).round().max(1.0) as usize,
             (h / PIXEL_SIZE_M).round().max(1.0) as usize,
         )
+    }
+
+    /// What a scout walking the area on each of `dates` would record: the crop-health class
+    /// of the hidden state (never of the NDVI) at points every [`TRUTH_SPACING_PX`] pixels
+    /// that lie on an established crop, as (lon, lat) of the pixel's centre.
+    pub fn truth(&self, area: &Bbox, dates: &[NaiveDate]) -> Vec<TruthPoint> {
+        let (width, height) = Self::grid_size(area);
+        let landscape = Landscape::generate(width, height, self.seed);
+        let (dx, dy) = (
+            (area.max_lon - area.min_lon) / width as f64,
+            (area.max_lat - area.min_lat) / height as f64,
+        );
+        let mut points = Vec::new();
+        for date in dates {
+            for row in (TRUTH_SPACING_PX..height).step_by(TRUTH_SPACING_PX) {
+                for col in (TRUTH_SPACING_PX..width).step_by(TRUTH_SPACING_PX) {
+                    if let Some(class) = landscape.observed_class(row * width + col, *date) {
+                        let lon = area.min_lon + (col as f64 + 0.5) * dx;
+                        let lat = area.max_lat - (row as f64 + 0.5) * dy;
+                        points.push(([lon, lat], class, *date));
+                    }
+                }
+            }
+        }
+        points
     }
 
     fn date_rng(&self, date: NaiveDate, salt: u64) -> ChaCha8Rng {
@@ -105,6 +130,10 @@ impl SceneSource for SimulatedSource {
         ))
     }
 
+    fn ground_truth(&self, area: &Bbox, dates: &[NaiveDate]) -> Option<Vec<TruthPoint>> {
+        Some(self.truth(area, dates))
+    }
+
     fn provenance(&self) -> serde_json::Value {
         serde_json::json!({
             "generator": "agriflux simulated Sentinel-2 L2A",
@@ -114,21 +143,12 @@ impl SceneSource for SimulatedSource {
     }
 }
 
-/// Surface reflectance (B02, B03, B04, B08) of bare soil and of dense green vegetation.
-const SOIL: [f64; 4] = [0.075, 0.105, 0.135, 0.20];
-const VEGETATION: [f64; 4] = [0.030, 0.065, 0.030, 0.45];
-const WATER: [f64; 4] = [0.060, 0.055, 0.035, 0.018];
-const BUILT_UP: [f64; 4] = [0.115, 0.125, 0.135, 0.165];
+/// Reflectance of thick cloud.
 const CLOUD: [f64; 4] = [0.42, 0.43, 0.44, 0.47];
 
-/// Reflectance of a land pixel with the given NDVI: soil and vegetation mixed, with NIR set so
-/// the pixel's NDVI is exactly `ndvi` before noise.
-fn land_reflectance(ndvi: f64) -> [f64; 4] {
-    let v = ((ndvi - 0.15) / (0.87 - 0.15)).clamp(0.0, 1.0);
-    let mix = |i: usize| SOIL[i] * (1.0 - v) + VEGETATION[i] * v;
-    let red = mix(2);
-    [mix(0), mix(1), red, red * (1.0 + ndvi) / (1.0 - ndvi)]
-}
+/// Spacing, in pixels, of the simulated scouting points: the patch stride, so that every
+/// patch centre that lies on an established crop has an observation.
+pub const TRUTH_SPACING_PX: usize = 32;
 
 /// A standard normal sample (Box-Muller).
 pub(crate) fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
@@ -156,7 +176,10 @@ fn render_scene(
     } else {
         0
     };
-    let haze = rng.random_range(0.0..0.01);
+    let clear = blurred_reflectance(landscape, acq.date);
+    // Haze: a thin, uneven veil that brightens blue most and NIR least; heavier on some dates.
+    let haze_amount = rng.random_range(0.0..1.0f64).powi(2) * 0.03;
+    let haze = landscape::smooth_noise(width, height, 64, rng);
     let mut bands = Vec::with_capacity(n * 4);
     let mut scl = Vec::with_capacity(n);
     let mut data_mask = Vec::with_capacity(n);
@@ -169,19 +192,16 @@ fn render_scene(
                 data_mask.push(0);
                 continue;
             }
-            let ndvi = landscape.ndvi(i, acq.date);
-            let clear = match landscape.cover[i] {
-                Cover::Water => WATER,
-                Cover::BuiltUp => BUILT_UP,
-                Cover::Road | Cover::Field(_) => land_reflectance(ndvi),
-            };
+            let clear = clear[i];
+            let ndvi = (clear[3] - clear[2]) / (clear[3] + clear[2]);
+            let veil = haze_amount * (0.6 + 0.4 * f64::from(haze[i]));
             let cloud = opacity[i];
             let shadow = x >= shadow_dx
                 && y >= shadow_dy
                 && opacity[(y - shadow_dy) * width + (x - shadow_dx)] > 0.3
                 && cloud < 0.1;
             for (b, value) in clear.iter().enumerate() {
-                let mut r = value * (1.0 - cloud) + CLOUD[b] * cloud + haze * (4 - b) as f64 / 4.0;
+                let mut r = value * (1.0 - cloud) + CLOUD[b] * cloud + veil * (4 - b) as f64 / 4.0;
                 if shadow {
                     r *= 0.45;
                 }
@@ -224,6 +244,48 @@ fn render_scene(
         cloud_cover: acq.cloud_cover,
     }
 }
+
+/// Clear-sky reflectance of every pixel seen through the sensor's point-spread function: each
+/// pixel takes a little of its neighbours, so pixels at field edges mix both fields.
+fn blurred_reflectance(landscape: &Landscape, date: NaiveDate) -> Vec<[f64; 4]> {
+    let (width, height) = (landscape.width, landscape.height);
+    let sharp: Vec<[f64; 4]> = (0..width * height)
+        .map(|i| landscape.reflectance(i, date))
+        .collect();
+    let mut out = sharp.clone();
+    for y in 0..height {
+        for x in 0..width {
+            let mut sum = [0.0; 4];
+            let mut weight = 0.0;
+            for (dy, dx, w) in PSF {
+                let (yy, xx) = (y as i64 + dy, x as i64 + dx);
+                if yy < 0 || xx < 0 || yy >= height as i64 || xx >= width as i64 {
+                    continue;
+                }
+                let r = sharp[yy as usize * width + xx as usize];
+                for b in 0..4 {
+                    sum[b] += w * r[b];
+                }
+                weight += w;
+            }
+            out[y * width + x] = sum.map(|s| s / weight);
+        }
+    }
+    out
+}
+
+/// The point-spread function's weights over a pixel and its eight neighbours.
+const PSF: [(i64, i64, f64); 9] = [
+    (0, 0, 0.52),
+    (-1, 0, 0.08),
+    (1, 0, 0.08),
+    (0, -1, 0.08),
+    (0, 1, 0.08),
+    (-1, -1, 0.04),
+    (-1, 1, 0.04),
+    (1, -1, 0.04),
+    (1, 1, 0.04),
+];
 
 /// Cloud opacity per pixel in [0, 1], covering about `fraction` of the area.
 fn cloud_opacity(width: usize, height: usize, fraction: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
@@ -295,12 +357,27 @@ mod tests {
     }
 
     #[test]
-    fn reflectance_is_consistent_with_ndvi() {
-        for ndvi in [0.1, 0.4, 0.8] {
-            let r = land_reflectance(ndvi);
-            let computed = (r[3] - r[2]) / (r[3] + r[2]);
-            assert!((computed - ndvi).abs() < 1e-9);
-            assert!(r.iter().all(|v| (0.0..=1.0).contains(v)));
+    fn the_truth_comes_from_the_hidden_state_at_patch_centres() {
+        let area = settings_area();
+        let source = SimulatedSource::new(42);
+        let dates = [
+            NaiveDate::from_ymd_opt(2025, 2, 20).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 8, 30).unwrap(),
+        ];
+        let truth = source.truth(&area, &dates);
+        assert!(truth.len() > 100, "{} points", truth.len());
+        let (width, height) = SimulatedSource::grid_size(&area);
+        let landscape = Landscape::generate(width, height, 42);
+        for ([lon, lat], class, date) in truth.iter().step_by(17) {
+            let col =
+                ((lon - area.min_lon) / (area.max_lon - area.min_lon) * width as f64) as usize;
+            let row =
+                ((area.max_lat - lat) / (area.max_lat - area.min_lat) * height as f64) as usize;
+            assert_eq!((row % TRUTH_SPACING_PX, col % TRUTH_SPACING_PX), (0, 0));
+            assert_eq!(
+                landscape.observed_class(row * width + col, *date),
+                Some(*class)
+            );
         }
     }
 

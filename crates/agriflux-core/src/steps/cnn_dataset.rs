@@ -3,12 +3,14 @@
 use serde_json::json;
 
 use super::{REAL, dataset_files, load_usable_scenes, scene_deps};
-use crate::datasets::patches::{PatchConfig, build_patch_splits, save_patch_splits};
+use crate::datasets::patches::{PatchConfig, PatchLabels, build_patch_splits, save_patch_splits};
 use crate::datasets::{DatasetError, Split};
+use crate::ground_truth::{GridObservations, Observations, SIMULATED_TRUTH_FILE};
 use crate::pipeline::{
-    Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
 };
-use crate::settings::Settings;
+use crate::raster::scene::Scene;
+use crate::settings::{Settings, SourceKind};
 
 /// Builds the CNN training set.
 pub struct CnnDatasetStep;
@@ -32,6 +34,12 @@ impl Step for CnnDatasetStep {
             scene_deps(workdir, settings)
                 .setting("samples_per_class", settings.samples_per_class)
                 .setting("seed", settings.seed)
+                .setting(
+                    "labels",
+                    labels_file(workdir, settings)
+                        .map_or_else(|| "ndvi".into(), |p| p.display().to_string()),
+                )
+                .inputs(labels_file(workdir, settings).map(FileSet::file))
                 .outputs(dataset_files(workdir, "cnn", REAL, &Split::ALL, true)),
         )
     }
@@ -41,11 +49,29 @@ impl Step for CnnDatasetStep {
         let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
         let source = ctx.settings.source.to_string();
         let cancel = ctx.cancel_token().clone();
-        let mut splits =
-            build_patch_splits(&scenes, &cfg, REAL, &source, &cancel, |done, total| {
+        let observations = observations_on_grid(ctx, &scenes)?;
+        let labels = match &observations {
+            Some((grid, from)) => PatchLabels::Observed {
+                observations: grid,
+                from: from.clone(),
+            },
+            None => {
+                ctx.warn(crate::steps::evaluate::NDVI_LABELS_NOTE);
+                PatchLabels::Ndvi
+            }
+        };
+        let mut splits = build_patch_splits(
+            &scenes,
+            &cfg,
+            &labels,
+            REAL,
+            &source,
+            &cancel,
+            |done, total| {
                 ctx.progress(done as u64, total as u64, "dates", "cutting patches");
-            })
-            .map_err(dataset_error)?;
+            },
+        )
+        .map_err(dataset_error)?;
         splits.metadata.excluded_dates = super::failed_validation(ctx.workdir);
         let dir = ctx.workdir.training();
         let patches = (splits.train.len() + splits.val.len() + splits.test.len()) as u64;
@@ -79,7 +105,79 @@ impl Step for CnnDatasetStep {
             json!(m.counts_before_balancing),
         );
         out.insert("skipped_invalid".into(), json!(m.skipped_invalid));
+        out.insert(
+            "labels".into(),
+            json!({
+                "source": m.label_source,
+                "from": m.labels_from,
+                "observations_on_grid": m.observations_on_grid,
+                "observations_used": m.observations_used,
+                "patches_without_observation": m.unlabelled,
+            }),
+        );
+        if let Some(from) = &m.labels_from {
+            ctx.info(format!(
+                "labels: {} of {} observations on the grid labelled patches ({from}); {} patch positions had none",
+                m.observations_used, m.observations_on_grid, m.unlabelled
+            ));
+        }
         out.insert("output_dir".into(), json!(dir.display().to_string()));
         Ok(out)
     }
+}
+
+/// The observations file this run labels patches with: `--labels`, else the simulated
+/// source's hidden truth beside the scenes; `None` means NDVI-derived labels.
+fn labels_file(workdir: &WorkDir, settings: &Settings) -> Option<std::path::PathBuf> {
+    if let Some(path) = &settings.labels {
+        return Some(path.clone());
+    }
+    (settings.source == SourceKind::Simulated).then(|| workdir.scenes().join(SIMULATED_TRUTH_FILE))
+}
+
+/// The run's observations on the scenes' grid with where they come from, or `None` for
+/// NDVI-derived labels.
+fn observations_on_grid(
+    ctx: &mut StepContext<'_>,
+    scenes: &[Scene],
+) -> Result<Option<(GridObservations, String)>, StepError> {
+    let Some(path) = labels_file(ctx.workdir, ctx.settings) else {
+        return Ok(None);
+    };
+    let from = if ctx.settings.labels.is_some() {
+        path.display().to_string()
+    } else {
+        format!("the simulated source's hidden truth ({})", path.display())
+    };
+    let observations = Observations::read(&path).map_err(|e| StepError::failed(e.to_string()))?;
+    let first = scenes
+        .first()
+        .ok_or_else(|| StepError::failed("no usable scenes to label"))?;
+    let grid = GridObservations::project(
+        &observations,
+        first.crs,
+        &first.transform,
+        first.width,
+        first.height,
+    )
+    .map_err(|e| StepError::failed(e.to_string()))?;
+    if grid.is_empty() {
+        return Err(StepError::failed(format!(
+            "none of the {} observations in {} lies on the scenes' area ({} x {} px, EPSG:{}): check the file's coordinates (GeoJSON is longitude, latitude in WGS84)",
+            observations.items.len(),
+            path.display(),
+            first.width,
+            first.height,
+            first.crs.epsg
+        )));
+    }
+    if grid.outside > 0 {
+        ctx.warn(format!(
+            "{} of {} observations in {} lie outside the scenes' area and are not used",
+            grid.outside,
+            observations.items.len(),
+            path.display()
+        ));
+    }
+    Ok(Some((grid, from)))
 }

@@ -16,7 +16,8 @@ use super::{
 };
 use crate::charts::{self, Chart, CurveSeries};
 use crate::datasets::patches::{
-    PatchConfig, build_patch_splits, load_patch_metadata, load_patch_set, save_patch_splits,
+    PatchConfig, PatchLabels, build_patch_splits, load_patch_metadata, load_patch_set,
+    save_patch_splits,
 };
 use crate::datasets::sequences::{
     build_sequence_splits, load_sequence_metadata, load_sequence_set, save_sequence_splits,
@@ -153,9 +154,16 @@ impl Step for CompareStep {
 
         let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
         let cancel = ctx.cancel_token().clone();
-        let syn_patches =
-            build_patch_splits(&synthetic, &cfg, SYNTHETIC, "synthetic", &cancel, |_, _| {})
-                .map_err(dataset_error)?;
+        let syn_patches = build_patch_splits(
+            &synthetic,
+            &cfg,
+            &PatchLabels::Ndvi,
+            SYNTHETIC,
+            "synthetic",
+            &cancel,
+            |_, _| {},
+        )
+        .map_err(dataset_error)?;
         save_patch_splits(&training, &syn_patches).map_err(dataset_error)?;
         let syn_sequences =
             build_sequence_splits(&synthetic, seq_len, SYNTHETIC, "synthetic", &cancel)

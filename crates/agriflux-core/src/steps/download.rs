@@ -340,6 +340,22 @@ impl Step for DownloadStep {
             }
             other => other?,
         }
+        let truth = picked.iter().map(|a| a.date).collect::<Vec<_>>();
+        let truth = source.ground_truth(&settings.bbox, &truth);
+        if let Some(points) = &truth {
+            let path = scenes_dir.join(crate::ground_truth::SIMULATED_TRUTH_FILE);
+            crate::ground_truth::write_points(
+                &path,
+                points.iter().copied(),
+                "the simulated source's hidden truth: crop health as a scout would record it, never computed from the imagery",
+            )
+            .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+            ctx.info(format!(
+                "simulated ground truth: {} observations written to {}",
+                points.len(),
+                path.display()
+            ));
+        }
         let processing_units = source.processing_units();
         if let Some(pu) = processing_units {
             ctx.info(format!(
@@ -391,6 +407,9 @@ impl Step for DownloadStep {
         out.insert("height".into(), json!(height));
         out.insert("crs".into(), json!(crs));
         out.insert("scenes_dir".into(), json!(scenes_dir.display().to_string()));
+        if let Some(points) = &truth {
+            out.insert("ground_truth_observations".into(), json!(points.len()));
+        }
         if source.kind() == SourceKind::Files {
             // The folder read and how validity was decided (SCL or nodata only).
             out.insert("source_details".into(), source.provenance());

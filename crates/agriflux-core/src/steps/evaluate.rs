@@ -6,15 +6,19 @@ use serde_json::{Value, json};
 use crate::datasets::Split;
 use crate::datasets::patches::{LABELS_FROM_NDVI, PatchMetadata, PatchSet};
 use crate::datasets::sequences::{SequenceMetadata, SequenceSet};
-use crate::evaluation::baselines::{linear_trend, majority_class, ndvi_rule};
+use crate::evaluation::baselines::{linear_trend, majority_class, ndvi_rule, stratified_guesses};
 use crate::evaluation::{
     ClassificationEvaluation, Clusters, GateEvidence, RegressionEvaluation, cluster_ids,
     evaluate_classifiers, evaluate_regressors,
 };
 
 /// The CNN baselines' names in reports.
-pub(crate) const CNN_BASELINES: [&str; 3] =
-    ["majority_class", "ndvi_rule_centre", "ndvi_rule_mean"];
+pub(crate) const CNN_BASELINES: [&str; 4] = [
+    "majority_class",
+    "stratified_random",
+    "ndvi_rule_centre",
+    "ndvi_rule_mean",
+];
 /// The LSTM baselines' names in reports.
 pub(crate) const LSTM_BASELINES: [&str; 2] = ["persistence", "linear_trend"];
 
@@ -22,6 +26,7 @@ pub(crate) const LSTM_BASELINES: [&str; 2] = ["persistence", "linear_trend"];
 pub(crate) fn baseline_words(name: &str) -> &'static str {
     match name {
         "majority_class" => "the majority class",
+        "stratified_random" => "random guesses at the training class frequencies",
         "ndvi_rule_centre" => "the NDVI rule (centre pixel)",
         "ndvi_rule_mean" => "the NDVI rule (patch mean)",
         "persistence" => "persistence",
@@ -60,6 +65,7 @@ pub(crate) fn evaluate_cnn_models(
         models.iter().map(|(k, p)| (*k, argmax_rows(p))).collect();
     let baselines = [
         vec![majority; n],
+        stratified_guesses(&train_counts, n, seed),
         ndvi_rule(&test.x, n, false, majority),
         ndvi_rule(&test.x, n, true, majority),
     ];
@@ -108,6 +114,7 @@ pub(crate) fn cnn_gate_evidence(e: &ClassificationEvaluation, model: &str) -> Op
         baseline: baseline_words(best).into(),
         baseline_value: e.predictors[best].macro_f1,
         improvement: e.difference(model, best)?.macro_f1,
+        clusters: e.clusters,
     })
 }
 
@@ -141,7 +148,13 @@ pub(crate) fn cnn_labels(meta: &PatchMetadata) -> Value {
     if meta.label_source == LABELS_FROM_NDVI {
         json!({"source": meta.label_source, "from_ndvi": true, "note": NDVI_LABELS_NOTE})
     } else {
-        json!({"source": meta.label_source, "from_ndvi": false})
+        json!({
+            "source": meta.label_source,
+            "from_ndvi": false,
+            "from": meta.labels_from,
+            "observations_on_grid": meta.observations_on_grid,
+            "observations_used": meta.observations_used,
+        })
     }
 }
 
@@ -200,6 +213,7 @@ pub(crate) fn lstm_gate_evidence(e: &RegressionEvaluation, model: &str) -> Optio
         baseline: baseline_words(best).into(),
         baseline_value: e.predictors[best].mae,
         improvement: e.difference(model, best)?.mae_reduction,
+        clusters: e.spatial_clusters * e.target_dates,
     })
 }
 

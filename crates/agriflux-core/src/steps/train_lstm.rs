@@ -121,7 +121,13 @@ impl Step for TrainLstmStep {
             "epochs_run": outcome.history.len(),
             "stopped_early": outcome.stopped_early,
             "num_params": outcome.model.num_params(),
-            "model_file": model_file.display().to_string(),
+            // Relative to the work directory: the folder can be moved, and two runs of one
+            // seed in two folders write the same file.
+            "model_file": model_file
+                .strip_prefix(ctx.workdir.root())
+                .unwrap_or(&model_file)
+                .display()
+                .to_string(),
         });
         write_json_atomic(&metrics_path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;

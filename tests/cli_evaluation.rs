@@ -1,0 +1,132 @@
+//! Is the model good enough? On the simulated source's hidden ground truth (crop health from
+//! the simulation's state, never from the NDVI the CNN sees), a CNN trained long enough beats
+//! every baseline beyond the test's uncertainty while the NDVI rule falls clearly short of
+//! 100 %; the same run with the observations' classes shuffled is held back by the gate.
+
+use std::path::Path;
+
+use agriflux_tests::{agriflux, latest_report, text};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde_json::Value;
+
+/// A 5.1 x 5.1 km area (about 510 x 510 px: 16 blocks of 128 px, 4 of them for the test) over
+/// a season, with enough training for the CNN to learn what the NDVI rule cannot.
+const FLAGS: &[&str] = &[
+    "--bbox",
+    "75.80,30.90,75.853,30.946",
+    "--start",
+    "2025-01-01",
+    "--end",
+    "2025-12-31",
+    "--target-count",
+    "12",
+    "--min-valid-dates",
+    "8",
+    "--sequence-length",
+    "5",
+    "--samples-per-class",
+    "150",
+    "--cnn-epochs",
+    "12",
+    "--cnn-patience",
+    "12",
+    "--lstm-epochs",
+    "2",
+    "--seed",
+    "42",
+];
+
+fn run(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["run", "--workdir", dir.to_str().unwrap()];
+    args.extend_from_slice(FLAGS);
+    args.extend_from_slice(extra);
+    let out = agriflux(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    latest_report(dir)
+}
+
+/// The gate's evidence for the CNN, as step 8 recorded it.
+fn cnn_evidence(report: &Value) -> Value {
+    report["summary_statistics"]["model_gate"]["evidence"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["model"] == "CNN"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no CNN evidence: {}", report["summary_statistics"]))
+}
+
+/// A copy of the truth file with the classes dealt out again at random among the
+/// observations: the same class frequencies, no relation to the crops any more.
+fn shuffled_truth(truth: &Path, out: &Path) {
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+    let features = doc["features"].as_array_mut().unwrap();
+    let mut classes: Vec<Value> = features
+        .iter()
+        .map(|f| f["properties"]["class"].clone())
+        .collect();
+    classes.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3));
+    for (feature, class) in features.iter_mut().zip(classes) {
+        feature["properties"]["class"] = class;
+    }
+    std::fs::write(out, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+#[test]
+fn on_simulated_ground_truth_the_cnn_beats_every_baseline_and_shuffled_labels_are_held_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(dir.path(), &[]);
+    let eval = &report["summary_statistics"]["cnn_evaluation"];
+    assert_eq!(eval["labels"]["source"], "observations", "{eval}");
+    assert!(eval["clusters"].as_u64().unwrap_or(0) >= 2, "{eval}");
+
+    // The NDVI rule misjudges the truth: crops differ in healthy NDVI, young crops look
+    // stressed, haze and field edges blur the picture.
+    let rule = eval["baselines"]["ndvi_rule_centre"]["accuracy"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(rule < 0.8, "the NDVI rule scores {rule} on the truth");
+
+    // The CNN beats every baseline's macro-F1, and its best one beyond the interval.
+    let cnn = eval["macro_f1"]["value"].as_f64().unwrap();
+    for (name, baseline) in eval["baselines"].as_object().unwrap() {
+        let b = baseline["macro_f1"]["value"].as_f64().unwrap();
+        assert!(cnn > b, "CNN macro-F1 {cnn} vs {name} {b}: {eval}");
+    }
+    let evidence = cnn_evidence(&report);
+    assert!(
+        evidence["improvement"]["ci_low"].as_f64().unwrap() > 0.0,
+        "{evidence}"
+    );
+    // Simulated data is held back all the same, with the reason.
+    let gate = &report["summary_statistics"]["model_gate"];
+    assert_eq!(gate["enable"], false, "{gate}");
+    assert!(
+        gate["reason"].as_str().unwrap().contains("simulated"),
+        "{gate}"
+    );
+
+    // The same scenes with the classes shuffled among the observations: the CNN learns
+    // nothing a baseline does not know, and the gate says so by name.
+    let shuffled = dir.path().join("shuffled.geojson");
+    shuffled_truth(
+        &dir.path()
+            .join("data/scenes/ground_truth_simulated.geojson"),
+        &shuffled,
+    );
+    let report = run(dir.path(), &["--labels", shuffled.to_str().unwrap()]);
+    assert_eq!(
+        report["summary_statistics"]["cnn_evaluation"]["labels"]["from"],
+        shuffled.to_str().unwrap()
+    );
+    let evidence = cnn_evidence(&report);
+    assert!(
+        evidence["improvement"]["ci_low"].as_f64().unwrap() <= 0.0,
+        "shuffled labels: {evidence}"
+    );
+    let reason = report["summary_statistics"]["model_gate"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("the CNN's macro-F1"), "{reason}");
+    assert!(reason.contains("does not beat"), "{reason}");
+}
