@@ -257,12 +257,7 @@ pub fn build_patch_splits(
             cfg.block
         )));
     }
-    // Splits take contiguous runs of blocks along a serpentine path from a seeded start, not
-    // scattered blocks: a test or validation block then borders few training blocks, so the
-    // buffer between splits costs the training split far fewer patches.
-    block_ids.sort_by_key(|&(r, c)| (r, if r % 2 == 0 { c } else { usize::MAX - c }));
-    let start = rng.random_range(0..block_ids.len());
-    block_ids.rotate_left(start);
+    block_ids.shuffle(&mut rng);
     let n = block_ids.len();
     let n_test = ((n as f64 * cfg.test_fraction).round() as usize).max(1);
     let n_val = ((n as f64 * cfg.val_fraction).round() as usize).max(1);

@@ -126,13 +126,12 @@ impl Step for CnnDatasetStep {
     }
 }
 
-/// The observations file this run labels patches with: `--labels`, else the simulated
-/// source's hidden truth beside the scenes; `None` means NDVI-derived labels.
-fn labels_file(workdir: &WorkDir, settings: &Settings) -> Option<std::path::PathBuf> {
-    if let Some(path) = &settings.labels {
-        return Some(path.clone());
-    }
-    (settings.source == SourceKind::Simulated).then(|| workdir.scenes().join(SIMULATED_TRUTH_FILE))
+/// The observations file this run labels patches with (`--labels`); `None` means
+/// NDVI-derived labels. The simulated source's hidden truth is written beside the scenes
+/// (`data/scenes/ground_truth_simulated.geojson`) and used when named here: on the small areas
+/// of quick runs too few patch centres fall on an established crop to fill every split.
+fn labels_file(_workdir: &WorkDir, settings: &Settings) -> Option<std::path::PathBuf> {
+    settings.labels.clone()
 }
 
 /// The run's observations on the scenes' grid with where they come from, or `None` for
@@ -144,11 +143,12 @@ fn observations_on_grid(
     let Some(path) = labels_file(ctx.workdir, ctx.settings) else {
         return Ok(None);
     };
-    let from = if ctx.settings.labels.is_some() {
-        path.display().to_string()
-    } else {
-        format!("the simulated source's hidden truth ({})", path.display())
-    };
+    let from =
+        if path.ends_with(SIMULATED_TRUTH_FILE) && ctx.settings.source == SourceKind::Simulated {
+            format!("the simulated source's hidden truth ({})", path.display())
+        } else {
+            path.display().to_string()
+        };
     let observations = Observations::read(&path).map_err(|e| StepError::failed(e.to_string()))?;
     let first = scenes
         .first()
