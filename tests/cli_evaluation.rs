@@ -78,7 +78,7 @@ fn on_simulated_ground_truth_the_ndvi_rule_falls_short_and_shuffled_labels_are_h
     assert!(truth.is_file());
     let eval = &report["summary_statistics"]["cnn_evaluation"];
     assert_eq!(eval["labels"]["source"], "observations", "{eval}");
-    assert!(eval["clusters"].as_u64().unwrap_or(0) >= 2, "{eval}");
+    assert!(eval["test_blocks"].as_u64().unwrap_or(0) >= 6, "{eval}");
 
     // The NDVI rule misjudges the truth: crops differ in healthy NDVI, young crops look
     // stressed, haze and field edges blur the picture.

@@ -211,13 +211,13 @@ fn hand_drawn_labels_over_bouconne_label_the_patches_and_are_counted() {
     assert_eq!(labels_out["source"], "observations", "{labels_out}");
     assert_eq!(labels_out["from"], lf, "{labels_out}");
     assert_eq!(labels_out["observations_on_grid"], 6, "{labels_out}");
-    // The four quarters and the undated point label patches on the dates they hold for; the
-    // dated point lies between patch centres' reach or off their dates.
+    // The undated quarters and point label patches on every date; a dated observation only
+    // on the scenes within 8 days of it, where its patches may be cloudy or in the buffer.
     let used = labels_out["observations_used"].as_u64().unwrap();
-    assert!((4..=6).contains(&used), "{labels_out}");
+    assert!((3..=6).contains(&used), "{labels_out}");
     let cnn = &report["steps"][4]["output_summary"];
-    assert_eq!(cnn["labels"]["source"], "observations", "{cnn}");
-    assert_eq!(cnn["labels"]["from_ndvi"], false, "{cnn}");
+    assert_eq!(cnn["evaluation"]["labels"]["source"], "observations", "{cnn}");
+    assert_eq!(cnn["evaluation"]["labels"]["from_ndvi"], false, "{cnn}");
     // The gate judged the CNN on these labels: step 8 either switched the models on or was
     // held back with the reason.
     let step8 = &report["steps"][7];

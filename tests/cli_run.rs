@@ -294,9 +294,11 @@ fn scenes_are_georeferenced_geotiffs_that_gdal_reads() {
         println!("skipped: gdalinfo not installed (CI installs gdal-bin)");
         return;
     }
+    // One folder per date (beside them, the simulated source's hidden truth).
     let scenes: Vec<PathBuf> = std::fs::read_dir(dir.join("data/scenes"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
     assert_eq!(scenes.len(), 14);
     for scene in &scenes {

@@ -95,14 +95,14 @@ pub fn confusion_figures(cm: &Confusion) -> (f64, f64, f64) {
     let correct: u64 = (0..K).map(|i| cm[i][i]).sum();
     let accuracy = correct as f64 / t;
     let (mut f1_sum, mut present) = (0.0, 0);
-    for i in 0..K {
+    for (i, cm_row) in cm.iter().enumerate() {
         let (r, c) = (row(i), col(i));
         if r + c == 0.0 {
             continue;
         }
         present += 1;
         // F1 = 2 TP / (row + col): the same as the harmonic mean, and 0 when TP is 0.
-        f1_sum += 2.0 * cm[i][i] as f64 / (r + c);
+        f1_sum += 2.0 * cm_row[i] as f64 / (r + c);
     }
     let macro_f1 = if present == 0 {
         0.0
