@@ -216,7 +216,10 @@ fn hand_drawn_labels_over_bouconne_label_the_patches_and_are_counted() {
     let used = labels_out["observations_used"].as_u64().unwrap();
     assert!((3..=6).contains(&used), "{labels_out}");
     let cnn = &report["steps"][4]["output_summary"];
-    assert_eq!(cnn["evaluation"]["labels"]["source"], "observations", "{cnn}");
+    assert_eq!(
+        cnn["evaluation"]["labels"]["source"], "observations",
+        "{cnn}"
+    );
     assert_eq!(cnn["evaluation"]["labels"]["from_ndvi"], false, "{cnn}");
     // The gate judged the CNN on these labels: step 8 either switched the models on or was
     // held back with the reason.
@@ -224,7 +227,7 @@ fn hand_drawn_labels_over_bouconne_label_the_patches_and_are_counted() {
     assert!(
         step8["status"] == "success"
             || (step8["status"] == "skipped"
-                && step8["skipped_reason"]
+                && step8["output_summary"]["skipped_reason"]
                     .as_str()
                     .is_some_and(|r| r.contains("held back"))),
         "{step8}"
