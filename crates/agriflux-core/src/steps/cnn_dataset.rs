@@ -36,10 +36,12 @@ impl Step for CnnDatasetStep {
                 .setting("seed", settings.seed)
                 .setting(
                     "labels",
-                    labels_file(workdir, settings)
+                    settings
+                        .labels
+                        .as_ref()
                         .map_or_else(|| "ndvi".into(), |p| p.display().to_string()),
                 )
-                .inputs(labels_file(workdir, settings).map(FileSet::file))
+                .inputs(settings.labels.clone().map(FileSet::file))
                 .outputs(dataset_files(workdir, "cnn", REAL, &Split::ALL, true)),
         )
     }
@@ -126,21 +128,16 @@ impl Step for CnnDatasetStep {
     }
 }
 
-/// The observations file this run labels patches with (`--labels`); `None` means
-/// NDVI-derived labels. The simulated source's hidden truth is written beside the scenes
-/// (`data/scenes/ground_truth_simulated.geojson`) and used when named here: on the small areas
-/// of quick runs too few patch centres fall on an established crop to fill every split.
-fn labels_file(_workdir: &WorkDir, settings: &Settings) -> Option<std::path::PathBuf> {
-    settings.labels.clone()
-}
-
 /// The run's observations on the scenes' grid with where they come from, or `None` for
 /// NDVI-derived labels.
 fn observations_on_grid(
     ctx: &mut StepContext<'_>,
     scenes: &[Scene],
 ) -> Result<Option<(GridObservations, String)>, StepError> {
-    let Some(path) = labels_file(ctx.workdir, ctx.settings) else {
+    // Only `--labels`: the simulated truth beside the scenes is used when named there, since
+    // on the small areas of quick runs too few patch centres fall on an established crop to
+    // fill every split.
+    let Some(path) = ctx.settings.labels.clone() else {
         return Ok(None);
     };
     let from =
