@@ -1,4 +1,4 @@
-//! Shared helpers for the end-to-end tests: build and run the real `agriflux` binary on
+//! Shared helpers for the end-to-end tests: run the real `agriflux` binary on
 //! temporary work directories with tiny settings.
 
 use std::path::{Path, PathBuf};
@@ -41,31 +41,26 @@ pub fn tiny_with(overrides: &[(&'static str, &'static str)]) -> Vec<&'static str
     args
 }
 
-/// The `agriflux` binary, built once per test process with the same profile as the tests.
+/// The `agriflux` binary that cargo built for this test run.
+///
+/// The tests are declared by the `agriflux-cli` package, so cargo builds its binary, with the
+/// tests' own feature set, before running them; it lies beside the `deps/` folder that holds the
+/// test executable.
 pub fn agriflux_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "agriflux-cli",
-                "--bin",
-                "agriflux",
-            ])
-            .current_dir(workspace_root())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building agriflux failed");
         let exe = std::env::current_exe().expect("test executable path");
         // target/<profile>/deps/<test> -> target/<profile>/agriflux
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
             .expect("target/<profile>");
-        let bin = profile_dir.join("agriflux");
-        assert!(bin.exists(), "{} was not built", bin.display());
+        let bin = profile_dir.join(format!("agriflux{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            bin.exists(),
+            "{} is missing: run these tests through cargo as tests of the agriflux-cli package",
+            bin.display()
+        );
         bin
     })
 }

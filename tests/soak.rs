@@ -4,8 +4,8 @@
 //! end up byte-identical to an uninterrupted run of the same seed, with no stray temporary
 //! files and every killed run in the history as interrupted or cancelled.
 //!
-//! `cargo test -p agriflux-tests --test soak` runs the short version (10 kills);
-//! `cargo test -p agriflux-tests --test soak -- --kills 200 --seed 7` runs a long one.
+//! `cargo test --workspace --features agriflux-app/test-hooks --test soak` runs the short version (10 kills);
+//! `cargo test --workspace --features agriflux-app/test-hooks --test soak -- --kills 200 --seed 7` runs a long one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::pipeline::{StepId, WorkDir, write_atomic};
+use crate::atomic_file;
+use crate::pipeline::{StepId, WorkDir};
 use crate::workfiles;
 
 /// Why the history could not be read or written.
@@ -557,7 +558,7 @@ pub fn export_html(workdir: &WorkDir, report_file: &str) -> Result<PathBuf, Hist
         "report_{}.html",
         safe_file_part(&view.summary.run_id)
     ));
-    write_atomic(&path, html.as_bytes()).map_err(|source| HistoryError::Write {
+    atomic_file::write(&path, html.as_bytes()).map_err(|source| HistoryError::Write {
         path: path.clone(),
         source,
     })?;

@@ -9,6 +9,7 @@
 //! [`pipeline::RunEvent`]s to an [`pipeline::EventSink`], and the `agriflux` command and the
 //! desktop app only render them.
 
+pub mod atomic_file;
 pub mod charts;
 pub mod datasets;
 pub mod evaluation;

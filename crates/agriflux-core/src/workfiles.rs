@@ -59,7 +59,7 @@ pub fn read_capped_within(root: &Path, path: &Path, cap: u64) -> io::Result<Vec<
     read_capped(&real, cap)
 }
 
-/// Removes the temporary files (`.<name>.tmp-<pid>-<n>`) that writers killed mid-write left
+/// Removes the temporary files ([`crate::atomic_file::is_temp_name`]) that writers killed mid-write left
 /// under `data/`, `models/`, `reports/` and `logs/`; returns how many. Only for the holder of
 /// the run lock: no other run can be writing there (`.env`'s own temporary files, beside it,
 /// are not touched). Symlinks are not followed.
@@ -77,8 +77,7 @@ pub fn remove_stray_temp_files(root: &Path) -> usize {
             if kind.is_dir() {
                 sweep(&entry.path(), removed);
             } else if kind.is_file()
-                && name.starts_with('.')
-                && name.contains(".tmp-")
+                && crate::atomic_file::is_temp_name(&name)
                 && fs::remove_file(entry.path()).is_ok()
             {
                 *removed += 1;

@@ -21,7 +21,8 @@ mod tests;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::atomic_file;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -143,17 +144,19 @@ impl Chart {
         let svg_path = dir.join(format!("{}.svg", self.name));
         let png_path = dir.join(format!("{}.png", self.name));
 
-        let tmp = temp_path(dir, &self.name, "svg");
-        replace_with(&tmp, &svg_path, || {
-            fs::write(&tmp, &self.svg).map_err(|source| ChartError::Io {
-                path: tmp.clone(),
-                source,
-            })
+        atomic_file::write(&svg_path, self.svg.as_bytes()).map_err(|source| ChartError::Io {
+            path: svg_path.clone(),
+            source,
         })?;
-
-        // The bitmap backend picks the image format from the extension, hence `.png` last.
-        let tmp = temp_path(dir, &self.name, "png");
-        replace_with(&tmp, &png_path, || self.render_png(&tmp))?;
+        // The bitmap backend picks the image format from the extension, hence the suffix.
+        atomic_file::write_via_path(&png_path, ".png", |tmp| {
+            self.render_png(tmp)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .map_err(|source| ChartError::Io {
+            path: png_path.clone(),
+            source,
+        })?;
         Ok(vec![svg_path, png_path])
     }
 
@@ -164,34 +167,8 @@ impl Chart {
         self.spec
             .draw(&root, &self.title, true)
             .map_err(render_error)?;
-        root.present()
-            .map_err(|e| ChartError::Render(format!("writing {}: {e}", path.display())))
+        root.present().map_err(render_error)
     }
-}
-
-/// Runs `write` (which creates `tmp`) and renames `tmp` to `dest`, removing `tmp` on failure.
-fn replace_with(
-    tmp: &Path,
-    dest: &Path,
-    write: impl FnOnce() -> Result<(), ChartError>,
-) -> Result<(), ChartError> {
-    let result = write().and_then(|()| {
-        fs::rename(tmp, dest).map_err(|source| ChartError::Io {
-            path: dest.to_path_buf(),
-            source,
-        })
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(tmp);
-    }
-    result
-}
-
-/// A hidden temporary file next to the destination, unique within this process.
-fn temp_path(dir: &Path, name: &str, ext: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.tmp-{}-{n}.{ext}", std::process::id()))
 }
 
 /// Turns a plotters error into a [`ChartError::Render`].

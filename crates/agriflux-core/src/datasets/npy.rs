@@ -8,8 +8,10 @@
 //! specific [`NpyError`].
 
 use std::fs;
-use std::io;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+use crate::atomic_file::{self, Access};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// The data offset (magic, version, header length and header) is a multiple of this.
@@ -160,7 +162,8 @@ pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Res
         });
     }
     let header = header_bytes(T::DESCR, shape);
-    crate::raster::write_atomically(path, |out| {
+    atomic_file::write_with(path, Access::Shared, |file| {
+        let mut out = BufWriter::with_capacity(1 << 16, file);
         out.write_all(&header)?;
         // Convert in chunks to keep memory flat for large arrays.
         let mut buf = Vec::with_capacity(64 * 1024);
@@ -169,7 +172,7 @@ pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Res
             chunk.iter().for_each(|&x| x.write_le(&mut buf));
             out.write_all(&buf)?;
         }
-        Ok(())
+        out.flush()
     })
     .map_err(|source| NpyError::Io {
         path: path.to_path_buf(),

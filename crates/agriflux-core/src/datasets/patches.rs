@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use super::npy::{read_npy, write_npy};
 use super::{CLASS_NAMES, DatasetError, Split, class_of};
+use crate::atomic_file;
 use crate::ground_truth::GridObservations;
 use crate::ml::Normalisation;
-use crate::pipeline::{CancelToken, write_json_atomic};
+use crate::pipeline::CancelToken;
 use crate::raster::indices;
 use crate::raster::scene::Scene;
 
@@ -532,7 +533,8 @@ pub fn save_patch_splits(dir: &Path, splits: &PatchSplits) -> Result<(), Dataset
         )?;
     }
     let path = dir.join(format!("cnn_metadata_{tag}.json"));
-    write_json_atomic(&path, &splits.metadata).map_err(|source| DatasetError::Io { path, source })
+    atomic_file::write_json(&path, &splits.metadata)
+        .map_err(|source| DatasetError::Io { path, source })
 }
 
 /// Reads one split written by [`save_patch_splits`], checking shapes agree.

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::npy::{read_npy, write_npy};
 use super::{DatasetError, Split};
+use crate::atomic_file;
 use crate::ml::Normalisation;
-use crate::pipeline::{CancelToken, write_json_atomic};
+use crate::pipeline::CancelToken;
 use crate::raster::indices;
 use crate::raster::scene::Scene;
 
@@ -315,7 +316,8 @@ pub fn save_sequence_splits(dir: &Path, splits: &SequenceSplits) -> Result<(), D
         )?;
     }
     let path = dir.join(format!("lstm_metadata_{tag}.json"));
-    write_json_atomic(&path, &splits.metadata).map_err(|source| DatasetError::Io { path, source })
+    atomic_file::write_json(&path, &splits.metadata)
+        .map_err(|source| DatasetError::Io { path, source })
 }
 
 /// Reads one split written by [`save_sequence_splits`], checking shapes agree.

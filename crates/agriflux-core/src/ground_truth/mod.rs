@@ -195,7 +195,7 @@ pub fn write_points(
     let mut foreign = JsonObject::new();
     foreign.insert("note".into(), JsonValue::from(note));
     collection.foreign_members = Some(foreign);
-    crate::pipeline::write_json_atomic(path, &collection)
+    crate::atomic_file::write_json(path, &collection)
 }
 
 fn round7(v: f64) -> f64 {

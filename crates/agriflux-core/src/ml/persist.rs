@@ -7,9 +7,7 @@
 //! SHA-256, so a weights file that does not belong to its sidecar is reported, never loaded.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
@@ -72,38 +70,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+/// Writes `bytes` to `path` atomically.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MlError> {
-    let name = path.file_name().ok_or_else(|| MlError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-    })?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
-    }
-    // Unique per process and call, so concurrent saves never share a temporary file.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(
-        ".tmp{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        });
-    }
-    Ok(())
+    crate::atomic_file::write(path, bytes).map_err(io_err(path))
 }
 
 impl<A> Sidecar<A> {

@@ -4,27 +4,7 @@
 use std::path::Path;
 
 use super::StepError;
-
-/// Bytes free for this user on the file system holding `dir` (or its nearest existing parent).
-#[cfg(unix)]
-pub fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let existing = dir.ancestors().find(|p| p.exists())?;
-    let path = CString::new(existing.as_os_str().as_bytes()).ok()?;
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is a valid NUL-terminated string and `stat` a valid out-pointer.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        return None;
-    }
-    Some(stat.f_bavail as u64 * stat.f_frsize as u64)
-}
-
-/// Where free space cannot be measured, the check passes and writes report their own errors.
-#[cfg(not(unix))]
-pub fn free_bytes(_dir: &Path) -> Option<u64> {
-    None
-}
+pub use crate::atomic_file::free_bytes;
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)

@@ -1,7 +1,7 @@
 //! Step fingerprints: what a step read, the settings it used and what it wrote, recorded after
 //! it succeeded, so that a later run can tell whether the step is up to date.
 //!
-//! Each step's record is `logs/fingerprints/<step>.json`, written with [`write_json_atomic`]:
+//! Each step's record is `logs/fingerprints/<step>.json`, written with [`atomic_file::write_json`](crate::atomic_file::write_json):
 //! - before the step runs, the record is replaced by a `started` marker (so a run killed inside
 //!   the step never leaves a record vouching for half-written outputs);
 //! - after it succeeded and its outputs are in place, by the `done` fingerprint: engine version,
@@ -21,8 +21,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::WorkDir;
 use super::events::StepId;
-use super::{WorkDir, write_json_atomic};
+use crate::atomic_file;
 
 /// The engine version recorded in fingerprints (a new engine re-runs every step once).
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -311,7 +312,7 @@ pub fn read_record(workdir: &WorkDir, step: StepId) -> Record {
 
 /// Writes a step's record atomically.
 pub fn write_record(workdir: &WorkDir, record: &Fingerprint) -> std::io::Result<()> {
-    write_json_atomic(&record_path(workdir, record.step), record)
+    atomic_file::write_json(&record_path(workdir, record.step), record)
 }
 
 /// `path` relative to the work directory, with `/` separators.
@@ -544,7 +545,7 @@ mod tests {
         assert_ne!(first["d/a.bin"], first["d/sub/b.bin"]);
         // Same length, new content: the cached hash is not reused (new inode or mtime).
         std::thread::sleep(std::time::Duration::from_millis(20));
-        crate::pipeline::write_atomic(&dir.path().join("d/a.bin"), b"ONE").unwrap();
+        crate::atomic_file::write(&dir.path().join("d/a.bin"), b"ONE").unwrap();
         let second = hasher.hash_sets(&wd, &sets);
         assert_ne!(first["d/a.bin"], second["d/a.bin"]);
         assert_eq!(first["d/sub/b.bin"], second["d/sub/b.bin"]);

@@ -15,10 +15,11 @@ use chrono::{Local, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::WorkDir;
 use super::events::{RunEvent, StepStatus};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::runner::pending_report;
-use super::{WorkDir, write_json_atomic};
+use crate::atomic_file;
 
 /// What the lock file says about the run holding it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -255,7 +256,7 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
     } else {
         path
     };
-    write_json_atomic(&path, &report).ok()?;
+    atomic_file::write_json(&path, &report).ok()?;
     tracing::warn!(run_id, report = %path.display(), "recorded an interrupted run");
     Some(path)
 }

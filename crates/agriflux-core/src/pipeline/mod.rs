@@ -20,4 +20,4 @@ pub use plan::{PlannedAction, PlannedStep, RunOptions, plan_run};
 pub use report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 pub use runner::{PipelineError, RunOutcome, run_pipeline};
 pub use step::{Step, StepContext, StepError, StepOutput};
-pub use workdir::{WorkDir, write_atomic, write_json_atomic};
+pub use workdir::WorkDir;

@@ -18,7 +18,8 @@ use super::lock::{LockInfo, RunLock, record_interrupted_run};
 use super::plan::{PlanEntry, PlannedAction, RunOptions, make_plan};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::step::{Step, StepContext, StepError, StepOutput};
-use super::{CancelToken, WorkDir, write_json_atomic};
+use super::{CancelToken, WorkDir};
+use crate::atomic_file;
 use crate::settings::{Settings, SourceKind};
 
 /// A problem that stops a run before or after its steps (not a step failure).
@@ -293,7 +294,7 @@ pub fn run_pipeline(
         steps: reports,
     };
     let report_path = report_path(workdir, started);
-    write_json_atomic(&report_path, &report).map_err(io_err(report_path.clone()))?;
+    atomic_file::write_json(&report_path, &report).map_err(io_err(report_path.clone()))?;
     tracing::info!(status = overall.as_str(), report = %report_path.display(), "run finished");
     sink.emit(&RunEvent::RunFinished {
         status: overall,

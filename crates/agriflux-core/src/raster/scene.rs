@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::RasterError;
 use super::geotiff::{Crs, GeoTransform, Raster, RasterData, read_geotiff, write_geotiff};
 use super::indices;
-use crate::pipeline::write_json_atomic;
+use crate::atomic_file;
 use crate::settings::{Bbox, SourceKind};
 
 /// Band names of `bands.tif`, in order.
@@ -265,7 +265,7 @@ pub fn write_scene(
         checksums,
         provenance,
     };
-    write_json_atomic(&meta_path, &metadata).map_err(io(&meta_path))?;
+    atomic_file::write_json(&meta_path, &metadata).map_err(io(&meta_path))?;
     Ok(metadata)
 }
 

@@ -47,7 +47,7 @@ pub fn write_geotiff(path: &Path, raster: &Raster) -> Result<(), RasterError> {
     };
     validate_for_writing(raster).map_err(invalid)?;
     let bytes = encode(raster).map_err(|e| invalid(format!("TIFF encoding failed: {e}")))?;
-    super::write_atomically(path, |out| out.write_all(&bytes)).map_err(|source| RasterError::Io {
+    crate::atomic_file::write(path, &bytes).map_err(|source| RasterError::Io {
         path: path.to_path_buf(),
         source,
     })

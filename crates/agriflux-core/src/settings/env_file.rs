@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::SettingsError;
+use crate::atomic_file::{self, Access};
 
 /// A `.env` file held as its original lines, so that edits change nothing else.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -160,23 +161,16 @@ impl EnvFile {
                 path: self.path.clone(),
             });
         }
-        let dir = parent_dir(&target);
-        // `NamedTempFile` creates the file 0600 in the same folder (so the rename is atomic and
-        // the secret is never readable by others, not even for a moment).
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".env.tmp-")
-            .tempfile_in(dir)
-            .map_err(write_err)?;
-        if self.bom {
-            tmp.write_all(BOM.to_string().as_bytes())
-                .map_err(write_err)?;
-        }
-        tmp.write_all(self.text.as_bytes()).map_err(write_err)?;
-        restore_mode(tmp.as_file(), metadata.as_ref().ok()).map_err(write_err)?;
-        tmp.as_file().sync_all().map_err(write_err)?;
-        tmp.persist(&target).map_err(|e| write_err(e.error))?;
-        sync_dir(dir).map_err(write_err)?;
-        Ok(())
+        // Private from the first byte (the secret is never readable by others, not even for a
+        // moment), then given the original file's mode if there was one.
+        atomic_file::write_with(&target, Access::Private, |file| {
+            if self.bom {
+                file.write_all(BOM.to_string().as_bytes())?;
+            }
+            file.write_all(self.text.as_bytes())?;
+            restore_mode(file, metadata.as_ref().ok())
+        })
+        .map_err(write_err)
     }
 
     /// Takes the `.env` edit lock (an `flock` on `.env.lock` beside the file, or beside its
@@ -271,15 +265,6 @@ fn restore_mode(file: &fs::File, original: Option<&fs::Metadata>) -> std::io::Re
 
 #[cfg(not(unix))]
 fn restore_mode(_file: &fs::File, _original: Option<&fs::Metadata>) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// Makes the rename itself durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    fs::File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use super::training::{evaluate_cnn, evaluate_lstm, train_cnn, train_lstm};
 use super::{
     REAL, SYNTHETIC, dataset_files, load_usable_scenes, model_files, model_path, round4, scene_deps,
 };
+use crate::atomic_file;
 use crate::charts::{self, Chart, CurveSeries};
 use crate::datasets::patches::{
     PatchConfig, PatchLabels, build_patch_splits, load_patch_metadata, load_patch_set,
@@ -27,8 +28,7 @@ use crate::ml::{
     ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics,
 };
 use crate::pipeline::{
-    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, write_atomic,
-    write_json_atomic,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
 use crate::settings::Settings;
 use crate::simulate::synthetic::synthetic_series;
@@ -453,12 +453,12 @@ impl Step for CompareStep {
         let mut index = Vec::new();
         for chart in &charts {
             let path = run_charts.join(format!("{}.svg", chart.name));
-            write_atomic(&path, chart.svg.as_bytes())
+            atomic_file::write(&path, chart.svg.as_bytes())
                 .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
             index.push(json!({"name": chart.name, "title": chart.title, "file": format!("{}.svg", chart.name)}));
         }
         let index_path = run_charts.join("index.json");
-        write_json_atomic(&index_path, &index)
+        atomic_file::write_json(&index_path, &index)
             .map_err(|e| StepError::failed(format!("{}: {e}", index_path.display())))?;
 
         let report_path = reports.join(COMPARISON_REPORT);
@@ -473,7 +473,7 @@ impl Step for CompareStep {
             "lstm_comparison": lstm_comparison,
             "charts": chart_files,
         });
-        write_json_atomic(&report_path, &report)
+        atomic_file::write_json(&report_path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", report_path.display())))?;
 
         let cnn_syn_vs_baselines: Vec<_> = CNN_BASELINES

@@ -9,12 +9,12 @@ use super::evaluate::{
 };
 use super::training::{evaluate_cnn, train_cnn, write_predictions};
 use super::{REAL, dataset_files, model_files, model_path, round4};
+use crate::atomic_file;
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::Split;
 use crate::datasets::patches::{load_patch_metadata, load_patch_set};
 use crate::pipeline::{
-    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
-    ensure_free_space, write_json_atomic,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
 };
 use crate::settings::Settings;
 
@@ -138,7 +138,7 @@ impl Step for TrainCnnStep {
                 .display()
                 .to_string(),
         });
-        write_json_atomic(&metrics_path, &report)
+        atomic_file::write_json(&metrics_path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
 
         let mut out = StepOutput::new();

@@ -8,11 +8,12 @@ use super::evaluate::{
 };
 use super::training::{evaluate_lstm, train_lstm, write_predictions};
 use super::{REAL, dataset_files, model_files, model_path, round4};
+use crate::atomic_file;
 use crate::datasets::Split;
 use crate::datasets::sequences::{load_sequence_metadata, load_sequence_set};
 use crate::ml::RegressionMetrics;
 use crate::pipeline::{
-    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, write_json_atomic,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
 use crate::settings::Settings;
 
@@ -129,7 +130,7 @@ impl Step for TrainLstmStep {
                 .display()
                 .to_string(),
         });
-        write_json_atomic(&metrics_path, &report)
+        atomic_file::write_json(&metrics_path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
 
         let mut out = StepOutput::new();

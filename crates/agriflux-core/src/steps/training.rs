@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::atomic_file;
 use crate::datasets::npy::write_npy;
 use crate::datasets::patches::PatchSet;
 use crate::datasets::sequences::SequenceSet;
@@ -12,7 +13,7 @@ use crate::ml::{
     self, ClassificationMetrics, EpochStats, Normalisation, RegressionMetrics, TrainConfig,
     TrainingMonitor,
 };
-use crate::pipeline::{StepContext, StepError, write_json_atomic};
+use crate::pipeline::{StepContext, StepError};
 
 /// Turns training progress into events: live curves (`<tag>/<figure>`), epoch progress and a
 /// log line per epoch.
@@ -126,7 +127,7 @@ pub(crate) fn write_history(
         "restored_best_weights": true,
         "history": history,
     });
-    write_json_atomic(&path, &value).map_err(|e| io_failed(&path, e))
+    atomic_file::write_json(&path, &value).map_err(|e| io_failed(&path, e))
 }
 
 /// Trains a CNN on `train`/`val` with events tagged `tag`, saving it to `model_file`.

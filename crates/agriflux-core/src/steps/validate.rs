@@ -7,8 +7,9 @@ use chrono::Local;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::atomic_file;
 use crate::pipeline::{
-    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, write_json_atomic,
+    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
 use crate::raster::geotiff::{RasterData, read_geotiff};
 use crate::raster::scene::{Scene, list_scene_dirs, read_metadata, read_scene, verify_checksums};
@@ -315,7 +316,7 @@ impl Step for ValidateStep {
             "validation_report_{}.json",
             timestamp.format("%Y%m%d_%H%M%S")
         ));
-        write_json_atomic(&path, &report)
+        atomic_file::write_json(&path, &report)
             .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
 
         // The dates that failed, with the checks they failed, for the dataset steps to leave
@@ -334,7 +335,7 @@ impl Step for ValidateStep {
             })
             .collect();
         let status_path = super::validation_status_path(ctx.workdir);
-        write_json_atomic(&status_path, &json!({"failed_dates": status}))
+        atomic_file::write_json(&status_path, &json!({"failed_dates": status}))
             .map_err(|e| StepError::failed(format!("{}: {e}", status_path.display())))?;
 
         let failed_dates: Vec<String> = dates
