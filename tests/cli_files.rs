@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use agriflux_tests::{agriflux, latest_report, plan_json, read_json, real_samples_dir, text};
+use agriflux_tests::{
+    agriflux, latest_report, plan_json, read_json, real_samples_dir, text, workspace_root,
+};
 
 /// Flags small enough for 7 dates of 246 x 227 px.
 const FLAGS: &[&str] = &[
@@ -38,7 +40,7 @@ fn fixtures(out: &Path, layout: &str) -> bool {
         println!("skipped: python3 with osgeo.gdal + numpy or ../shared/data/real-s2 missing");
         return false;
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real_s2_geotiffs.py");
+    let script = workspace_root().join("tests/fixtures/real_s2_geotiffs.py");
     let status = Command::new(python)
         .arg(script)
         .arg(samples)
@@ -178,7 +180,7 @@ fn hand_drawn_labels_over_bouconne_label_the_patches_and_are_counted() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bouconne_labels.geojson");
+    let labels = workspace_root().join("tests/fixtures/bouconne_labels.geojson");
     let (wd, sd, lf) = (
         work.path().to_str().unwrap(),
         files.path().to_str().unwrap(),
