@@ -166,8 +166,9 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "PU")]
     pub pu_budget: Option<String>,
     /// Ground-truth observations (GeoJSON points or polygons with a `class` and an optional
-    /// `date`) that label the CNN's patches [env: AGRIFLUX_LABELS; default: the simulated
-    /// source's hidden truth, or NDVI-derived labels]
+    /// `date`) that label the CNN's patches; the simulated source writes its hidden truth to
+    /// data/scenes/ground_truth_simulated.geojson [env: AGRIFLUX_LABELS; default: labels
+    /// derived from NDVI]
     #[arg(long, value_name = "FILE")]
     pub labels: Option<String>,
     /// gated: step 8 switches the models on only for real data that beats its baselines;

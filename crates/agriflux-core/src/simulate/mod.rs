@@ -148,7 +148,7 @@ const CLOUD: [f64; 4] = [0.42, 0.43, 0.44, 0.47];
 
 /// Spacing, in pixels, of the simulated scouting points: the patch stride, so that every
 /// patch centre that lies on an established crop has an observation.
-pub const TRUTH_SPACING_PX: usize = 32;
+pub const TRUTH_SPACING_PX: usize = 16;
 
 /// A standard normal sample (Box-Muller).
 pub(crate) fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
