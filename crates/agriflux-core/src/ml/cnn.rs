@@ -724,7 +724,7 @@ mod tests {
         let cfg = TrainConfig {
             learning_rate: 0.05,
             patience: 2,
-            ..tiny_config(8, 3)
+            ..tiny_config(12, 3)
         };
         let (outcome, vx, vy, norm) = train_tiny(8, &cfg);
         let h = &outcome.history;
