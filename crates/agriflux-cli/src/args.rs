@@ -133,7 +133,7 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "FRACTION")]
     pub min_valid_fraction: Option<String>,
     /// CNN training patches per class after balancing [env: AGRIFLUX_SAMPLES_PER_CLASS;
-    /// default: 2000, 300 on the simulated source]
+    /// default: 2000, 250 on the simulated source]
     #[arg(long, value_name = "N")]
     pub samples_per_class: Option<String>,
     /// Dates per LSTM input sequence [env: AGRIFLUX_SEQUENCE_LENGTH; default: 10]

@@ -56,7 +56,7 @@ impl PatchConfig {
     /// The defaults of the spec, with the given balancing target and seed.
     pub fn new(samples_per_class: usize, seed: u64) -> Self {
         Self {
-            stride: 16,
+            stride: 32,
             block: 128,
             buffer: PATCH,
             max_invalid_fraction: 0.25,
@@ -69,6 +69,11 @@ impl PatchConfig {
         }
     }
 }
+
+/// Patch stride with labels from observations: where labels are sparse, origins every 16 px
+/// put twice as many patch centres per axis on them (with NDVI labels every centre is labelled
+/// and the default stride of 32 px keeps the splits, and each epoch's validation, small).
+pub const OBSERVED_LABELS_STRIDE: usize = 16;
 
 fn default_buffer() -> usize {
     0

@@ -586,7 +586,7 @@ impl<'a> SettingsResolver<'a> {
         // The simulated source's defaults keep a whole run to a few minutes on two cores;
         // the original's defaults are for real imagery. Any key or flag overrides either.
         let (samples, cnn_epochs, lstm_epochs) = if simulated {
-            (300, 8, 30)
+            (250, 8, 30)
         } else {
             (2000, 50, 100)
         };

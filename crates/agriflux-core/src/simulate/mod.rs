@@ -146,7 +146,8 @@ impl SceneSource for SimulatedSource {
 /// Reflectance of thick cloud.
 const CLOUD: [f64; 4] = [0.42, 0.43, 0.44, 0.47];
 
-/// Spacing, in pixels, of the simulated scouting points: the patch stride, so that every
+/// Spacing, in pixels, of the simulated scouting points: the patch stride with observed labels
+/// ([`crate::datasets::patches::OBSERVED_LABELS_STRIDE`]), so that every
 /// patch centre that lies on an established crop has an observation.
 pub const TRUTH_SPACING_PX: usize = 16;
 

@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use super::{REAL, dataset_files, load_usable_scenes, scene_deps};
-use crate::datasets::patches::{PatchConfig, PatchLabels, build_patch_splits, save_patch_splits};
+use crate::datasets::patches::{
+    OBSERVED_LABELS_STRIDE, PatchConfig, PatchLabels, build_patch_splits, save_patch_splits,
+};
 use crate::datasets::{DatasetError, Split};
 use crate::ground_truth::{GridObservations, Observations, SIMULATED_TRUTH_FILE};
 use crate::pipeline::{
@@ -48,10 +50,13 @@ impl Step for CnnDatasetStep {
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         let scenes = load_usable_scenes(ctx)?;
-        let cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
+        let mut cfg = PatchConfig::new(ctx.settings.samples_per_class, ctx.settings.seed);
         let source = ctx.settings.source.to_string();
         let cancel = ctx.cancel_token().clone();
         let observations = observations_on_grid(ctx, &scenes)?;
+        if observations.is_some() {
+            cfg.stride = OBSERVED_LABELS_STRIDE;
+        }
         let labels = match &observations {
             Some((grid, from)) => PatchLabels::Observed {
                 observations: grid,
