@@ -2,47 +2,18 @@
 //! web view uses, with the app's real capabilities, so arguments, answers and permissions are
 //! checked as the window sees them.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use agriflux_app::{AppWorkDir, context, setup};
-use serde_json::{Value, json};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use serde_json::json;
+
+mod support;
+use support::{app, invoke};
 
 const TINY_ENV: &str = "# tiny test farm\n\
 AGRIFLUX_BBOX=75.80,30.90,75.827,30.918\n\
 AGRIFLUX_START=2025-01-01\nAGRIFLUX_END=2025-12-31\n\
 AGRIFLUX_TARGET_COUNT=14\nAGRIFLUX_MIN_VALID_DATES=10\nAGRIFLUX_SEQUENCE_LENGTH=5\n\
 AGRIFLUX_SAMPLES_PER_CLASS=16\nAGRIFLUX_CNN_EPOCHS=1\nAGRIFLUX_LSTM_EPOCHS=2\n";
-
-fn app(dir: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let app = setup(mock_builder(), AppWorkDir::new(dir).unwrap())
-        .build(context())
-        .unwrap();
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    (app, window)
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-}
 
 #[test]
 fn app_info_names_the_workdir_and_the_simulated_source() {
