@@ -93,6 +93,11 @@ fn on_simulated_ground_truth_the_cnn_beats_every_baseline_and_shuffled_labels_ar
     let eval = &report["summary_statistics"]["cnn_evaluation"];
     assert_eq!(eval["labels"]["source"], "observations", "{eval}");
     assert!(eval["test_blocks"].as_u64().unwrap_or(0) >= 6, "{eval}");
+    let lstm_test = &report["summary_statistics"]["lstm_evaluation"]["split_sizes"]["test"];
+    assert!(
+        lstm_test["target_dates"].as_u64().unwrap_or(0) >= 4,
+        "{lstm_test}"
+    );
 
     // The NDVI rule misjudges the truth: crops differ in healthy NDVI, young crops look
     // stressed, haze and field edges blur the picture.
