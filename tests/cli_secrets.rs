@@ -11,7 +11,7 @@ use std::process::Output;
 
 use agriflux_core::pipeline::WorkDir;
 use agriflux_tests::{agriflux, run_tiny, snapshot, text};
-use emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples, bbox_for_grid};
+use emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples};
 
 /// The secret as the token request sends it (form-encoded), which an echo would carry.
 const SECRET_FORM_ENCODED: &str = "Zx9-s3cr3t%26value%2B%2F%3D%25emul";
@@ -53,35 +53,10 @@ fn check(dir: &Path) -> Output {
 }
 
 fn run_sentinel_hub(dir: &Path, samples: &Samples) -> Output {
-    let bbox = bbox_for_grid(1.2, 43.6, samples.width, samples.height);
-    let dir = dir.to_str().unwrap();
-    agriflux(&[
-        "run",
-        "--workdir",
-        dir,
-        "--source",
-        "sentinel-hub",
-        "--bbox",
-        &bbox,
-        "--start",
-        "2018-01-01",
-        "--end",
-        "2018-12-31",
-        "--target-count",
-        "7",
-        "--min-valid-dates",
-        "7",
-        "--sequence-length",
-        "3",
-        "--samples-per-class",
-        "16",
-        "--cnn-epochs",
-        "1",
-        "--lstm-epochs",
-        "1",
-    ])
-    .output()
-    .unwrap()
+    let args = emulator::run_args(dir, samples);
+    agriflux(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .output()
+        .unwrap()
 }
 
 #[test]

@@ -10,40 +10,7 @@ use std::time::{Duration, Instant};
 
 use agriflux_core::raster::geotiff::{RasterData, read_geotiff};
 use agriflux_tests::{agriflux, latest_report, snapshot, text};
-use emulator::{CLIENT_ID, CLIENT_SECRET, Compression, Emulator, Fault, Samples, bbox_for_grid};
-
-/// Flags that fit the 7 Bouconne dates; the area's 10 m grid is exactly 227 x 246 px.
-fn run_args(dir: &Path, samples: &Samples) -> Vec<String> {
-    let bbox = bbox_for_grid(1.2, 43.6, samples.width, samples.height);
-    [
-        "run",
-        "--workdir",
-        dir.to_str().unwrap(),
-        "--source",
-        "sentinel-hub",
-        "--bbox",
-        &bbox,
-        "--start",
-        "2018-01-01",
-        "--end",
-        "2018-12-31",
-        "--target-count",
-        "7",
-        "--min-valid-dates",
-        "7",
-        "--sequence-length",
-        "3",
-        "--samples-per-class",
-        "16",
-        "--cnn-epochs",
-        "1",
-        "--lstm-epochs",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
+use emulator::{CLIENT_ID, CLIENT_SECRET, Compression, Emulator, Fault, Samples, run_args};
 
 fn workdir_for(emu: &Emulator, id: &str, secret: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -487,6 +487,40 @@ pub fn bbox_for_grid(lon0: f64, lat0: f64, w: usize, h: usize) -> String {
     format!("{lon0},{lat0},{},{}", lon0 + dlon, lat0 + dlat)
 }
 
+/// `agriflux run` arguments for a whole run against the emulator serving `samples` (flags that
+/// fit the 7 Bouconne dates); the area's 10 m grid is exactly 227 x 246 px.
+pub fn run_args(dir: &Path, samples: &Samples) -> Vec<String> {
+    let bbox = bbox_for_grid(1.2, 43.6, samples.width, samples.height);
+    [
+        "run",
+        "--workdir",
+        dir.to_str().unwrap(),
+        "--source",
+        "sentinel-hub",
+        "--bbox",
+        &bbox,
+        "--start",
+        "2018-01-01",
+        "--end",
+        "2018-12-31",
+        "--target-count",
+        "7",
+        "--min-valid-dates",
+        "7",
+        "--sequence-length",
+        "3",
+        "--samples-per-class",
+        "16",
+        "--cnn-epochs",
+        "1",
+        "--lstm-epochs",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// Whether the file exists (helper for kill tests).
 pub fn exists(p: &Path) -> bool {
     p.exists()
