@@ -163,7 +163,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Syncs a folder so a rename in it is durable; best effort, as some file systems refuse it.
-pub fn sync_dir(dir: &Path) {
+fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(handle) = File::open(dir) {
         let _ = handle.sync_all();

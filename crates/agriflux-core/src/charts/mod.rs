@@ -22,11 +22,10 @@ mod tests;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::atomic_file;
 use layout::{DrawResult, Painter};
 
 /// Why a chart could not be made or saved.

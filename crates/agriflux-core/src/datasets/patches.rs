@@ -79,19 +79,21 @@ fn default_buffer() -> usize {
     0
 }
 
-/// Which split each block belongs to, and the patch origins kept, with how many were dropped
-/// for the buffer.
+/// Which split each block belongs to, the patch origins kept, and how many were dropped for
+/// the buffer.
+type BlockAssignment = (BTreeMap<(usize, usize), Split>, Vec<(usize, usize)>, usize);
+
+/// Assigns the blocks to the splits and keeps the patch origins that respect the buffer.
 ///
 /// The blocks are laid along a serpentine path through the grid (left to right on even rows,
 /// back on odd ones); the test split takes a run of neighbouring blocks on it, the validation
 /// split the next run, the training split the rest. Held-out blocks scattered among the others
 /// would put nearly every training patch within the buffer of one (on the simulated default
-/// area with ground-truth labels, 92 labelled training patches against 401 with bands); a band
-/// of them costs the training split only the patches along its edge. Where the path starts is the one choice left: of the starts tried
-/// in a seeded order, the first that keeps the most patches in the split that keeps fewest (on
-/// small areas a badly placed validation block can lose every patch) is taken.
-type BlockAssignment = (BTreeMap<(usize, usize), Split>, Vec<(usize, usize)>, usize);
-
+/// area with ground-truth labels, 92 labelled training patches, against 401 with runs); a run
+/// of them costs the training split only the patches along its edge. Where the path starts is
+/// the one choice left: of the starts tried in a seeded order, the first that keeps the most
+/// patches in the split that keeps fewest is taken (on small areas a badly placed validation
+/// block can lose every patch).
 fn assign_blocks(
     mut blocks: Vec<(usize, usize)>,
     cfg: &PatchConfig,

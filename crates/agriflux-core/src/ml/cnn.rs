@@ -1,5 +1,6 @@
 //! The crop-health CNN: 64×64 four-band patches to one of four classes.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use burn::module::Module;
@@ -12,6 +13,8 @@ use burn::nn::{
 };
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::kernels;
@@ -208,18 +211,14 @@ fn check_patches(what: &str, x: &[f32], n: usize) -> Result<(), MlError> {
     training::check_finite(&format!("{what} patches"), x)
 }
 
-/// Appends patches `idx` of `x` to `out`, normalised and transposed from NHWC to NCHW.
-fn fill_batch(x: &[f32], idx: &[usize], norm: &Normalisation, out: &mut Vec<f32>) {
-    fill_batch_turned(x, idx, norm, |_| 0, out);
-}
-
-/// [`fill_batch`] with patch `i` turned by `turn(i)`, one of the eight symmetries of the square
-/// (bit 0: transpose, bit 1: flip rows, bit 2: flip columns; 0 leaves it as it is).
-fn fill_batch_turned(
+/// Appends patches `idx` of `x` to `out`, normalised and transposed from NHWC to NCHW, each
+/// turned by what `turn` gives it: one of the eight symmetries of the square (bit 0: transpose,
+/// bit 1: flip rows, bit 2: flip columns; 0 leaves the patch as it is).
+fn fill_batch(
     x: &[f32],
     idx: &[usize],
     norm: &Normalisation,
-    mut turn: impl FnMut(usize) -> u8,
+    mut turn: impl FnMut() -> u8,
     out: &mut Vec<f32>,
 ) {
     let last = CNN_PATCH_SIZE - 1;
@@ -228,7 +227,7 @@ fn fill_batch_turned(
         let start = out.len();
         out.resize(start + PATCH_LEN, 0.0);
         let dst = &mut out[start..];
-        let t = turn(i);
+        let t = turn();
         for (p, pixel) in patch.chunks_exact(CNN_BANDS).enumerate() {
             let (mut r, mut c) = (p / CNN_PATCH_SIZE, p % CNN_PATCH_SIZE);
             if t & 1 != 0 {
@@ -250,8 +249,19 @@ fn fill_batch_turned(
 
 /// A batch tensor `[len, bands, 64, 64]` of patches `idx`.
 fn batch_tensor(x: &[f32], idx: &[usize], norm: &Normalisation, device: &Device) -> Tensor<4> {
+    batch_tensor_turned(x, idx, norm, || 0, device)
+}
+
+/// [`batch_tensor`] with each patch turned as [`fill_batch`] turns it.
+fn batch_tensor_turned(
+    x: &[f32],
+    idx: &[usize],
+    norm: &Normalisation,
+    turn: impl FnMut() -> u8,
+    device: &Device,
+) -> Tensor<4> {
     let mut buf = Vec::with_capacity(idx.len() * PATCH_LEN);
-    fill_batch(x, idx, norm, &mut buf);
+    fill_batch(x, idx, norm, turn, &mut buf);
     Tensor::from_data(
         TensorData::new(buf, [idx.len(), CNN_BANDS, CNN_PATCH_SIZE, CNN_PATCH_SIZE]),
         device,
@@ -294,7 +304,7 @@ struct CnnTask<'a> {
     /// and the centre pixel that carries the label stays at the centre): eight views of each
     /// patch instead of one, which the network would otherwise learn by heart within a few
     /// epochs on a few hundred patches. `None` in tests that need the patches as they are.
-    augment: Option<std::cell::RefCell<rand_chacha::ChaCha8Rng>>,
+    augment: Option<RefCell<ChaCha8Rng>>,
 }
 
 impl Task for CnnTask<'_> {
@@ -322,14 +332,8 @@ impl Task for CnnTask<'_> {
         let labels: Vec<i64> = idx.iter().map(|&i| set.y[i]).collect();
         let input = match (&self.augment, split) {
             (Some(rng), Split::Train) => {
-                use rand::Rng;
                 let mut rng = rng.borrow_mut();
-                let mut buf = Vec::with_capacity(idx.len() * PATCH_LEN);
-                fill_batch_turned(set.x, idx, self.norm, |_| rng.random_range(0..8), &mut buf);
-                Tensor::from_data(
-                    TensorData::new(buf, [idx.len(), CNN_BANDS, CNN_PATCH_SIZE, CNN_PATCH_SIZE]),
-                    device,
-                )
+                batch_tensor_turned(set.x, idx, self.norm, || rng.random_range(0..8), device)
             }
             _ => batch_tensor(set.x, idx, self.norm, device),
         };
@@ -413,9 +417,9 @@ pub fn train_cnn_with(
         train,
         val,
         norm,
-        augment: Some(std::cell::RefCell::new(
-            <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(cfg.seed ^ 0xd1e_d2a1),
-        )),
+        augment: Some(RefCell::new(ChaCha8Rng::seed_from_u64(
+            cfg.seed ^ 0xd1e_d2a1,
+        ))),
     };
     let fitted = training::fit(&task, net, &train_device, cfg, monitor, cancel)?;
     Ok(CnnTrainingOutcome {
@@ -680,12 +684,14 @@ mod tests {
         // Every value distinct, so each turn must be a rearrangement of the patch.
         let x: Vec<f32> = (0..PATCH_LEN).map(|v| v as f32).collect();
         let norm = Normalisation::identity(CNN_BANDS);
-        let mut plain = Vec::new();
-        fill_batch(&x, &[0], &norm, &mut plain);
+        // Turn 0 is the plain transposition from NHWC to NCHW.
+        let plain: Vec<f32> = (0..PATCH_LEN)
+            .map(|i| x[(i % PATCH_PIXELS) * CNN_BANDS + i / PATCH_PIXELS])
+            .collect();
         let mut seen = Vec::new();
         for t in 0..8u8 {
             let mut turned = Vec::new();
-            fill_batch_turned(&x, &[0], &norm, |_| t, &mut turned);
+            fill_batch(&x, &[0], &norm, || t, &mut turned);
             let mut sorted = turned.clone();
             sorted.sort_by(f32::total_cmp);
             assert_eq!(sorted, x, "turn {t} is not a rearrangement");
