@@ -26,7 +26,7 @@ fn run(dir: &Path, samples: &Samples) -> Output {
 
 /// Fails if the secret appears in the outputs or any file of `dir` other than `.env`.
 fn assert_secret_nowhere(dir: &Path, outputs: &[&Output]) {
-    let encoded = agriflux_core::sentinel_hub::client::form_encode(CLIENT_SECRET);
+    let encoded = agriflux_core::sentinel_hub::redact::form_encode(CLIENT_SECRET);
     for out in outputs {
         assert!(!text(out).contains(CLIENT_SECRET), "secret in output");
         assert!(!text(out).contains(&encoded), "encoded secret in output");

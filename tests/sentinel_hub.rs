@@ -452,7 +452,7 @@ fn an_echoing_token_service_never_shows_the_secret() {
     let src = source(&emu, fast_policy());
     let err = src.fetch(&first_date(), &small_area()).unwrap_err();
     let shown = format!("{err} {err:?} {:?}", src.take_notices());
-    let encoded = agriflux_core::sentinel_hub::client::form_encode(CLIENT_SECRET);
+    let encoded = agriflux_core::sentinel_hub::redact::form_encode(CLIENT_SECRET);
     assert!(!shown.contains(CLIENT_SECRET), "{shown}");
     assert!(!shown.contains(&encoded), "{shown}");
     assert!(!shown.contains("s3cr3t"), "{shown}");

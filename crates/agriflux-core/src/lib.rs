@@ -1,27 +1,34 @@
 //! The AgriFlux pipeline engine.
 //!
 //! One library runs the whole real-satellite-data pipeline of the crop-monitoring system:
-//! download Sentinel-2 scenes from a [`simulate::SimulatedSource`] (or, later, Sentinel Hub),
+//! download Sentinel-2 scenes from Sentinel Hub, a folder of GeoTIFFs or a
+//! [`simulate::SimulatedSource`],
 //! validate them, build CNN and LSTM training sets, train both models with burn, compare them
 //! with models trained on synthetic data, and switch the AI models on in `.env`.
 //!
 //! The engine knows nothing of terminals or windows: a run emits typed
 //! [`pipeline::RunEvent`]s to an [`pipeline::EventSink`], and the `agriflux` command and the
 //! desktop app only render them.
+//!
+//! The engine sits on three crates with one job each (`agriflux-raster`, `agriflux-ml`,
+//! `agriflux-charts`) and the bottom layer `agriflux-base`; `docs/architecture.md` draws the
+//! layers.
 
-pub mod atomic_file;
-pub mod charts;
+pub use agriflux_base::atomic_file;
+/// The report's charts (the `agriflux-charts` crate).
+pub use agriflux_charts as charts;
 pub mod datasets;
 pub mod evaluation;
 pub mod files_source;
 pub mod ground_truth;
 pub mod history;
-pub mod ml;
+/// The models, their training and metrics (the `agriflux-ml` crate).
+pub use agriflux_ml as ml;
 pub mod pipeline;
-pub mod raster;
+/// GeoTIFFs, scenes and spectral indices (the `agriflux-raster` crate).
+pub use agriflux_raster as raster;
 pub mod sentinel_hub;
 pub mod settings;
-mod simd;
 pub mod simulate;
 pub mod source;
 pub mod steps;

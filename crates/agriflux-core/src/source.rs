@@ -3,9 +3,9 @@
 
 use chrono::NaiveDate;
 
-use crate::pipeline::CancelToken;
 use crate::raster::scene::Scene;
 use crate::settings::{Bbox, DateRange, SourceKind};
+use agriflux_base::CancelToken;
 
 /// One acquisition found by a catalog search.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -8,7 +8,8 @@ pub mod sequences;
 use std::path::PathBuf;
 
 /// Crop-health class names, by class index.
-pub const CLASS_NAMES: [&str; 4] = ["Healthy", "Moderate", "Stressed", "Critical"];
+pub const CLASS_NAMES: [&str; crate::ml::CNN_CLASSES] =
+    ["Healthy", "Moderate", "Stressed", "Critical"];
 
 /// The crop-health class of an NDVI value: 0 Healthy (> 0.7), 1 Moderate (0.5–0.7],
 /// 2 Stressed (0.3–0.5], 3 Critical (<= 0.3); `None` for NaN (an invalid pixel has no class).

@@ -3,8 +3,12 @@
 
 use std::path::Path;
 
-use super::StepError;
 pub use crate::atomic_file::free_bytes;
+
+/// A disk too full for what a step is about to write; it fails the step with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotEnoughSpace(String);
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
@@ -12,13 +16,13 @@ fn megabytes(bytes: u64) -> String {
 
 /// Fails with a message naming the directory, the need and what is free when `dir` has less
 /// than `needed` bytes (plus a 10 % margin) free.
-pub fn ensure_free_space(dir: &Path, needed: u64, what: &str) -> Result<(), StepError> {
+pub fn ensure_free_space(dir: &Path, needed: u64, what: &str) -> Result<(), NotEnoughSpace> {
     let Some(free) = free_bytes(dir) else {
         return Ok(());
     };
     let with_margin = needed + needed / 10;
     if free < with_margin {
-        return Err(StepError::failed(format!(
+        return Err(NotEnoughSpace(format!(
             "not enough free space in {} for {what}: about {} needed, {} free; free some space or use another --workdir",
             dir.display(),
             megabytes(with_margin),

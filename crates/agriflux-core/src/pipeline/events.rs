@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::plan::PlannedStep;
+use crate::sentinel_hub::cost::CostEstimate;
 
 /// Stable machine name of a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -291,6 +291,45 @@ impl<F: Fn(&RunEvent) + Send + Sync> EventSink for F {
     fn emit(&self, event: &RunEvent) {
         self(event)
     }
+}
+
+/// What a run will do with a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedAction {
+    /// The step runs.
+    Run,
+    /// The step's outputs are reused from an earlier run.
+    UpToDate,
+    /// The step is skipped by a flag.
+    Skip,
+}
+
+impl PlannedAction {
+    /// `run`, `up_to_date` or `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+            Self::UpToDate => "up_to_date",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    /// Which step.
+    pub step: StepId,
+    /// Run, up to date, or skip.
+    pub action: PlannedAction,
+    /// Why, e.g. `setting cnn_epochs changed from 2 to 3`.
+    pub reason: String,
+    /// For an up-to-date step, the run that produced its outputs.
+    pub reused_from: Option<String>,
+    /// For a download from Sentinel Hub that runs: the estimated processing units and requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostEstimate>,
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use serde_json::Value;
 use super::WorkDir;
 use super::events::{RunEvent, StepStatus};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
-use super::runner::pending_report;
 use crate::atomic_file;
 
 /// What the lock file says about the run holding it.
@@ -193,7 +192,7 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
     else {
         return None;
     };
-    let mut reports: Vec<StepReport> = steps.iter().map(|s| pending_report(s.id)).collect();
+    let mut reports: Vec<StepReport> = steps.iter().map(|s| StepReport::pending(s.id)).collect();
     for event in &events {
         match event {
             RunEvent::StepStarted { step, .. } => {

@@ -15,15 +15,13 @@
 //! 6. an input file changed, is missing or new; then an output file;
 //! 7. the step's effect outside its files is not in place (`.env` lacks `USE_AI_MODELS=true`).
 
-use serde::{Deserialize, Serialize};
-
 use super::WorkDir;
-use super::events::StepId;
+use super::error::PipelineError;
+use super::events::{PlannedAction, PlannedStep, StepId};
 use super::fingerprint::{
     ENGINE_VERSION, FileHasher, FileSet, Fingerprint, Record, RecordState, StepDeps, file_changes,
     read_record, settings_changes,
 };
-use super::runner::PipelineError;
 use super::step::Step;
 use crate::settings::Settings;
 
@@ -34,45 +32,6 @@ pub struct RunOptions {
     pub from: Option<StepId>,
     /// Re-run every step.
     pub force: bool,
-}
-
-/// What a run will do with a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlannedAction {
-    /// The step runs.
-    Run,
-    /// The step's outputs are reused from an earlier run.
-    UpToDate,
-    /// The step is skipped by a flag.
-    Skip,
-}
-
-impl PlannedAction {
-    /// `run`, `up_to_date` or `skip`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Run => "run",
-            Self::UpToDate => "up_to_date",
-            Self::Skip => "skip",
-        }
-    }
-}
-
-/// One step of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlannedStep {
-    /// Which step.
-    pub step: StepId,
-    /// Run, up to date, or skip.
-    pub action: PlannedAction,
-    /// Why, e.g. `setting cnn_epochs changed from 2 to 3`.
-    pub reason: String,
-    /// For an up-to-date step, the run that produced its outputs.
-    pub reused_from: Option<String>,
-    /// For a download from Sentinel Hub that runs: the estimated processing units and requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost: Option<crate::sentinel_hub::cost::CostEstimate>,
 }
 
 /// A planned step with what the runner needs to carry it out.
@@ -189,8 +148,8 @@ pub(crate) fn make_plan(
                 action,
                 reason,
                 reused_from: record.as_ref().map(|r| r.run_id.clone()),
-                cost: (id == StepId::Download && action == PlannedAction::Run)
-                    .then(|| crate::steps::cost_estimate(settings, workdir))
+                cost: (action == PlannedAction::Run)
+                    .then(|| step.cost_estimate(settings, workdir))
                     .flatten(),
             },
             deps,

@@ -143,3 +143,23 @@ impl SummaryStatistics {
         }
     }
 }
+
+impl StepReport {
+    /// A step's report entry before it has run.
+    pub(super) fn pending(id: StepId) -> Self {
+        StepReport {
+            step_number: id.number(),
+            id,
+            name: id.name().into(),
+            description: id.description().into(),
+            status: StepStatus::Pending,
+            start_time: None,
+            end_time: None,
+            duration_seconds: None,
+            error_message: None,
+            output_summary: Map::new(),
+            reason: None,
+            reused_from: None,
+        }
+    }
+}

@@ -10,33 +10,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local, SecondsFormat};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::events::{EventSink, RunEvent, StepId, StepInfo, StepStatus};
+use super::error::PipelineError;
+use super::events::{EventSink, PlannedAction, RunEvent, StepId, StepInfo, StepStatus};
 use super::fingerprint::{FileHasher, Fingerprint, RecordState, write_record};
 use super::lock::{LockInfo, RunLock, record_interrupted_run};
-use super::plan::{PlanEntry, PlannedAction, RunOptions, make_plan};
+use super::plan::{PlanEntry, RunOptions, make_plan};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::step::{Step, StepContext, StepError, StepOutput};
 use super::{CancelToken, WorkDir};
 use crate::atomic_file;
 use crate::settings::{Settings, SourceKind};
-
-/// A problem that stops a run before or after its steps (not a step failure).
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    /// Another run holds the work directory.
-    #[error(transparent)]
-    Locked(#[from] super::lock::LockError),
-    /// A folder or file of the run's own bookkeeping could not be written.
-    #[error("cannot write {path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-}
 
 /// What a finished run left behind.
 #[derive(Debug)]
@@ -147,7 +132,7 @@ pub fn run_pipeline(
         plan: plan.iter().map(|e| e.planned.clone()).collect(),
     });
 
-    let mut reports: Vec<StepReport> = steps.iter().map(|s| pending_report(s.id())).collect();
+    let mut reports: Vec<StepReport> = steps.iter().map(|s| StepReport::pending(s.id())).collect();
     let total = steps.len();
     let mut overall = StepStatus::Success;
     for ((index, step), planned) in steps.iter().enumerate().zip(plan) {
@@ -383,24 +368,6 @@ fn human_duration(d: Duration) -> String {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")
-    }
-}
-
-/// A step's report entry before it has run.
-pub(super) fn pending_report(id: StepId) -> StepReport {
-    StepReport {
-        step_number: id.number(),
-        id,
-        name: id.name().into(),
-        description: id.description().into(),
-        status: StepStatus::Pending,
-        start_time: None,
-        end_time: None,
-        duration_seconds: None,
-        error_message: None,
-        output_summary: Map::new(),
-        reason: None,
-        reused_from: None,
     }
 }
 

@@ -4,9 +4,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::disk::NotEnoughSpace;
 use super::events::{EventSink, LogLevel, RunEvent, StepId};
 use super::fingerprint::StepDeps;
 use super::{CancelToken, WorkDir};
+use crate::sentinel_hub::cost::CostEstimate;
 use crate::settings::Settings;
 
 /// The figures a step reports (its `output_summary`).
@@ -78,6 +80,18 @@ pub trait Step: Send + Sync {
     /// again. `None` (the default): the step declares nothing and always runs.
     fn dependencies(&self, _workdir: &WorkDir, _settings: &Settings) -> Option<StepDeps> {
         None
+    }
+
+    /// What running the step would cost in a paid service's units, shown in the plan before
+    /// anything runs. `None` (the default): nothing billed.
+    fn cost_estimate(&self, _settings: &Settings, _workdir: &WorkDir) -> Option<CostEstimate> {
+        None
+    }
+}
+
+impl From<NotEnoughSpace> for StepError {
+    fn from(e: NotEnoughSpace) -> Self {
+        StepError::Failed(e.to_string())
     }
 }
 

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::client::Client;
 use super::error::ShError;
-use crate::pipeline::CancelToken;
 use crate::settings::{Bbox, DateRange};
 use crate::source::Acquisition;
+use agriflux_base::CancelToken;
 
 /// Path of the catalog search endpoint.
 pub const CATALOG_PATH: &str = "/api/v1/catalog/1.0.0/search";

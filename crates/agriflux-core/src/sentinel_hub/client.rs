@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::error::ShError;
-use super::redact::redact;
+use super::redact::{form_encode, redact};
 pub use super::retry::RetryPolicy;
-use crate::pipeline::CancelToken;
 use crate::settings::SentinelHubSettings;
+use agriflux_base::CancelToken;
 
 /// A pause every request waits for: set by a 429 answer, honoured by all workers.
 #[derive(Debug, Default)]
@@ -473,21 +473,6 @@ pub fn error_message(body: &[u8]) -> String {
     } else {
         text.chars().take(500).collect()
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-pub fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

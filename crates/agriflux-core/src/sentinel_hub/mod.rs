@@ -20,10 +20,10 @@ use chrono::{Days, Utc};
 pub use client::{Client, RateLimiter, RetryPolicy};
 pub use error::ShError;
 
-use crate::pipeline::CancelToken;
 use crate::raster::scene::Scene;
-use crate::settings::{Bbox, DateRange, SentinelHubSettings, SourceKind};
+use crate::settings::{Bbox, DateRange, SentinelHubSettings, SourceKind, url_is_secure};
 use crate::source::{Acquisition, SceneSource, SourceError};
+use agriflux_base::CancelToken;
 
 /// A [`SceneSource`] backed by the Sentinel Hub APIs.
 pub struct SentinelHubSource {
@@ -62,32 +62,6 @@ impl SentinelHubSource {
     pub fn client(&self) -> &Client {
         &self.client
     }
-}
-
-/// Whether `url` may carry credentials: `https://`, or `http://` to a loopback host
-/// (127.0.0.0/8, ::1, localhost), where nothing crosses a network.
-///
-/// Written by hand rather than with the `url` crate: only the scheme and host are needed.
-pub fn url_is_secure(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return true;
-    }
-    let Some(rest) = lower.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    // Credentials in the authority (`user@host`) do not change the host.
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn source_error(e: ShError) -> SourceError {

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use super::catalog::COLLECTION;
 use super::client::Client;
 use super::error::ShError;
-use crate::pipeline::CancelToken;
 use crate::raster::geotiff::{Crs, GeoTransform, RasterData, decode_geotiff};
 use crate::raster::scene::Scene;
 use crate::settings::Bbox;
 use crate::source::Acquisition;
+use agriflux_base::CancelToken;
 
 /// Path of the process endpoint.
 pub const PROCESS_PATH: &str = "/api/v1/process";

@@ -33,7 +33,7 @@ pub fn redact(text: &str, secret: &str) -> String {
     if !secret.is_empty() {
         for form in [
             secret.to_string(),
-            super::client::form_encode(secret),
+            form_encode(secret),
             secret.replace(' ', "%20"),
         ] {
             out = out.replace(&form, REDACTED);
@@ -46,6 +46,21 @@ pub fn redact(text: &str, secret: &str) -> String {
     out.into_owned()
 }
 
+/// `application/x-www-form-urlencoded` encoding of one value.
+pub fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,7 +69,7 @@ mod tests {
 
     #[test]
     fn the_secret_never_survives_in_any_form() {
-        let encoded = crate::sentinel_hub::client::form_encode(SECRET);
+        let encoded = form_encode(SECRET);
         for text in [
             format!("echo: grant_type=client_credentials&client_id=abc&client_secret={encoded}"),
             format!("bad request: client_secret={encoded}"),

@@ -439,7 +439,7 @@ pub fn check_settings(
         .or(values.get("AGRIFLUX_BBOX"))
         .filter(|v| !v.trim().is_empty())
     {
-        Some(text) => super::parse_bbox(text)
+        Some(text) => super::resolver::parse_bbox(text)
             .filter(|b| check_bbox(b).is_ok())
             .map(area_size),
         None => resolve(&values, env_path).ok().map(|s| area_size(s.bbox)),

@@ -184,6 +184,10 @@ impl Step for DownloadStep {
         StepId::Download
     }
 
+    fn cost_estimate(&self, settings: &Settings, workdir: &WorkDir) -> Option<CostEstimate> {
+        cost_estimate(settings, workdir)
+    }
+
     /// Up to date when the scene folders are as this step left them (every file under
     /// `data/scenes/` hashes the same) and the search settings are the same: source, area,
     /// dates, count, cloud threshold, plus the seed for the simulated source (it generates the

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use cnn_dataset::CnnDatasetStep;
 pub use compare::{COMPARISON_REPORT, CompareStep};
-pub use download::{DownloadStep, cost_estimate, source_for};
+pub use download::{DownloadStep, source_for};
 pub use lstm_dataset::LstmDatasetStep;
 pub use train_cnn::TrainCnnStep;
 pub use train_lstm::TrainLstmStep;
