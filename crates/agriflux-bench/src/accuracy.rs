@@ -9,8 +9,8 @@ use agriflux_core::datasets::Split;
 use agriflux_core::datasets::patches::{load_patch_metadata, load_patch_set};
 use agriflux_core::datasets::sequences::{FEATURES, load_sequence_metadata, load_sequence_set};
 use agriflux_core::ml::{
-    CancelToken, EpochStats, PatchSet, SequenceSet, TrainConfig, TrainingMonitor, train_cnn,
-    train_lstm,
+    CancelToken, CnnRequest, EpochStats, LstmRequest, PatchSet, SequenceSet, TrainConfig,
+    TrainingMonitor, train_cnn, train_lstm,
 };
 use agriflux_core::pipeline::WorkDir;
 use anyhow::Result;
@@ -45,10 +45,12 @@ pub fn run(workdir: &Path, seeds: &[u64], cnn_epochs: usize, lstm_epochs: usize)
                 ..TrainConfig::cnn()
             };
             let outcome = train_cnn(
-                &PatchSet::new(&train.x, &train.y),
-                &PatchSet::new(&val.x, &val.y),
-                &norm,
-                &cfg,
+                &CnnRequest::new(
+                    &PatchSet::new(&train.x, &train.y),
+                    &PatchSet::new(&val.x, &val.y),
+                    &norm,
+                    &cfg,
+                ),
                 &mut Quiet,
                 &cancel,
             )?;
@@ -76,10 +78,12 @@ pub fn run(workdir: &Path, seeds: &[u64], cnn_epochs: usize, lstm_epochs: usize)
                 ..TrainConfig::lstm()
             };
             let outcome = train_lstm(
-                &view(&train, seq_len),
-                &view(&val, seq_len),
-                &meta.normalisation,
-                &cfg,
+                &LstmRequest::new(
+                    &view(&train, seq_len),
+                    &view(&val, seq_len),
+                    &meta.normalisation,
+                    &cfg,
+                ),
                 &mut Quiet,
                 &cancel,
             )?;

@@ -24,8 +24,8 @@ use agriflux_core::datasets::sequences::{
     build_sequence_splits, load_sequence_metadata, load_sequence_set, save_sequence_splits,
 };
 use agriflux_core::ml::{
-    CancelToken, CnnArchitecture, EpochStats, LstmArchitecture, PatchSet, SequenceSet, TrainConfig,
-    TrainingMonitor, default_device, train_cnn_with, train_lstm_with,
+    CancelToken, CnnRequest, EpochStats, LstmRequest, PatchSet, SequenceSet, TrainConfig,
+    TrainingMonitor, train_cnn, train_lstm,
 };
 use agriflux_core::pipeline::WorkDir;
 use agriflux_core::raster::geotiff::{Crs, GeoTransform};
@@ -433,42 +433,20 @@ fn bench_cnn(inputs: &Inputs, steps: usize, infer: usize) -> Result<Vec<Measurem
     );
     let cfg = bench_config();
     let mut clock = StepClock::default();
-    let outcome = train_cnn_with(
-        &CnnArchitecture::default(),
-        &default_device(),
-        &PatchSet::new(&x, &y),
-        &val,
-        &inputs.cnn_norm,
-        &cfg,
-        &mut clock,
-        &CancelToken::new(),
-    )?;
-    let (train_rate, train_s) = clock.rate();
+    let train = PatchSet::new(&x, &y);
+    let request = CnnRequest::new(&train, &val, &inputs.cnn_norm, &cfg);
+    let outcome = train_cnn(&request, &mut clock, &CancelToken::new())?;
 
-    let test = &inputs.cnn_test;
-    let mut tx = Vec::with_capacity(infer * LEN);
-    for i in cycled(test.len(), infer) {
-        tx.extend_from_slice(&test.x[i * LEN..(i + 1) * LEN]);
-    }
-    outcome.model.predict_proba(&tx[..64 * LEN], 64)?; // warm-up
-    let t0 = Instant::now();
-    let proba = outcome.model.predict_proba(&tx, infer)?;
-    let infer_s = t0.elapsed().as_secs_f64();
-    assert_eq!(proba.len(), infer);
-    Ok(vec![
-        Measurement {
-            workload: "cnn_train",
-            value: train_rate,
-            unit: "samples/s",
-            seconds: train_s,
-        },
-        Measurement {
-            workload: "cnn_infer",
-            value: infer as f64 / infer_s,
-            unit: "samples/s",
-            seconds: infer_s,
-        },
-    ])
+    let test = &inputs.cnn_test.x;
+    let rows = timed_rows(
+        ["cnn_train", "cnn_infer"],
+        &clock,
+        test,
+        LEN,
+        infer,
+        |x, n| Ok(outcome.model.predict_proba(x, n)?.len()),
+    )?;
+    Ok(rows)
 }
 
 /// One epoch of `WARMUP_STEPS + steps` LSTM optimiser steps through the pipeline's trainer.
@@ -490,36 +468,49 @@ fn bench_lstm(inputs: &Inputs, steps: usize, infer: usize) -> Result<Vec<Measure
     let val_y = &test.y[..val_n];
     let cfg = bench_config();
     let mut clock = StepClock::default();
-    let outcome = train_lstm_with(
-        &LstmArchitecture::default(),
-        &default_device(),
-        &as_set(&x, &y),
-        &as_set(val_x, val_y),
-        &inputs.lstm_norm,
-        &cfg,
-        &mut clock,
-        &CancelToken::new(),
-    )?;
-    let (train_rate, train_s) = clock.rate();
+    let (train, val) = (as_set(&x, &y), as_set(val_x, val_y));
+    let request = LstmRequest::new(&train, &val, &inputs.lstm_norm, &cfg);
+    let outcome = train_lstm(&request, &mut clock, &CancelToken::new())?;
 
+    timed_rows(
+        ["lstm_train", "lstm_infer"],
+        &clock,
+        &test.x,
+        len,
+        infer,
+        |x, n| Ok(outcome.model.predict(x, n)?.len()),
+    )
+}
+
+/// The training row from `clock`, and the inference row from timing `predict` on `infer`
+/// samples cycled from `test_x` (`len` values each), after a warm-up batch of 64.
+fn timed_rows(
+    workloads: [&'static str; 2],
+    clock: &StepClock,
+    test_x: &[f32],
+    len: usize,
+    infer: usize,
+    predict: impl Fn(&[f32], usize) -> Result<usize>,
+) -> Result<Vec<Measurement>> {
+    let (train_rate, train_s) = clock.rate();
     let mut tx = Vec::with_capacity(infer * len);
-    for i in cycled(test.len(), infer) {
-        tx.extend_from_slice(&test.x[i * len..(i + 1) * len]);
+    for i in cycled(test_x.len() / len, infer) {
+        tx.extend_from_slice(&test_x[i * len..(i + 1) * len]);
     }
-    outcome.model.predict(&tx[..64 * len], 64)?; // warm-up
+    predict(&tx[..64 * len], 64)?; // warm-up
     let t0 = Instant::now();
-    let pred = outcome.model.predict(&tx, infer)?;
+    let predicted = predict(&tx, infer)?;
     let infer_s = t0.elapsed().as_secs_f64();
-    assert_eq!(pred.len(), infer);
+    assert_eq!(predicted, infer);
     Ok(vec![
         Measurement {
-            workload: "lstm_train",
+            workload: workloads[0],
             value: train_rate,
             unit: "samples/s",
             seconds: train_s,
         },
         Measurement {
-            workload: "lstm_infer",
+            workload: workloads[1],
             value: infer as f64 / infer_s,
             unit: "samples/s",
             seconds: infer_s,

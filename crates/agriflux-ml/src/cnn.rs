@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use super::kernels;
 use super::metrics::{ClassificationMetrics, argmax};
 use super::persist::{self, Sidecar};
-use super::training::{self, BatchFigures, EVAL_BATCH, Split, Task};
-use super::{
-    CancelToken, EpochStats, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device,
+use super::training::{
+    self, BatchFigures, EVAL_BATCH, Split, Task, TrainingOutcome, TrainingRequest, pick,
 };
+use super::{CancelToken, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device};
 
 /// Side length of a CNN input patch, in pixels.
 pub const CNN_PATCH_SIZE: usize = 64;
@@ -301,10 +301,7 @@ impl Task for CnnTask<'_> {
     const CLASSIFIER: bool = true;
 
     fn len(&self, split: Split) -> usize {
-        match split {
-            Split::Train => self.train.n,
-            Split::Val => self.val.n,
-        }
+        pick(split, self.train, self.val).n
     }
 
     fn batch(
@@ -314,10 +311,7 @@ impl Task for CnnTask<'_> {
         idx: &[usize],
         device: &Device,
     ) -> Result<(Tensor<1>, BatchFigures), MlError> {
-        let set = match split {
-            Split::Train => self.train,
-            Split::Val => self.val,
-        };
+        let set = pick(split, self.train, self.val);
         let labels: Vec<i64> = idx.iter().map(|&i| set.y[i]).collect();
         let input = match (&self.augment, split) {
             (Some(rng), Split::Train) => {
@@ -346,52 +340,18 @@ impl Task for CnnTask<'_> {
     }
 }
 
-/// What [`train_cnn`] returns.
-pub struct CnnTrainingOutcome {
-    /// The model with the best epoch's weights.
-    pub model: CnnClassifier,
-    /// One entry per epoch run.
-    pub history: Vec<EpochStats>,
-    /// 1-based epoch with the lowest validation loss (the weights `model` holds).
-    pub best_epoch: usize,
-    /// Whether patience ran out before `max_epochs`.
-    pub stopped_early: bool,
-}
+/// One CNN training run's inputs (see [`TrainingRequest`]).
+pub type CnnRequest<'a> = TrainingRequest<'a, PatchSet<'a>, CnnArchitecture>;
 
-/// Trains the original CNN on burn's `flex` CPU backend (see [`train_cnn_with`]).
-pub fn train_cnn(
-    train: &PatchSet,
-    val: &PatchSet,
-    norm: &Normalisation,
-    cfg: &TrainConfig,
-    monitor: &mut dyn TrainingMonitor,
-    cancel: &CancelToken,
-) -> Result<CnnTrainingOutcome, MlError> {
-    train_cnn_with(
-        &CnnArchitecture::default(),
-        &default_device(),
-        train,
-        val,
-        norm,
-        cfg,
-        monitor,
-        cancel,
-    )
-}
-
-/// Trains a CNN of architecture `arch` on `device`: cross-entropy, Adam, early stopping on the
+/// Trains a CNN as `request` says: cross-entropy, Adam, early stopping on the
 /// validation loss; `norm` (fitted on `train`) is applied to the raw reflectance inside.
-#[allow(clippy::too_many_arguments)]
-pub fn train_cnn_with(
-    arch: &CnnArchitecture,
-    device: &Device,
-    train: &PatchSet,
-    val: &PatchSet,
-    norm: &Normalisation,
-    cfg: &TrainConfig,
+pub fn train_cnn(
+    request: &CnnRequest<'_>,
     monitor: &mut dyn TrainingMonitor,
     cancel: &CancelToken,
-) -> Result<CnnTrainingOutcome, MlError> {
+) -> Result<TrainingOutcome<CnnClassifier>, MlError> {
+    let (train, val, norm, cfg) = (request.train, request.val, request.norm, request.config);
+    let (arch, device) = (&request.arch, &request.device);
     arch.validate()?;
     cfg.validate()?;
     norm.check(CNN_BANDS)?;
@@ -411,7 +371,7 @@ pub fn train_cnn_with(
         ))),
     };
     let fitted = training::fit(&task, net, &train_device, cfg, monitor, cancel)?;
-    Ok(CnnTrainingOutcome {
+    Ok(TrainingOutcome {
         model: CnnClassifier {
             net: fitted.net,
             arch: arch.clone(),
@@ -558,15 +518,17 @@ mod tests {
     fn train_tiny(
         n: usize,
         cfg: &TrainConfig,
-    ) -> (CnnTrainingOutcome, Vec<f32>, Vec<i64>, Normalisation) {
+    ) -> (
+        TrainingOutcome<CnnClassifier>,
+        Vec<f32>,
+        Vec<i64>,
+        Normalisation,
+    ) {
         let (x, y) = patches(n, 1);
         let (vx, vy) = patches(n, 2);
         let norm = Normalisation::fit(&x, CNN_BANDS);
         let outcome = train_cnn(
-            &PatchSet::new(&x, &y),
-            &PatchSet::new(&vx, &vy),
-            &norm,
-            cfg,
+            &CnnRequest::new(&PatchSet::new(&x, &y), &PatchSet::new(&vx, &vy), &norm, cfg),
             &mut NoMonitor,
             &CancelToken::new(),
         )
@@ -625,7 +587,12 @@ mod tests {
         let norm = Normalisation::fit(&x, CNN_BANDS);
         let cfg = tiny_config(1, 0);
         let run = |train: PatchSet, val: PatchSet, norm: &Normalisation, cfg: &TrainConfig| {
-            train_cnn(&train, &val, norm, cfg, &mut NoMonitor, &CancelToken::new()).err()
+            train_cnn(
+                &CnnRequest::new(&train, &val, norm, cfg),
+                &mut NoMonitor,
+                &CancelToken::new(),
+            )
+            .err()
         };
         let ok = PatchSet::new(&x, &y);
         let short = PatchSet {
@@ -772,7 +739,11 @@ mod tests {
             batch_size: 2,
             ..tiny_config(5, 0)
         };
-        let result = train_cnn(&set, &set, &norm, &cfg, &mut monitor, &token);
+        let result = train_cnn(
+            &CnnRequest::new(&set, &set, &norm, &cfg),
+            &mut monitor,
+            &token,
+        );
         assert!(matches!(result, Err(MlError::Cancelled)));
         // Stopped at the next batch boundary: no third batch, no epoch finished.
         assert_eq!(monitor.batches, 2);
@@ -780,7 +751,11 @@ mod tests {
 
         // A token cancelled beforehand stops before the first batch.
         let mut monitor = Recorder::default();
-        let result = train_cnn(&set, &set, &norm, &cfg, &mut monitor, &token);
+        let result = train_cnn(
+            &CnnRequest::new(&set, &set, &norm, &cfg),
+            &mut monitor,
+            &token,
+        );
         assert!(matches!(result, Err(MlError::Cancelled)));
         assert_eq!(monitor.batches, 0);
     }
@@ -792,10 +767,7 @@ mod tests {
         let set = PatchSet::new(&x, &y);
         let mut monitor = Recorder::default();
         let outcome = train_cnn(
-            &set,
-            &set,
-            &norm,
-            &tiny_config(1, 0),
+            &CnnRequest::new(&set, &set, &norm, &tiny_config(1, 0)),
             &mut monitor,
             &CancelToken::new(),
         )

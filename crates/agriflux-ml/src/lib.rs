@@ -2,7 +2,8 @@
 //!
 //! Both models keep the original system's architectures (see [`CnnArchitecture`] and
 //! [`LstmArchitecture`]) and train with Adam on the pure-Rust `flex` CPU backend by default;
-//! the `*_with` entry points accept any burn [`Device`].
+//! a [`TrainingRequest`] names the data, normalisation, hyper-parameters, architecture and
+//! device of one training.
 //!
 //! - [`train_cnn`] / [`train_lstm`] run a seeded, cancellable training loop with early stopping
 //!   on the validation loss that restores the best epoch's weights, reporting every batch and
@@ -39,15 +40,15 @@ use serde::{Deserialize, Serialize};
 pub use agriflux_base::CancelToken;
 pub use burn::tensor::Device;
 pub use cnn::{
-    CNN_BANDS, CNN_CLASSES, CNN_PATCH_SIZE, CnnArchitecture, CnnClassifier, CnnTrainingOutcome,
-    PatchSet, train_cnn, train_cnn_with,
+    CNN_BANDS, CNN_CLASSES, CNN_PATCH_SIZE, CnnArchitecture, CnnClassifier, CnnRequest, PatchSet,
+    train_cnn,
 };
 pub use lstm::{
-    LstmArchitecture, LstmRegressor, LstmTrainingOutcome, SequenceSet, persistence_forecast,
-    train_lstm, train_lstm_with,
+    LstmArchitecture, LstmRegressor, LstmRequest, SequenceSet, persistence_forecast, train_lstm,
 };
 pub use metrics::{ClassMetrics, ClassificationMetrics, RegressionMetrics};
 pub use normalisation::Normalisation;
+pub use training::{TrainingOutcome, TrainingRequest};
 
 /// Tunes the C allocator of a program that trains models to keep freed memory for reuse; call
 /// once at its start.

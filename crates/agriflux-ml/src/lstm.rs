@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::bilstm;
 use super::metrics::RegressionMetrics;
 use super::persist::{self, Sidecar};
-use super::training::{self, BatchFigures, EVAL_BATCH, Split, Task};
-use super::{
-    CancelToken, EpochStats, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device,
+use super::training::{
+    self, BatchFigures, EVAL_BATCH, Split, Task, TrainingOutcome, TrainingRequest, pick,
 };
+use super::{CancelToken, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device};
 
 /// Kind recorded in the sidecar.
 const FORMAT: &str = "agriflux-lstm";
@@ -275,10 +275,7 @@ impl Task for LstmTask<'_> {
     const CLASSIFIER: bool = false;
 
     fn len(&self, split: Split) -> usize {
-        match split {
-            Split::Train => self.train.n,
-            Split::Val => self.val.n,
-        }
+        pick(split, self.train, self.val).n
     }
 
     fn batch(
@@ -288,10 +285,7 @@ impl Task for LstmTask<'_> {
         idx: &[usize],
         device: &Device,
     ) -> Result<(Tensor<1>, BatchFigures), MlError> {
-        let set = match split {
-            Split::Train => self.train,
-            Split::Val => self.val,
-        };
+        let set = pick(split, self.train, self.val);
         let input = batch_tensor(set.x, idx, set.seq_len, set.features, self.norm, device);
         let pred = net.forward(input) + last_values(set.x, idx, set.seq_len, set.features, device);
         let targets: Vec<f32> = idx.iter().map(|&i| set.y[i]).collect();
@@ -312,52 +306,18 @@ impl Task for LstmTask<'_> {
     }
 }
 
-/// What [`train_lstm`] returns.
-pub struct LstmTrainingOutcome {
-    /// The model with the best epoch's weights.
-    pub model: LstmRegressor,
-    /// One entry per epoch run (`val_mae` set, accuracies `None`).
-    pub history: Vec<EpochStats>,
-    /// 1-based epoch with the lowest validation loss (the weights `model` holds).
-    pub best_epoch: usize,
-    /// Whether patience ran out before `max_epochs`.
-    pub stopped_early: bool,
-}
+/// One LSTM training run's inputs (see [`TrainingRequest`]).
+pub type LstmRequest<'a> = TrainingRequest<'a, SequenceSet<'a>, LstmArchitecture>;
 
-/// Trains the original LSTM on burn's `flex` CPU backend (see [`train_lstm_with`]).
-pub fn train_lstm(
-    train: &SequenceSet,
-    val: &SequenceSet,
-    norm: &Normalisation,
-    cfg: &TrainConfig,
-    monitor: &mut dyn TrainingMonitor,
-    cancel: &CancelToken,
-) -> Result<LstmTrainingOutcome, MlError> {
-    train_lstm_with(
-        &LstmArchitecture::default(),
-        &default_device(),
-        train,
-        val,
-        norm,
-        cfg,
-        monitor,
-        cancel,
-    )
-}
-
-/// Trains an LSTM of architecture `arch` on `device`: MSE, Adam, early stopping on the
+/// Trains an LSTM as `request` says: MSE, Adam, early stopping on the
 /// validation loss; `norm` (one entry per feature, fitted on `train`) is applied inside.
-#[allow(clippy::too_many_arguments)]
-pub fn train_lstm_with(
-    arch: &LstmArchitecture,
-    device: &Device,
-    train: &SequenceSet,
-    val: &SequenceSet,
-    norm: &Normalisation,
-    cfg: &TrainConfig,
+pub fn train_lstm(
+    request: &LstmRequest<'_>,
     monitor: &mut dyn TrainingMonitor,
     cancel: &CancelToken,
-) -> Result<LstmTrainingOutcome, MlError> {
+) -> Result<TrainingOutcome<LstmRegressor>, MlError> {
+    let (train, val, norm, cfg) = (request.train, request.val, request.norm, request.config);
+    let (arch, device) = (&request.arch, &request.device);
     arch.validate()?;
     cfg.validate()?;
     train.check("training")?;
@@ -377,7 +337,7 @@ pub fn train_lstm_with(
     let net = LstmNet::new(arch, train.features, &train_device, true);
     let task = LstmTask { train, val, norm };
     let fitted = training::fit(&task, net, &train_device, cfg, monitor, cancel)?;
-    Ok(LstmTrainingOutcome {
+    Ok(TrainingOutcome {
         model: LstmRegressor {
             net: fitted.net,
             arch: arch.clone(),
@@ -608,12 +568,9 @@ mod tests {
         d: &Data,
         cfg: &TrainConfig,
         monitor: &mut dyn TrainingMonitor,
-    ) -> LstmTrainingOutcome {
+    ) -> TrainingOutcome<LstmRegressor> {
         train_lstm(
-            &set(&d.x, &d.y),
-            &set(&d.vx, &d.vy),
-            &d.norm,
-            cfg,
+            &LstmRequest::new(&set(&d.x, &d.y), &set(&d.vx, &d.vy), &d.norm, cfg),
             monitor,
             &CancelToken::new(),
         )
@@ -731,10 +688,12 @@ mod tests {
             ..Recorder::default()
         };
         let result = train_lstm(
-            &set(&d.x, &d.y),
-            &set(&d.vx, &d.vy),
-            &d.norm,
-            &tiny_config(5, 0),
+            &LstmRequest::new(
+                &set(&d.x, &d.y),
+                &set(&d.vx, &d.vy),
+                &d.norm,
+                &tiny_config(5, 0),
+            ),
             &mut monitor,
             &token,
         );
@@ -765,20 +724,19 @@ mod tests {
             ..good
         };
         let err = train_lstm(
-            &good,
-            &bad_targets,
-            &d.norm,
-            &tiny_config(1, 0),
+            &LstmRequest::new(&good, &bad_targets, &d.norm, &tiny_config(1, 0)),
             &mut NoMonitor,
             &CancelToken::new(),
         )
         .err();
         assert!(matches!(err, Some(MlError::ShapeMismatch { .. })));
         let err = train_lstm(
-            &good,
-            &good,
-            &Normalisation::identity(1),
-            &tiny_config(1, 0),
+            &LstmRequest::new(
+                &good,
+                &good,
+                &Normalisation::identity(1),
+                &tiny_config(1, 0),
+            ),
             &mut NoMonitor,
             &CancelToken::new(),
         )

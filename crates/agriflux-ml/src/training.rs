@@ -11,7 +11,77 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{CancelToken, EpochStats, MlError, TrainConfig, TrainingMonitor};
+use super::{CancelToken, EpochStats, MlError, Normalisation, TrainConfig, TrainingMonitor};
+
+/// What training returns, for either model: the model with the best epoch's weights and the
+/// record of the epochs run.
+#[derive(Debug)]
+pub struct TrainingOutcome<M> {
+    /// The model with the best epoch's weights.
+    pub model: M,
+    /// One entry per epoch run.
+    pub history: Vec<EpochStats>,
+    /// 1-based epoch with the lowest validation loss (the weights `model` holds).
+    pub best_epoch: usize,
+    /// Whether patience ran out before `max_epochs`.
+    pub stopped_early: bool,
+}
+
+/// One training run's inputs, for either model: the training and validation data `D`, the
+/// normalisation fitted on the training data, the hyper-parameters, the architecture `A` and
+/// the device.
+///
+/// ```
+/// use agriflux_ml::{CnnRequest, Normalisation, PatchSet, TrainConfig, CNN_BANDS};
+/// # let (x, y) = (vec![0.1_f32; 64 * 64 * 4], vec![0_i64]);
+/// let data = PatchSet::new(&x, &y);
+/// let norm = Normalisation::identity(CNN_BANDS);
+/// let config = TrainConfig::default();
+/// // The original architecture on the default CPU device; `with_arch` and `on_device` change them.
+/// let request = CnnRequest::new(&data, &data, &norm, &config);
+/// assert_eq!(request.arch.channels, [32, 64, 128]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct TrainingRequest<'a, D, A> {
+    /// The data the weights are fitted on.
+    pub train: &'a D,
+    /// The data early stopping watches.
+    pub val: &'a D,
+    /// The input normalisation, fitted on `train`; it travels with the model.
+    pub norm: &'a Normalisation,
+    /// Epochs, batch size, learning rate, patience and seed.
+    pub config: &'a TrainConfig,
+    /// The layer sizes.
+    pub arch: A,
+    /// Where the tensors live.
+    pub device: Device,
+}
+
+impl<'a, D, A: Default> TrainingRequest<'a, D, A> {
+    /// The original architecture on the default CPU device.
+    pub fn new(train: &'a D, val: &'a D, norm: &'a Normalisation, config: &'a TrainConfig) -> Self {
+        Self {
+            train,
+            val,
+            norm,
+            config,
+            arch: A::default(),
+            device: crate::default_device(),
+        }
+    }
+}
+
+impl<D, A> TrainingRequest<'_, D, A> {
+    /// The same request with other layer sizes.
+    pub fn with_arch(self, arch: A) -> Self {
+        Self { arch, ..self }
+    }
+
+    /// The same request on another device.
+    pub fn on_device(self, device: Device) -> Self {
+        Self { device, ..self }
+    }
+}
 
 /// Samples per forward pass when evaluating or predicting.
 pub(crate) const EVAL_BATCH: usize = 64;
@@ -47,6 +117,14 @@ pub(crate) enum Split {
     Train,
     /// The validation split (the network is in evaluation mode).
     Val,
+}
+
+/// The training or the validation one of a pair, as `split` says.
+pub(crate) fn pick<T>(split: Split, train: T, val: T) -> T {
+    match split {
+        Split::Train => train,
+        Split::Val => val,
+    }
 }
 
 /// What a batch adds to an epoch's figures besides its loss.

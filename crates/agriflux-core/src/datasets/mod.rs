@@ -5,7 +5,7 @@ pub mod npy;
 pub mod patches;
 pub mod sequences;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Crop-health class names, by class index.
 pub const CLASS_NAMES: [&str; crate::ml::CNN_CLASSES] =
@@ -104,6 +104,59 @@ pub(crate) fn read_metadata<T: serde::de::DeserializeOwned>(
         path,
         message: e.to_string(),
     })
+}
+
+/// One split's arrays as they are written to `data/training/`.
+pub(crate) struct SplitArrays<'a, Y> {
+    /// The inputs, `sample_shape` values per sample, samples one after another.
+    pub x: &'a [f32],
+    /// The shape of one sample's inputs.
+    pub sample_shape: &'a [usize],
+    /// One label or target per sample.
+    pub y: &'a [Y],
+    /// Where each sample comes from, `origin_width` numbers per sample.
+    pub origin: Vec<i64>,
+    /// Numbers per origin.
+    pub origin_width: usize,
+}
+
+/// Writes one split as `<kind>_{X,y,origin}_<split>_<tag>.npy` in `dir`.
+pub(crate) fn save_split<Y: npy::NpyElement>(
+    dir: &Path,
+    kind: &str,
+    split: Split,
+    tag: &str,
+    arrays: SplitArrays<'_, Y>,
+) -> Result<(), DatasetError> {
+    let s = split.as_str();
+    let n = arrays.y.len();
+    let x_shape: Vec<usize> = std::iter::once(n)
+        .chain(arrays.sample_shape.iter().copied())
+        .collect();
+    npy::write_npy(
+        &dir.join(format!("{kind}_X_{s}_{tag}.npy")),
+        &x_shape,
+        arrays.x,
+    )?;
+    npy::write_npy(&dir.join(format!("{kind}_y_{s}_{tag}.npy")), &[n], arrays.y)?;
+    npy::write_npy(
+        &dir.join(format!("{kind}_origin_{s}_{tag}.npy")),
+        &[n, arrays.origin_width],
+        &arrays.origin,
+    )?;
+    Ok(())
+}
+
+/// Writes a dataset's metadata as `<kind>_metadata_<tag>.json` in `dir`.
+pub(crate) fn save_metadata(
+    dir: &Path,
+    kind: &str,
+    tag: &str,
+    metadata: &impl serde::Serialize,
+) -> Result<(), DatasetError> {
+    let path = dir.join(format!("{kind}_metadata_{tag}.json"));
+    crate::atomic_file::write_json(&path, metadata)
+        .map_err(|source| DatasetError::Io { path, source })
 }
 
 #[cfg(test)]

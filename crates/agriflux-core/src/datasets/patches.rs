@@ -14,9 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::npy::{read_npy, write_npy};
-use super::{CLASS_NAMES, DatasetError, Split, class_of};
-use crate::atomic_file;
+use super::npy::read_npy;
+use super::{CLASS_NAMES, DatasetError, Split, SplitArrays, class_of, save_metadata, save_split};
 use crate::ground_truth::GridObservations;
 use crate::ml::Normalisation;
 use crate::pipeline::CancelToken;
@@ -582,24 +581,16 @@ pub fn save_patch_splits(dir: &Path, splits: &PatchSplits) -> Result<(), Dataset
     let tag = &splits.metadata.tag;
     for split in Split::ALL {
         let set = splits.get(split);
-        let s = split.as_str();
-        let n = set.len();
-        write_npy(
-            &dir.join(format!("cnn_X_{s}_{tag}.npy")),
-            &[n, PATCH, PATCH, CHANNELS],
-            &set.x,
-        )?;
-        write_npy(&dir.join(format!("cnn_y_{s}_{tag}.npy")), &[n], &set.y)?;
-        let origin: Vec<i64> = set.origin.iter().flatten().copied().collect();
-        write_npy(
-            &dir.join(format!("cnn_origin_{s}_{tag}.npy")),
-            &[n, 3],
-            &origin,
-        )?;
+        let arrays = SplitArrays {
+            x: &set.x,
+            sample_shape: &[PATCH, PATCH, CHANNELS],
+            y: &set.y,
+            origin: set.origin.iter().flatten().copied().collect(),
+            origin_width: 3,
+        };
+        save_split(dir, "cnn", split, tag, arrays)?;
     }
-    let path = dir.join(format!("cnn_metadata_{tag}.json"));
-    atomic_file::write_json(&path, &splits.metadata)
-        .map_err(|source| DatasetError::Io { path, source })
+    save_metadata(dir, "cnn", tag, &splits.metadata)
 }
 
 /// Reads one split written by [`save_patch_splits`], checking shapes agree.

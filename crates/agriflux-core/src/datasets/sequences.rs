@@ -10,9 +10,8 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::npy::{read_npy, write_npy};
-use super::{DatasetError, Split};
-use crate::atomic_file;
+use super::npy::read_npy;
+use super::{DatasetError, Split, SplitArrays, save_metadata, save_split};
 use crate::ml::Normalisation;
 use crate::pipeline::CancelToken;
 use crate::raster::indices;
@@ -300,24 +299,16 @@ pub fn save_sequence_splits(dir: &Path, splits: &SequenceSplits) -> Result<(), D
     let l = splits.metadata.sequence_length;
     for split in Split::ALL {
         let set = splits.get(split);
-        let s = split.as_str();
-        let n = set.len();
-        write_npy(
-            &dir.join(format!("lstm_X_{s}_{tag}.npy")),
-            &[n, l, FEATURES],
-            &set.x,
-        )?;
-        write_npy(&dir.join(format!("lstm_y_{s}_{tag}.npy")), &[n], &set.y)?;
-        let origin: Vec<i64> = set.origin.iter().flatten().copied().collect();
-        write_npy(
-            &dir.join(format!("lstm_origin_{s}_{tag}.npy")),
-            &[n, 2],
-            &origin,
-        )?;
+        let arrays = SplitArrays {
+            x: &set.x,
+            sample_shape: &[l, FEATURES],
+            y: &set.y,
+            origin: set.origin.iter().flatten().copied().collect(),
+            origin_width: 2,
+        };
+        save_split(dir, "lstm", split, tag, arrays)?;
     }
-    let path = dir.join(format!("lstm_metadata_{tag}.json"));
-    atomic_file::write_json(&path, &splits.metadata)
-        .map_err(|source| DatasetError::Io { path, source })
+    save_metadata(dir, "lstm", tag, &splits.metadata)
 }
 
 /// Reads one split written by [`save_sequence_splits`], checking shapes agree.

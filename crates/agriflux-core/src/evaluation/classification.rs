@@ -70,16 +70,7 @@ impl ClassificationEvaluation {
 
     /// The baseline among `names` with the highest macro-F1 on the test split.
     pub fn best_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
-        names
-            .iter()
-            .filter(|n| self.predictors.contains_key(**n))
-            .max_by(|a, b| {
-                self.predictors[**a]
-                    .macro_f1
-                    .value
-                    .total_cmp(&self.predictors[**b].macro_f1.value)
-            })
-            .copied()
+        super::best_by(&self.predictors, names, |f| f.macro_f1.value)
     }
 }
 

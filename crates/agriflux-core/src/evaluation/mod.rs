@@ -85,6 +85,22 @@ pub struct Clusters<'a> {
     pub unit: &'a str,
 }
 
+/// The name among `names` (those evaluated) with the highest `score`; the first on ties.
+fn best_by<'n, F>(
+    predictors: &std::collections::BTreeMap<String, F>,
+    names: &[&'n str],
+    score: impl Fn(&F) -> f64,
+) -> Option<&'n str> {
+    names
+        .iter()
+        .filter_map(|&n| predictors.get(n).map(|f| (n, score(f))))
+        .fold(None, |best: Option<(&'n str, f64)>, (n, v)| match best {
+            Some((_, b)) if b.total_cmp(&v).is_ge() => best,
+            _ => Some((n, v)),
+        })
+        .map(|(n, _)| n)
+}
+
 /// How many times each of `n` clusters is drawn in one bootstrap resample.
 pub(crate) fn resample_counts(n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
     let mut counts = vec![0u32; n];

@@ -67,16 +67,7 @@ impl RegressionEvaluation {
 
     /// The forecaster among `names` with the lowest MAE on the test split.
     pub fn best_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
-        names
-            .iter()
-            .filter(|n| self.predictors.contains_key(**n))
-            .min_by(|a, b| {
-                self.predictors[**a]
-                    .mae
-                    .value
-                    .total_cmp(&self.predictors[**b].mae.value)
-            })
-            .copied()
+        super::best_by(&self.predictors, names, |f| -f.mae.value)
     }
 }
 

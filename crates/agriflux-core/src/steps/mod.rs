@@ -42,6 +42,19 @@ pub fn standard_steps() -> Vec<Box<dyn Step>> {
     ]
 }
 
+/// What a training step reads and writes: the real `kind` (`cnn` or `lstm`) splits and
+/// metadata in; the model, its sidecar and history, the test predictions and the metrics out.
+pub(crate) fn training_step_deps(workdir: &WorkDir, kind: &str) -> StepDeps {
+    let models = workdir.models();
+    StepDeps::new()
+        .inputs(dataset_files(workdir, kind, REAL, &Split::ALL, true))
+        .outputs(model_files(workdir, kind, REAL, true))
+        .outputs([
+            FileSet::file(models.join(format!("{kind}_{REAL}_test_predictions.npy"))),
+            FileSet::file(models.join(format!("{kind}_{REAL}_metrics.json"))),
+        ])
+}
+
 /// The file of a trained model: `models/<kind>_<tag>.bpk` (burnpack weights; a `.json` sidecar beside it).
 pub fn model_path(ctx: &StepContext<'_>, kind: &str, tag: &str) -> PathBuf {
     ctx.workdir.models().join(format!("{kind}_{tag}.bpk"))

@@ -8,13 +8,13 @@ use super::evaluate::{
     evaluate_cnn_models,
 };
 use super::training::{evaluate_cnn, train_cnn, write_predictions};
-use super::{REAL, dataset_files, model_files, model_path, round4};
+use super::{REAL, model_path, round4, training_step_deps};
 use crate::atomic_file;
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::Split;
 use crate::datasets::patches::{load_patch_metadata, load_patch_set};
 use crate::pipeline::{
-    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
+    Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
 };
 use crate::settings::Settings;
 
@@ -30,19 +30,12 @@ impl Step for TrainCnnStep {
     /// files); depends on epochs, patience, seed and the quality gate; writes the model, its
     /// sidecar and history, the test predictions and the metrics.
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
-        let models = workdir.models();
         Some(
-            StepDeps::new()
+            training_step_deps(workdir, "cnn")
                 .setting("cnn_epochs", settings.cnn_epochs)
                 .setting("cnn_patience", settings.cnn_patience)
                 .setting("seed", settings.seed)
-                .setting("cnn_min_accuracy", settings.cnn_min_accuracy)
-                .inputs(dataset_files(workdir, "cnn", REAL, &Split::ALL, true))
-                .outputs(model_files(workdir, "cnn", REAL, true))
-                .outputs([
-                    FileSet::file(models.join("cnn_real_test_predictions.npy")),
-                    FileSet::file(models.join("cnn_real_metrics.json")),
-                ]),
+                .setting("cnn_min_accuracy", settings.cnn_min_accuracy),
         )
     }
 

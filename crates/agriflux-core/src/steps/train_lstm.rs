@@ -7,14 +7,12 @@ use super::evaluate::{
     LSTM_BASELINES, baseline_pairs, evaluate_lstm_models, lstm_gate_evidence, lstm_split_sizes,
 };
 use super::training::{evaluate_lstm, train_lstm, write_predictions};
-use super::{REAL, dataset_files, model_files, model_path, round4};
+use super::{REAL, model_path, round4, training_step_deps};
 use crate::atomic_file;
 use crate::datasets::Split;
 use crate::datasets::sequences::{load_sequence_metadata, load_sequence_set};
 use crate::ml::RegressionMetrics;
-use crate::pipeline::{
-    FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
-};
+use crate::pipeline::{Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir};
 use crate::settings::Settings;
 
 /// Trains and evaluates the LSTM.
@@ -29,19 +27,12 @@ impl Step for TrainLstmStep {
     /// sequence length (it checks the dataset against it); writes the model, its sidecar and
     /// history, the test predictions and the metrics.
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
-        let models = workdir.models();
         Some(
-            StepDeps::new()
+            training_step_deps(workdir, "lstm")
                 .setting("lstm_epochs", settings.lstm_epochs)
                 .setting("lstm_patience", settings.lstm_patience)
                 .setting("seed", settings.seed)
-                .setting("sequence_length", settings.sequence_length)
-                .inputs(dataset_files(workdir, "lstm", REAL, &Split::ALL, true))
-                .outputs(model_files(workdir, "lstm", REAL, true))
-                .outputs([
-                    FileSet::file(models.join("lstm_real_test_predictions.npy")),
-                    FileSet::file(models.join("lstm_real_metrics.json")),
-                ]),
+                .setting("sequence_length", settings.sequence_length),
         )
     }
 

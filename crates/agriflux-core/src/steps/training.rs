@@ -10,8 +10,8 @@ use crate::datasets::npy::write_npy;
 use crate::datasets::patches::PatchSet;
 use crate::datasets::sequences::SequenceSet;
 use crate::ml::{
-    self, ClassificationMetrics, EpochStats, Normalisation, RegressionMetrics, TrainConfig,
-    TrainingMonitor,
+    self, CancelToken, ClassificationMetrics, EpochStats, MlError, Normalisation,
+    RegressionMetrics, TrainConfig, TrainingMonitor, TrainingOutcome,
 };
 use crate::pipeline::{StepContext, StepError};
 
@@ -104,12 +104,10 @@ fn io_failed(path: &Path, e: impl std::fmt::Display) -> StepError {
 }
 
 /// Writes `<model stem>_history.json` beside the model file.
-pub(crate) fn write_history(
+fn write_history<M>(
     model_file: &Path,
     source: &str,
-    history: &[EpochStats],
-    best_epoch: usize,
-    stopped_early: bool,
+    outcome: &TrainingOutcome<M>,
     max_epochs: usize,
 ) -> Result<(), StepError> {
     let stem = model_file
@@ -121,13 +119,61 @@ pub(crate) fn write_history(
         "model": stem,
         "source": source,
         "max_epochs": max_epochs,
-        "epochs_run": history.len(),
-        "best_epoch": best_epoch,
-        "stopped_early": stopped_early,
+        "epochs_run": outcome.history.len(),
+        "best_epoch": outcome.best_epoch,
+        "stopped_early": outcome.stopped_early,
         "restored_best_weights": true,
-        "history": history,
+        "history": outcome.history,
     });
     atomic_file::write_json(&path, &value).map_err(|e| io_failed(&path, e))
+}
+
+/// What one training is about: the model's kind, its data sizes, and where it is saved.
+struct Training<'p> {
+    /// `CNN` or `LSTM`.
+    kind: &'static str,
+    /// `patches` or `sequences`.
+    unit: &'static str,
+    /// Training and validation samples.
+    sizes: (usize, usize),
+    model_file: &'p Path,
+}
+
+/// Trains one model with live events tagged `tag`, saves it and its history, and says which
+/// epoch's weights were kept. `train` runs the training; `save` writes the model.
+fn train_and_save<M>(
+    ctx: &mut StepContext<'_>,
+    tag: &'static str,
+    training: Training<'_>,
+    config: &TrainConfig,
+    train: impl FnOnce(&mut EventMonitor<'_, '_>, &CancelToken) -> Result<TrainingOutcome<M>, MlError>,
+    save: impl FnOnce(&M, &Path) -> Result<(), MlError>,
+) -> Result<TrainingOutcome<M>, StepError> {
+    let Training {
+        kind,
+        unit,
+        sizes: (n_train, n_val),
+        model_file,
+    } = training;
+    let cancel = ctx.cancel_token().clone();
+    ctx.info(format!(
+        "training the {tag} {kind} on {n_train} {unit} (validation {n_val}), up to {} epochs",
+        config.max_epochs
+    ));
+    let outcome = train(&mut EventMonitor::new(ctx, tag), &cancel)?;
+    save(&outcome.model, model_file)?;
+    write_history(model_file, tag, &outcome, config.max_epochs)?;
+    ctx.info(format!(
+        "{tag} {kind}: best epoch {} of {} run{}; its weights were restored",
+        outcome.best_epoch,
+        outcome.history.len(),
+        if outcome.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        }
+    ));
+    Ok(outcome)
 }
 
 /// Trains a CNN on `train`/`val` with events tagged `tag`, saving it to `model_file`.
@@ -138,46 +184,27 @@ pub(crate) fn train_cnn(
     val: &PatchSet,
     norm: &Normalisation,
     model_file: &Path,
-) -> Result<ml::CnnTrainingOutcome, StepError> {
-    let cfg = cnn_config(ctx);
-    let cancel = ctx.cancel_token().clone();
-    ctx.info(format!(
-        "training the {tag} CNN on {} patches (validation {}), up to {} epochs",
-        train.len(),
-        val.len(),
-        cfg.max_epochs
-    ));
-    let outcome = {
-        let mut monitor = EventMonitor::new(ctx, tag);
-        ml::train_cnn(
-            &ml::PatchSet::new(&train.x, &train.y),
-            &ml::PatchSet::new(&val.x, &val.y),
-            norm,
-            &cfg,
-            &mut monitor,
-            &cancel,
-        )?
-    };
-    outcome.model.save(model_file)?;
-    write_history(
+) -> Result<TrainingOutcome<ml::CnnClassifier>, StepError> {
+    let config = cnn_config(ctx);
+    let (train_set, val_set) = (
+        ml::PatchSet::new(&train.x, &train.y),
+        ml::PatchSet::new(&val.x, &val.y),
+    );
+    let request = ml::CnnRequest::new(&train_set, &val_set, norm, &config);
+    let training = Training {
+        kind: "CNN",
+        unit: "patches",
+        sizes: (train.len(), val.len()),
         model_file,
+    };
+    train_and_save(
+        ctx,
         tag,
-        &outcome.history,
-        outcome.best_epoch,
-        outcome.stopped_early,
-        cfg.max_epochs,
-    )?;
-    ctx.info(format!(
-        "{tag} CNN: best epoch {} of {} run{}; its weights were restored",
-        outcome.best_epoch,
-        outcome.history.len(),
-        if outcome.stopped_early {
-            " (stopped early)"
-        } else {
-            ""
-        }
-    ));
-    Ok(outcome)
+        training,
+        &config,
+        |monitor, cancel| ml::train_cnn(&request, monitor, cancel),
+        ml::CnnClassifier::save,
+    )
 }
 
 /// Predicts `set` with a CNN and computes its metrics.
@@ -198,16 +225,9 @@ pub(crate) fn train_lstm(
     val: &SequenceSet,
     norm: &Normalisation,
     model_file: &Path,
-) -> Result<ml::LstmTrainingOutcome, StepError> {
-    let cfg = lstm_config(ctx);
+) -> Result<TrainingOutcome<ml::LstmRegressor>, StepError> {
+    let config = lstm_config(ctx);
     let seq_len = ctx.settings.sequence_length;
-    let cancel = ctx.cancel_token().clone();
-    ctx.info(format!(
-        "training the {tag} LSTM on {} sequences (validation {}), up to {} epochs",
-        train.len(),
-        val.len(),
-        cfg.max_epochs
-    ));
     fn set(s: &SequenceSet, seq_len: usize) -> ml::SequenceSet<'_> {
         ml::SequenceSet {
             x: &s.x,
@@ -217,27 +237,22 @@ pub(crate) fn train_lstm(
             features: crate::datasets::sequences::FEATURES,
         }
     }
-    let outcome = {
-        let mut monitor = EventMonitor::new(ctx, tag);
-        ml::train_lstm(
-            &set(train, seq_len),
-            &set(val, seq_len),
-            norm,
-            &cfg,
-            &mut monitor,
-            &cancel,
-        )?
-    };
-    outcome.model.save(model_file)?;
-    write_history(
+    let (train_set, val_set) = (set(train, seq_len), set(val, seq_len));
+    let request = ml::LstmRequest::new(&train_set, &val_set, norm, &config);
+    let training = Training {
+        kind: "LSTM",
+        unit: "sequences",
+        sizes: (train.len(), val.len()),
         model_file,
+    };
+    train_and_save(
+        ctx,
         tag,
-        &outcome.history,
-        outcome.best_epoch,
-        outcome.stopped_early,
-        cfg.max_epochs,
-    )?;
-    Ok(outcome)
+        training,
+        &config,
+        |monitor, cancel| ml::train_lstm(&request, monitor, cancel),
+        ml::LstmRegressor::save,
+    )
 }
 
 /// Predicts `set` with an LSTM and computes its metrics.
