@@ -1,21 +1,22 @@
-//! NumPy `.npy` files (format version 1.0) for `f32`, `f64`, `i64` and `u8` arrays.
+//! NumPy `.npy` files for `f32`, `f64`, `i64` and `u8` arrays, through the `npyz` crate.
 //!
 //! Arrays are C-ordered (row-major) and little-endian: dtypes `'<f4'`, `'<f8'`, `'<i8'` and
-//! `'|u1'`. The writer pads the header with spaces so the data starts at a multiple of 64
-//! bytes, exactly as `numpy.save` does, and writes atomically (temporary file, fsync,
-//! rename). The reader also accepts versions 2.0 and 3.0 (longer headers) and refuses
-//! Fortran-ordered arrays, other dtypes, bad magic, truncated data and trailing bytes with a
-//! specific [`NpyError`].
+//! `'|u1'`. Files are written through the one atomic writer (temporary file, fsync, rename).
+//! Reading streams the file once into the array: no copy of the file's bytes is held beside
+//! it, and the header's shape is checked against the file's size before anything is
+//! allocated, so a hostile header cannot ask for terabytes. The reader accepts format versions
+//! 1.0 to 3.0 and refuses Fortran-ordered arrays, other dtypes, bad magic, truncated data and
+//! trailing bytes with a specific [`NpyError`].
 
-use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
+
+use npyz::{NpyFile, Order, WriterBuilder};
 
 use crate::atomic_file::{self, Access};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
-/// The data offset (magic, version, header length and header) is a multiple of this.
-const ALIGNMENT: usize = 64;
 
 /// Errors reading or writing a `.npy` file; every message starts with the file's path.
 #[derive(Debug, thiserror::Error)]
@@ -116,38 +117,29 @@ mod sealed {
 }
 
 /// An element type storable in a `.npy` file: `f32`, `f64`, `i64` or `u8`.
-pub trait NpyElement: Copy + sealed::Sealed {
+pub trait NpyElement:
+    Copy + npyz::Deserialize + npyz::Serialize + npyz::AutoSerialize + sealed::Sealed
+{
     /// The NumPy dtype string, e.g. `<f4`.
     const DESCR: &'static str;
     /// Bytes per element.
-    const SIZE: usize;
-    /// Appends the element's little-endian bytes.
-    fn write_le(self, out: &mut Vec<u8>);
-    /// Decodes an element from `SIZE` little-endian bytes.
-    fn read_le(bytes: &[u8]) -> Self;
+    const SIZE: usize = std::mem::size_of::<Self>();
 }
 
-macro_rules! npy_element {
-    ($t:ty, $descr:literal) => {
-        impl NpyElement for $t {
-            const DESCR: &'static str = $descr;
-            const SIZE: usize = std::mem::size_of::<$t>();
-            fn write_le(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            fn read_le(bytes: &[u8]) -> Self {
-                <$t>::from_le_bytes(bytes.try_into().expect("SIZE bytes"))
-            }
-        }
-    };
+impl NpyElement for f32 {
+    const DESCR: &'static str = "<f4";
+}
+impl NpyElement for f64 {
+    const DESCR: &'static str = "<f8";
+}
+impl NpyElement for i64 {
+    const DESCR: &'static str = "<i8";
+}
+impl NpyElement for u8 {
+    const DESCR: &'static str = "|u1";
 }
 
-npy_element!(f32, "<f4");
-npy_element!(f64, "<f8");
-npy_element!(i64, "<i8");
-npy_element!(u8, "|u1");
-
-/// Writes `data` with `shape` (C order) to `path` as `.npy` v1.0, atomically.
+/// Writes `data` with `shape` (C order) to `path` as `.npy`, atomically.
 pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Result<(), NpyError> {
     let expected = shape
         .iter()
@@ -161,17 +153,16 @@ pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Res
             len: data.len(),
         });
     }
-    let header = header_bytes(T::DESCR, shape);
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     atomic_file::write_with(path, Access::Shared, |file| {
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        out.write_all(&header)?;
-        // Convert in chunks to keep memory flat for large arrays.
-        let mut buf = Vec::with_capacity(64 * 1024);
-        for chunk in data.chunks((64 * 1024 / T::SIZE).max(1)) {
-            buf.clear();
-            chunk.iter().for_each(|&x| x.write_le(&mut buf));
-            out.write_all(&buf)?;
-        }
+        let mut writer = npyz::WriteOptions::<T>::new()
+            .default_dtype()
+            .shape(&dims)
+            .writer(&mut out)
+            .begin_nd()?;
+        writer.extend(data.iter().copied())?;
+        writer.finish()?;
         out.flush()
     })
     .map_err(|source| NpyError::Io {
@@ -180,45 +171,24 @@ pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Res
     })
 }
 
-/// The magic, version 1.0, header length and space-padded header dictionary.
-fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
-    let dims = match shape {
-        [single] => format!("({single},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
-    // 10 bytes of preamble, the dict, spaces, and a final newline.
-    let total = (10 + dict.len() + 1).next_multiple_of(ALIGNMENT);
-    let pad = total - 10 - dict.len() - 1;
-    dict.extend(std::iter::repeat_n(' ', pad));
-    dict.push('\n');
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    // Shapes need billions of dimensions before the header exceeds a u16.
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
-}
-
 /// Reads a `.npy` file of element type `T`; returns its shape and its data in C order.
 pub fn read_npy<T: NpyElement>(path: &Path) -> Result<(Vec<usize>, Vec<T>), NpyError> {
-    let bytes = fs::read(path).map_err(|source| NpyError::Io {
+    let io_error = |source| NpyError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse_npy(path, &bytes)
+    };
+    let file = File::open(path).map_err(io_error)?;
+    let file_len = file.metadata().map_err(io_error)?.len();
+    read_from(path, BufReader::with_capacity(1 << 16, file), file_len)
 }
 
-/// Parses `.npy` bytes; `path` is used in error messages.
-fn parse_npy<T: NpyElement>(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<T>), NpyError> {
+/// Reads an array of `T` from `reader`, a `.npy` file of `file_len` bytes; `path` is used in
+/// error messages.
+fn read_from<T: NpyElement, R: BufRead + Seek>(
+    path: &Path,
+    mut reader: R,
+    file_len: u64,
+) -> Result<(Vec<usize>, Vec<T>), NpyError> {
     let truncated = |detail: String| NpyError::Truncated {
         path: path.to_path_buf(),
         detail,
@@ -227,236 +197,127 @@ fn parse_npy<T: NpyElement>(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Ve
         path: path.to_path_buf(),
         detail,
     };
-    if !bytes.starts_with(&MAGIC[..bytes.len().min(MAGIC.len())]) {
-        return Err(NpyError::BadMagic {
-            path: path.to_path_buf(),
-            found: bytes[..bytes.len().min(MAGIC.len())].to_vec(),
-        });
-    }
-    if bytes.len() < 10 {
-        return Err(truncated(format!(
-            "the file has {} bytes, a .npy preamble needs at least 10",
-            bytes.len()
-        )));
-    }
-    let (major, minor) = (bytes[6], bytes[7]);
-    let (header_start, header_len) = match major {
-        1 => (10, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
-        2 | 3 if bytes.len() >= 12 => (
-            12,
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-        ),
-        2 | 3 => {
-            return Err(truncated(format!(
-                "the file has {} bytes, a version {major}.{minor} preamble needs 12",
-                bytes.len()
-            )));
-        }
-        _ => {
-            return Err(NpyError::UnsupportedVersion {
-                path: path.to_path_buf(),
-                major,
-                minor,
-            });
-        }
+    let io_error = |source| NpyError::Io {
+        path: path.to_path_buf(),
+        source,
     };
-    let data_start = header_start + header_len;
-    if data_start > bytes.len() {
-        return Err(truncated(format!(
-            "the header ends at byte {data_start} but the file has {} bytes",
-            bytes.len()
-        )));
-    }
-    let header = std::str::from_utf8(&bytes[header_start..data_start])
-        .map_err(|_| bad_header("the header is not valid text".to_string()))?;
-    let dict = parse_header(header).map_err(bad_header)?;
+    check_preamble(path, &mut reader, file_len)?;
 
-    if dict.descr != T::DESCR {
+    // npyz parses the header dictionary; the checks around it are ours, so that each
+    // problem gets its own error.
+    let npy = NpyFile::new(&mut reader).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => truncated(format!(
+            "the header does not end within the file's {file_len} bytes"
+        )),
+        // npyz's parse errors draw the header with a caret below: the first line says it.
+        _ => bad_header(
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .into(),
+        ),
+    })?;
+    let found = match npy.dtype() {
+        npyz::DType::Plain(type_str) => type_str.to_string(),
+        other => other.descr(),
+    };
+    if found != T::DESCR {
         return Err(NpyError::WrongDtype {
             path: path.to_path_buf(),
             expected: T::DESCR,
-            found: dict.descr,
+            found,
         });
     }
-    if dict.fortran_order {
+    if npy.order() == Order::Fortran {
         return Err(NpyError::FortranOrder {
             path: path.to_path_buf(),
         });
     }
-    let data = &bytes[data_start..];
-    let data_len = dict
-        .shape
+    let shape = npy
+        .shape()
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<Result<Vec<usize>, _>>()
+        .map_err(|_| bad_header(format!("shape {:?} is too large", npy.shape())))?;
+    let data_len = shape
         .iter()
         .try_fold(T::SIZE, |n, &d| n.checked_mul(d))
-        .ok_or_else(|| bad_header(format!("shape {:?} is too large", dict.shape)))?;
-    if data.len() < data_len {
+        .ok_or_else(|| bad_header(format!("shape {shape:?} is too large")))?
+        as u64;
+    let header = npy.header().clone();
+    let data_start = reader.stream_position().map_err(io_error)?;
+    let available = file_len.saturating_sub(data_start);
+    if available < data_len {
         return Err(truncated(format!(
-            "shape {:?} of {} needs {data_len} data bytes but the file has {} after the header",
-            dict.shape,
-            T::DESCR,
-            data.len()
+            "shape {shape:?} of {} needs {data_len} data bytes but the file has {available} \
+             after the header",
+            T::DESCR
         )));
     }
-    if data.len() > data_len {
+    if available > data_len {
         return Err(NpyError::TrailingBytes {
             path: path.to_path_buf(),
-            extra: data.len() - data_len,
+            extra: (available - data_len) as usize,
         });
     }
-    let values = data.chunks_exact(T::SIZE).map(T::read_le).collect();
-    Ok((dict.shape, values))
+    let data = NpyFile::with_header(header, &mut reader)
+        .into_vec::<T>()
+        .map_err(|e| match e.kind() {
+            // The file shrank while it was read.
+            io::ErrorKind::UnexpectedEof => truncated(format!("the data ends early: {e}")),
+            _ => io_error(e),
+        })?;
+    // Nothing may follow the data (a file that grew while it was read).
+    if reader.read(&mut [0u8; 1]).map_err(io_error)? != 0 {
+        return Err(NpyError::TrailingBytes {
+            path: path.to_path_buf(),
+            extra: 1,
+        });
+    }
+    Ok((shape, data))
 }
 
-/// The three keys of a `.npy` header dictionary.
-struct Header {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// Parses the Python dict literal of a `.npy` header, e.g.
-/// `{'descr': '<f4', 'fortran_order': False, 'shape': (5, 101, 100, 4), }`.
-fn parse_header(text: &str) -> Result<Header, String> {
-    let mut p = Parser {
-        s: text.trim_end(),
-        pos: 0,
+/// Refuses what is not a `.npy` file of a known version before the header is parsed, so that
+/// these get errors of their own: the magic, the version, a file shorter than its preamble.
+fn check_preamble(path: &Path, reader: &mut impl BufRead, file_len: u64) -> Result<(), NpyError> {
+    let start = reader.fill_buf().map_err(|source| NpyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let head = &start[..start.len().min(12)];
+    if !head.starts_with(&MAGIC[..head.len().min(MAGIC.len())]) {
+        return Err(NpyError::BadMagic {
+            path: path.to_path_buf(),
+            found: head[..head.len().min(MAGIC.len())].to_vec(),
+        });
+    }
+    let needed = match head.get(6) {
+        Some(2 | 3) => 12,
+        _ => 10,
     };
-    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
-    p.expect('{')?;
-    loop {
-        p.skip_ws();
-        if p.eat('}') {
-            break;
-        }
-        let key = p.string()?;
-        p.expect(':')?;
-        p.skip_ws();
-        match key.as_str() {
-            "descr" => descr = Some(p.string()?),
-            "fortran_order" => fortran_order = Some(p.boolean()?),
-            "shape" => shape = Some(p.tuple()?),
-            other => return Err(format!("unexpected key {other:?}")),
-        }
-        p.skip_ws();
-        if !p.eat(',') {
-            p.expect('}')?;
-            break;
-        }
+    if file_len < needed || head.len() < needed as usize {
+        return Err(NpyError::Truncated {
+            path: path.to_path_buf(),
+            detail: format!("the file has {file_len} bytes, a .npy preamble needs {needed}"),
+        });
     }
-    p.skip_ws();
-    if p.pos != p.s.len() {
-        return Err(format!("unexpected text after the dictionary at {}", p.pos));
+    let (major, minor) = (head[6], head[7]);
+    if !matches!((major, minor), (1..=3, 0)) {
+        return Err(NpyError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            major,
+            minor,
+        });
     }
-    Ok(Header {
-        descr: descr.ok_or("missing key 'descr'")?,
-        fortran_order: fortran_order.ok_or("missing key 'fortran_order'")?,
-        shape: shape.ok_or("missing key 'shape'")?,
-    })
-}
-
-/// A cursor over the header text.
-struct Parser<'a> {
-    s: &'a str,
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn rest(&self) -> &str {
-        &self.s[self.pos..]
-    }
-
-    fn skip_ws(&mut self) {
-        let rest = self.rest();
-        self.pos += rest.len() - rest.trim_start().len();
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        if self.rest().starts_with(c) {
-            self.pos += c.len_utf8();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), String> {
-        self.skip_ws();
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!(
-                "expected {c:?} at byte {} of {:?}",
-                self.pos, self.s
-            ))
-        }
-    }
-
-    /// A single- or double-quoted string without escapes.
-    fn string(&mut self) -> Result<String, String> {
-        self.skip_ws();
-        let quote = match self.rest().chars().next() {
-            Some(q @ ('\'' | '"')) => q,
-            _ => {
-                return Err(format!(
-                    "expected a string at byte {} of {:?}",
-                    self.pos, self.s
-                ));
-            }
-        };
-        self.pos += 1;
-        let len = self
-            .rest()
-            .find(quote)
-            .ok_or_else(|| format!("unterminated string in {:?}", self.s))?;
-        let value = self.rest()[..len].to_string();
-        self.pos += len + 1;
-        Ok(value)
-    }
-
-    fn boolean(&mut self) -> Result<bool, String> {
-        for (word, value) in [("True", true), ("False", false)] {
-            if self.rest().starts_with(word) {
-                self.pos += word.len();
-                return Ok(value);
-            }
-        }
-        Err(format!(
-            "expected True or False at byte {} of {:?}",
-            self.pos, self.s
-        ))
-    }
-
-    /// A tuple of non-negative integers: `()`, `(7,)`, `(5, 101, 100, 4)`.
-    fn tuple(&mut self) -> Result<Vec<usize>, String> {
-        self.expect('(')?;
-        let mut dims = Vec::new();
-        loop {
-            self.skip_ws();
-            if self.eat(')') {
-                return Ok(dims);
-            }
-            let digits = self.rest().len()
-                - self
-                    .rest()
-                    .trim_start_matches(|c: char| c.is_ascii_digit())
-                    .len();
-            let dim = self.rest()[..digits].parse().map_err(|_| {
-                format!("expected a dimension at byte {} of {:?}", self.pos, self.s)
-            })?;
-            dims.push(dim);
-            self.pos += digits;
-            self.skip_ws();
-            if !self.eat(',') {
-                self.expect(')')?;
-                return Ok(dims);
-            }
-        }
-    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::process::Command;
 
     /// A Python interpreter that can `import numpy`, if any (`python3` may be a pyenv shim
@@ -530,39 +391,45 @@ mod tests {
         assert_eq!(read_npy::<f32>(&empty).unwrap(), (vec![0, 4], vec![]));
     }
 
-    #[test]
-    fn npy_header_matches_numpy_and_pads_data_to_64_bytes() {
-        let header = header_bytes("<f4", &[5, 101, 100, 4]);
-        assert_eq!(header.len() % 64, 0);
-        assert_eq!(&header[..8], b"\x93NUMPY\x01\x00");
-        assert_eq!(
-            usize::from(u16::from_le_bytes([header[8], header[9]])),
-            header.len() - 10
-        );
-        let text = std::str::from_utf8(&header[10..]).unwrap();
-        assert!(text.ends_with('\n'));
-        assert_eq!(
-            text.trim_end(),
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 101, 100, 4), }"
-        );
-        for shape in [&[][..], &[7], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]] {
-            assert_eq!(header_bytes("|u1", shape).len() % 64, 0, "shape {shape:?}");
-        }
-        let text = String::from_utf8_lossy(&header_bytes("<i8", &[7])).into_owned();
-        assert!(text.contains("'shape': (7,), }"), "{text}");
-        let text = String::from_utf8_lossy(&header_bytes("<f8", &[])).into_owned();
-        assert!(text.contains("'shape': (), }"), "{text}");
+    /// The magic, version, header length and header text of a written file, and the offset of
+    /// its data.
+    fn written_header(shape: &[usize]) -> (Vec<u8>, String, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.npy");
+        let len = shape.iter().product::<usize>();
+        write_npy(&path, shape, &vec![0u8; len]).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+        let text = String::from_utf8(bytes[10..10 + header_len].to_vec()).unwrap();
+        (bytes[..8].to_vec(), text, 10 + header_len)
     }
 
     #[test]
-    fn npy_reads_the_real_sentinel2_header() {
-        // The first 128 bytes of numpy's own s2_B02_B03_B04_B08.npy (5, 101, 100, 4).
-        let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
-        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 101, 100, 4), }";
-        bytes.extend_from_slice(dict.as_bytes());
-        bytes.resize(127, b' ');
-        bytes.push(b'\n');
-        assert_eq!(bytes, header_bytes("<f4", &[5, 101, 100, 4]));
+    fn written_headers_are_numpy_v1_with_aligned_data() {
+        for shape in [
+            &[][..],
+            &[7],
+            &[5, 101, 100, 4],
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        ] {
+            let (preamble, text, data_start) = written_header(shape);
+            assert_eq!(preamble, b"\x93NUMPY\x01\x00", "shape {shape:?}");
+            assert!(
+                data_start.is_multiple_of(16),
+                "shape {shape:?}: data at {data_start}"
+            );
+            assert!(text.ends_with('\n'), "{text}");
+            assert!(text.contains("'descr': '|u1'"), "{text}");
+            assert!(text.contains("'fortran_order': False"), "{text}");
+        }
+        // npyz writes a tuple's last comma with a space after it: `(7, )`.
+        assert!(written_header(&[7]).1.contains("'shape': (7, )"));
+        assert!(written_header(&[]).1.contains("'shape': ()"));
+        assert!(
+            written_header(&[5, 101, 100, 4])
+                .1
+                .contains("'shape': (5, 101, 100, 4, )")
+        );
     }
 
     #[test]
@@ -612,6 +479,14 @@ mod tests {
             read_npy::<i64>(&path),
             Err(NpyError::WrongDtype { .. })
         ));
+    }
+
+    /// Reads `.npy` bytes as if they were the file `path`.
+    fn parse_npy<T: NpyElement>(
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(Vec<usize>, Vec<T>), NpyError> {
+        read_from(path, io::Cursor::new(bytes), bytes.len() as u64)
     }
 
     fn with_header(dict: &str, data: &[u8]) -> Vec<u8> {
@@ -709,13 +584,21 @@ mod tests {
             "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }",
             "{'descr': '<f4', 'fortran_order': False, 'shape': (1, x), }",
             "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
             "['descr', '<f4']",
         ] {
             let bytes = with_header(dict, &[0; 4]);
             let err = parse_npy::<f32>(Path::new("h.npy"), &bytes).unwrap_err();
             assert!(matches!(err, NpyError::BadHeader { .. }), "{dict}: {err}");
+            assert_eq!(err.to_string().lines().count(), 1, "{err}");
         }
+        // numpy refuses a key it does not know; npyz ignores it, and so do we: the three keys
+        // that say how to read the data are all there.
+        let extra = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}";
+        let bytes = with_header(extra, &[0; 4]);
+        assert_eq!(
+            parse_npy::<f32>(Path::new("x.npy"), &bytes).unwrap(),
+            (vec![1], vec![0.0])
+        );
     }
 
     #[test]
