@@ -9,6 +9,7 @@ use std::time::Duration;
 use agriflux_core::pipeline::{EventSink, RunEvent, StepId};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime};
+use tokio::time::MissedTickBehavior;
 
 /// The name of the one event the window listens to.
 pub const EVENT_NAME: &str = "run-events";
@@ -58,8 +59,8 @@ pub struct RunJournal<R: Runtime> {
 }
 
 impl<R: Runtime> RunJournal<R> {
-    /// A journal for a new run that sends to `app`'s windows; a thread flushes it until the
-    /// run has ended and everything was sent.
+    /// A journal for a new run that sends to `app`'s windows; a timer task flushes it until
+    /// the run has ended and everything was sent.
     pub fn start(app: AppHandle<R>) -> Arc<Self> {
         let journal = Arc::new(Self {
             app,
@@ -72,18 +73,19 @@ impl<R: Runtime> RunJournal<R> {
             }),
         });
         let flusher = Arc::clone(&journal);
-        std::thread::Builder::new()
-            .name("event-bridge".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(FLUSH_INTERVAL);
-                    let finished = flusher.flush();
-                    if finished {
-                        break;
-                    }
+        // A timer task on the runtime Tauri already runs, not a thread of its own.
+        tauri::async_runtime::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_INTERVAL);
+            tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            // The first tick is immediate; the first batch goes out one interval in.
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if flusher.flush() {
+                    break;
                 }
-            })
-            .expect("cannot start the event bridge thread");
+            }
+        });
         journal
     }
 

@@ -2,9 +2,8 @@
 //! the whole state of the current run.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agriflux_core::pipeline::{
     self, CancelToken, PlannedStep, StepId, plan_run as plan, run_pipeline,
@@ -13,6 +12,8 @@ use agriflux_core::settings::{EnvFile, Settings, SettingsResolver};
 use agriflux_core::steps::standard_steps;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
+use tokio::sync::oneshot;
+use tokio::time::{Instant, timeout};
 
 use crate::bridge::{LiveRun, RunJournal};
 use crate::workdir::AppWorkDir;
@@ -132,9 +133,11 @@ pub async fn start_run<R: Runtime>(
         });
         journal
     };
-    let (refused_tx, refused_rx) = mpsc::channel::<String>();
+    // Why the engine refused the run (the lock is held, a folder cannot be written), if it does.
+    let (refused_tx, mut refused_rx) = oneshot::channel::<String>();
     let dir = workdir.dir().clone();
     let thread_journal = Arc::clone(&journal);
+    // The run is long, CPU-bound and blocking: a thread of its own, named for debuggers.
     std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || {
@@ -155,17 +158,19 @@ pub async fn start_run<R: Runtime>(
         })
         .map_err(|e| format!("cannot start the run thread: {e}"))?;
 
+    // Wait, without holding a runtime thread, until the run has an id or is refused.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(run_id) = journal.run_id() {
             return Ok(StartedRun { run_id });
         }
-        match refused_rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(message) => {
+        match timeout(Duration::from_millis(20), &mut refused_rx).await {
+            Ok(Ok(message)) => {
                 *runs.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 return Err(message);
             }
-            Err(RecvTimeoutError::Disconnected) => {
+            // The thread ended without a refusal: it started the run, or it panicked.
+            Ok(Err(_)) => {
                 return journal
                     .run_id()
                     .map(|run_id| StartedRun { run_id })
@@ -173,13 +178,13 @@ pub async fn start_run<R: Runtime>(
                         "the run ended before it started; see logs/agriflux-studio.log".into()
                     });
             }
-            Err(RecvTimeoutError::Timeout) if Instant::now() > deadline => {
+            Err(_) if Instant::now() > deadline => {
                 return Err(
                     "the engine did not start the run within 30 s; see logs/agriflux-studio.log"
                         .into(),
                 );
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(_) => {}
         }
     }
 }
