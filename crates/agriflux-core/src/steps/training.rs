@@ -139,6 +139,22 @@ struct Training<'p> {
     model_file: &'p Path,
 }
 
+impl<'p> Training<'p> {
+    fn new(
+        kind: &'static str,
+        unit: &'static str,
+        sizes: (usize, usize),
+        model_file: &'p Path,
+    ) -> Self {
+        Self {
+            kind,
+            unit,
+            sizes,
+            model_file,
+        }
+    }
+}
+
 /// Trains one model with live events tagged `tag`, saves it and its history, and says which
 /// epoch's weights were kept. `train` runs the training; `save` writes the model.
 fn train_and_save<M>(
@@ -191,30 +207,10 @@ pub(crate) fn train_cnn(
         ml::PatchSet::new(&val.x, &val.y),
     );
     let request = ml::CnnRequest::new(&train_set, &val_set, norm, &config);
-    let training = Training {
-        kind: "CNN",
-        unit: "patches",
-        sizes: (train.len(), val.len()),
-        model_file,
-    };
-    train_and_save(
-        ctx,
-        tag,
-        training,
-        &config,
-        |monitor, cancel| ml::train_cnn(&request, monitor, cancel),
-        ml::CnnClassifier::save,
-    )
-}
-
-/// Predicts `set` with a CNN and computes its metrics.
-pub(crate) fn evaluate_cnn(
-    model: &ml::CnnClassifier,
-    set: &PatchSet,
-) -> Result<(Vec<[f32; 4]>, ClassificationMetrics), StepError> {
-    let proba = model.predict_proba(&set.x, set.len())?;
-    let metrics = ClassificationMetrics::compute(&set.y, &proba);
-    Ok((proba, metrics))
+    let training = Training::new("CNN", "patches", (train.len(), val.len()), model_file);
+    let train =
+        |monitor: &mut EventMonitor, cancel: &CancelToken| ml::train_cnn(&request, monitor, cancel);
+    train_and_save(ctx, tag, training, &config, train, ml::CnnClassifier::save)
 }
 
 /// Trains an LSTM on `train`/`val` with events tagged `tag`, saving it to `model_file`.
@@ -239,20 +235,21 @@ pub(crate) fn train_lstm(
     }
     let (train_set, val_set) = (set(train, seq_len), set(val, seq_len));
     let request = ml::LstmRequest::new(&train_set, &val_set, norm, &config);
-    let training = Training {
-        kind: "LSTM",
-        unit: "sequences",
-        sizes: (train.len(), val.len()),
-        model_file,
+    let training = Training::new("LSTM", "sequences", (train.len(), val.len()), model_file);
+    let train = |monitor: &mut EventMonitor, cancel: &CancelToken| {
+        ml::train_lstm(&request, monitor, cancel)
     };
-    train_and_save(
-        ctx,
-        tag,
-        training,
-        &config,
-        |monitor, cancel| ml::train_lstm(&request, monitor, cancel),
-        ml::LstmRegressor::save,
-    )
+    train_and_save(ctx, tag, training, &config, train, ml::LstmRegressor::save)
+}
+
+/// Predicts `set` with a CNN and computes its metrics.
+pub(crate) fn evaluate_cnn(
+    model: &ml::CnnClassifier,
+    set: &PatchSet,
+) -> Result<(Vec<[f32; 4]>, ClassificationMetrics), StepError> {
+    let proba = model.predict_proba(&set.x, set.len())?;
+    let metrics = ClassificationMetrics::compute(&set.y, &proba);
+    Ok((proba, metrics))
 }
 
 /// Predicts `set` with an LSTM and computes its metrics.
