@@ -50,9 +50,7 @@ fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
         a.path().is_ident("cfg")
             && a.meta.require_list().is_ok_and(|l| {
                 let tokens = l.tokens.to_string();
-                tokens == "test"
-                    || tokens.starts_with("test ,")
-                    || tokens.contains("feature = \"test")
+                tokens == "test" || tokens.starts_with("test ,")
             })
     })
 }
