@@ -31,6 +31,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # cargo installs into ~/.cargo/bin, which a fresh shell may not have on its PATH.
 export PATH="$HOME/.cargo/bin:$PATH"
+# fmt and clippy are rustup components; a toolchain installed with the minimal profile lacks them
+# (rustup's proxies exist even then, so ask each tool for its version).
+if ! clippy-driver --version >/dev/null 2>&1 || ! rustfmt --version >/dev/null 2>&1; then
+  echo "==> installing the clippy and rustfmt components"
+  rustup component add clippy rustfmt
+fi
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "==> installing tauri-driver"
   cargo install tauri-driver --version 2.1.0 --locked --quiet
