@@ -70,7 +70,7 @@ impl ClassificationEvaluation {
 
     /// The baseline among `names` with the highest macro-F1 on the test split.
     pub fn best_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
-        super::best_by(&self.predictors, names, |f| f.macro_f1.value)
+        super::best_by(&self.predictors, names, |f| f.macro_f1.value, true)
     }
 }
 

@@ -85,20 +85,24 @@ pub struct Clusters<'a> {
     pub unit: &'a str,
 }
 
-/// The name among `names` (those evaluated) with the highest `score`; the first on ties.
+/// The name among `names` (those evaluated) with the best `score`: the highest (the last on
+/// ties) or the lowest (the first on ties), as `Iterator::max_by` and `min_by` choose.
 fn best_by<'n, F>(
     predictors: &std::collections::BTreeMap<String, F>,
     names: &[&'n str],
     score: impl Fn(&F) -> f64,
+    higher_is_better: bool,
 ) -> Option<&'n str> {
-    names
+    let scored = names
         .iter()
-        .filter_map(|&n| predictors.get(n).map(|f| (n, score(f))))
-        .fold(None, |best: Option<(&'n str, f64)>, (n, v)| match best {
-            Some((_, b)) if b.total_cmp(&v).is_ge() => best,
-            _ => Some((n, v)),
-        })
-        .map(|(n, _)| n)
+        .filter_map(|&n| predictors.get(n).map(|f| (n, score(f))));
+    let by_score = |a: &(&'n str, f64), b: &(&'n str, f64)| a.1.total_cmp(&b.1);
+    let best = if higher_is_better {
+        scored.max_by(by_score)
+    } else {
+        scored.min_by(by_score)
+    };
+    best.map(|(n, _)| n)
 }
 
 /// How many times each of `n` clusters is drawn in one bootstrap resample.

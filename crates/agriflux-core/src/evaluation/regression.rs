@@ -67,7 +67,7 @@ impl RegressionEvaluation {
 
     /// The forecaster among `names` with the lowest MAE on the test split.
     pub fn best_of<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
-        super::best_by(&self.predictors, names, |f| -f.mae.value)
+        super::best_by(&self.predictors, names, |f| f.mae.value, false)
     }
 }
 
