@@ -627,6 +627,27 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_header_that_claims_more_data_than_the_file_holds_before_allocating() {
+        // 10^12 float32 values would be 4 TB: the size check must come before any allocation.
+        let bytes = with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }",
+            &[0; 16],
+        );
+        let err = parse_npy::<f32>(Path::new("huge.npy"), &bytes).unwrap_err();
+        assert!(matches!(err, NpyError::Truncated { .. }), "{err}");
+        assert!(
+            err.to_string().contains("needs 4000000000000 data bytes"),
+            "{err}"
+        );
+        let overflow = with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551615, 4), }",
+            &[0; 16],
+        );
+        let err = parse_npy::<f32>(Path::new("overflow.npy"), &overflow).unwrap_err();
+        assert!(matches!(err, NpyError::BadHeader { .. }), "{err}");
+    }
+
+    #[test]
     fn rejects_trailing_bytes() {
         let mut bytes = with_header(
             "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
