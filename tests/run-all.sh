@@ -42,6 +42,16 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --version 2.1.0 --locked --quiet
 fi
 
+# A fresh build of every target needs about 15 GB under target/; say so before cargo fails
+# half-way with "No space left on device".
+free_kb=$(df -Pk "$root" | awk 'NR == 2 { print $4 }')
+echo "==> free disk space: $((free_kb / 1024 / 1024)) GB"
+if [ "$free_kb" -lt $((15 * 1024 * 1024)) ]; then
+  echo "warning: under 15 GB free; a cold build may run out of disk space" >&2
+fi
+# CI builds once from a fresh clone: incremental compilation only costs it time and disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
