@@ -10,6 +10,7 @@ use agriflux_core::pipeline::{EventSink, RunEvent, StepId};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::time::MissedTickBehavior;
+use ts_rs::TS;
 
 /// The name of the one event the window listens to.
 pub const EVENT_NAME: &str = "run-events";
@@ -21,7 +22,7 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 const KEPT_LOG_LINES_PER_STEP: usize = 2_000;
 
 /// A batch of consecutive events of one run, as sent to the window.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct EventBatch {
     /// The run the events belong to.
     pub run_id: String,
@@ -32,7 +33,7 @@ pub struct EventBatch {
 }
 
 /// Everything the window needs to rebuild a run's view.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, TS)]
 pub struct LiveRun {
     /// The run's id (empty until the engine has started it).
     pub run_id: String,

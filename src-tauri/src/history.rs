@@ -7,23 +7,20 @@ use agriflux_core::history::{self, ReportView, RunSummary};
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt as _;
+use ts_rs::TS;
 
+use crate::error::{CommandError, ErrorKind, blocking};
 use crate::workdir::AppWorkDir;
-
-/// Runs blocking file work off the async runtime's threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
-    tauri::async_runtime::spawn_blocking(work)
-        .await
-        .map_err(|e| format!("internal error: {e}"))?
-}
 
 /// The runs of the work directory, newest first.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn list_runs(workdir: State<'_, AppWorkDir>) -> Result<Vec<RunSummary>, String> {
+pub async fn list_runs(workdir: State<'_, AppWorkDir>) -> Result<Vec<RunSummary>, CommandError> {
     let dir = workdir.dir().clone();
-    blocking(move || history::list_runs(&dir).map_err(|e| e.to_string())).await
+    blocking(move || {
+        history::list_runs(&dir)
+            .map_err(|e| CommandError::history("The list of past runs could not be read.", e))
+    })
+    .await
 }
 
 /// One run's report view; `report_file` is a name from `list_runs`.
@@ -31,10 +28,14 @@ pub async fn list_runs(workdir: State<'_, AppWorkDir>) -> Result<Vec<RunSummary>
 pub async fn load_report(
     workdir: State<'_, AppWorkDir>,
     report_file: String,
-) -> Result<ReportView, String> {
+) -> Result<ReportView, CommandError> {
     let dir = workdir.dir().clone();
     let name = report_name(&report_file);
-    blocking(move || history::load_report(&dir, &name).map_err(|e| e.to_string())).await
+    blocking(move || {
+        history::load_report(&dir, &name)
+            .map_err(|e| CommandError::history("This run's report could not be opened.", e))
+    })
+    .await
 }
 
 /// The file name of a report given by name or by its path (as `run_started` names the report
@@ -51,18 +52,18 @@ fn report_name(report_file: &str) -> String {
 pub async fn export_report(
     workdir: State<'_, AppWorkDir>,
     report_file: String,
-) -> Result<String, String> {
+) -> Result<String, CommandError> {
     let dir = workdir.dir().clone();
     blocking(move || {
         history::export_html(&dir, &report_name(&report_file))
             .map(|p| p.display().to_string())
-            .map_err(|e| e.to_string())
+            .map_err(|e| CommandError::history("The HTML report could not be written.", e))
     })
     .await
 }
 
 /// The folders the window may open: only these, never a path it names.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Folder {
     /// `reports/`.
@@ -80,19 +81,23 @@ pub async fn open_folder<R: Runtime>(
     app: AppHandle<R>,
     workdir: State<'_, AppWorkDir>,
     folder: Folder,
-) -> Result<(), String> {
+) -> Result<(), CommandError> {
     let path: PathBuf = match folder {
         Folder::Reports => workdir.dir().reports(),
         Folder::Workdir => workdir.root().to_path_buf(),
         Folder::Logs => workdir.dir().logs(),
     };
-    std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::fs::create_dir_all(&path).map_err(|e| {
+        CommandError::new(ErrorKind::Files, "The folder could not be created.")
+            .with_detail(format!("cannot create {}: {e}", path.display()))
+    })?;
     app.opener()
         .open_path(path.to_string_lossy(), None::<&str>)
         .map_err(|e| {
-            format!(
-                "cannot open a file manager ({e}); the folder is {}",
-                path.display()
+            CommandError::new(
+                ErrorKind::Files,
+                format!("No file manager could open the folder {}.", path.display()),
             )
+            .with_detail(e)
         })
 }

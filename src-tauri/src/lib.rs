@@ -3,7 +3,9 @@
 //! Each module holds the commands of one domain; the engine does the work. The window can only
 //! call these commands (see `capabilities/main.json`) and listen to the `run-events` event.
 
+mod bindings;
 mod bridge;
+mod error;
 mod history;
 mod run;
 mod settings;
@@ -13,7 +15,9 @@ mod workdir;
 
 use std::ffi::OsString;
 
+pub use bindings::{BINDINGS_FILE, typescript_declarations};
 pub use bridge::{EVENT_NAME, EventBatch};
+pub use error::{CommandError, ErrorKind};
 pub use workdir::{AppWorkDir, StartupError};
 
 /// The app's commands, plus `extra` ones (the test hooks of test builds).

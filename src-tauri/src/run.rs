@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout};
+use ts_rs::TS;
 
 use crate::bridge::{LiveRun, RunJournal};
+use crate::error::{CommandError, ErrorKind, blocking};
 use crate::workdir::AppWorkDir;
 
 /// What the window asks for when it presses Run.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, TS)]
 pub struct RunOptions {
     /// Mark step 1 skipped and use the scenes already downloaded.
     #[serde(default)]
@@ -46,7 +48,7 @@ impl RunOptions {
 }
 
 /// The answer to `start_run`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct StartedRun {
     /// The new run's id.
     pub run_id: String,
@@ -74,9 +76,9 @@ impl RunManager {
 pub(crate) fn resolve_settings(
     workdir: &AppWorkDir,
     options: &RunOptions,
-) -> Result<Settings, String> {
-    let env = EnvFile::load(&workdir.env_file()).map_err(|e| e.to_string())?;
-    let values = env.values().map_err(|e| e.to_string())?;
+) -> Result<Settings, CommandError> {
+    let env = EnvFile::load(&workdir.env_file()).map_err(CommandError::settings)?;
+    let values = env.values().map_err(CommandError::settings)?;
     let mut flags = BTreeMap::new();
     if options.skip_download {
         flags.insert("skip-download".to_string(), "true".to_string());
@@ -86,7 +88,7 @@ pub(crate) fn resolve_settings(
     }
     SettingsResolver::new(&values, workdir.env_file(), &flags)
         .resolve(chrono::Local::now().date_naive())
-        .map_err(|e| e.to_string())
+        .map_err(CommandError::settings)
 }
 
 /// Marks the journal finished however the run thread ends (a panic included), so the window
@@ -107,7 +109,7 @@ pub async fn start_run<R: Runtime>(
     runs: State<'_, RunManager>,
     workdir: State<'_, AppWorkDir>,
     options: RunOptions,
-) -> Result<StartedRun, String> {
+) -> Result<StartedRun, CommandError> {
     let settings = resolve_settings(&workdir, &options)?;
     let engine_options = options.engine_options();
     let cancel = CancelToken::new();
@@ -120,10 +122,11 @@ pub async fn start_run<R: Runtime>(
             .map(|run| (run.view)())
             .filter(|l| l.running)
         {
-            return Err(format!(
-                "a run is already going in this window (run {}); cancel it or wait for it to end",
-                live.run_id
-            ));
+            return Err(CommandError::new(
+                ErrorKind::Conflict,
+                "A run is already going in this window: cancel it or wait for it to end.",
+            )
+            .with_detail(format!("run {}", live.run_id)));
         }
         let journal = RunJournal::start(app);
         let view_journal = Arc::clone(&journal);
@@ -134,7 +137,7 @@ pub async fn start_run<R: Runtime>(
         journal
     };
     // Why the engine refused the run (the lock is held, a folder cannot be written), if it does.
-    let (refused_tx, mut refused_rx) = oneshot::channel::<String>();
+    let (refused_tx, mut refused_rx) = oneshot::channel::<CommandError>();
     let dir = workdir.dir().clone();
     let thread_journal = Arc::clone(&journal);
     // The run is long, CPU-bound and blocking: a thread of its own, named for debuggers.
@@ -153,10 +156,10 @@ pub async fn start_run<R: Runtime>(
             );
             if let Err(e) = result {
                 tracing::error!("run could not start or finish: {e}");
-                let _ = refused_tx.send(e.to_string());
+                let _ = refused_tx.send(CommandError::pipeline("The run could not start.", e));
             }
         })
-        .map_err(|e| format!("cannot start the run thread: {e}"))?;
+        .map_err(|e| CommandError::internal(format!("cannot start the run thread: {e}")))?;
 
     // Wait, without holding a runtime thread, until the run has an id or is refused.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -165,9 +168,9 @@ pub async fn start_run<R: Runtime>(
             return Ok(StartedRun { run_id });
         }
         match timeout(Duration::from_millis(20), &mut refused_rx).await {
-            Ok(Ok(message)) => {
+            Ok(Ok(refusal)) => {
                 *runs.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                return Err(message);
+                return Err(refusal);
             }
             // The thread ended without a refusal: it started the run, or it panicked.
             Ok(Err(_)) => {
@@ -175,14 +178,13 @@ pub async fn start_run<R: Runtime>(
                     .run_id()
                     .map(|run_id| StartedRun { run_id })
                     .ok_or_else(|| {
-                        "the run ended before it started; see logs/agriflux-studio.log".into()
+                        CommandError::internal("the run thread ended before the run started")
                     });
             }
             Err(_) if Instant::now() > deadline => {
-                return Err(
-                    "the engine did not start the run within 30 s; see logs/agriflux-studio.log"
-                        .into(),
-                );
+                return Err(CommandError::internal(
+                    "the engine did not start the run within 30 s",
+                ));
             }
             Err(_) => {}
         }
@@ -191,20 +193,23 @@ pub async fn start_run<R: Runtime>(
 
 /// Asks the current run to stop; steps end within a couple of seconds as `cancelled`.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn cancel_run(runs: State<'_, RunManager>) -> Result<(), String> {
+pub async fn cancel_run(runs: State<'_, RunManager>) -> Result<(), CommandError> {
     let current = runs.current.lock().unwrap_or_else(|p| p.into_inner());
     match current.as_ref() {
         Some(run) => {
             run.cancel.cancel();
             Ok(())
         }
-        None => Err("no run is going".into()),
+        None => Err(CommandError::new(
+            ErrorKind::Conflict,
+            "No run is going, so there is nothing to cancel.",
+        )),
     }
 }
 
 /// The current (or last) run of this app session, for a window that (re)loads.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn run_state(runs: State<'_, RunManager>) -> Result<Option<LiveRun>, String> {
+pub async fn run_state(runs: State<'_, RunManager>) -> Result<Option<LiveRun>, CommandError> {
     Ok(runs.snapshot())
 }
 
@@ -213,17 +218,17 @@ pub async fn run_state(runs: State<'_, RunManager>) -> Result<Option<LiveRun>, S
 pub async fn plan_run(
     workdir: State<'_, AppWorkDir>,
     options: RunOptions,
-) -> Result<Vec<PlannedStep>, String> {
+) -> Result<Vec<PlannedStep>, CommandError> {
     let settings = resolve_settings(&workdir, &options)?;
     let dir = workdir.dir().clone();
-    crate::history::blocking(move || {
+    blocking(move || {
         plan(
             &standard_steps(),
             &settings,
             &options.engine_options(),
             &dir,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| CommandError::pipeline("The run could not be planned.", e))
     })
     .await
 }

@@ -4,19 +4,21 @@
 use std::collections::BTreeMap;
 
 use agriflux_core::sentinel_hub::check_connection;
+use agriflux_core::settings::SourceKind;
 use agriflux_core::settings::form::{self, SaveOutcome, SettingsCheck, SettingsView};
 use serde::Serialize;
 use tauri::State;
+use ts_rs::TS;
 
-use crate::history::blocking;
+use crate::error::{CommandError, blocking};
 use crate::run::{RunOptions, resolve_settings};
 use crate::workdir::AppWorkDir;
 
 /// The data source badge of the header.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct SourceBadge {
-    /// `simulated` or `sentinel-hub`.
-    pub kind: String,
+    /// Where a run would take its scenes from.
+    pub kind: SourceKind,
     /// "Simulated data", "Sentinel Hub", "Copernicus Data Space" …
     pub label: String,
     /// Why this source is used.
@@ -24,7 +26,7 @@ pub struct SourceBadge {
 }
 
 /// What the header shows.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct AppInfo {
     /// The app's version.
     pub version: String,
@@ -38,7 +40,7 @@ pub struct AppInfo {
 
 /// The header's facts: version, work directory, source.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, String> {
+pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, CommandError> {
     let env_path = workdir.env_file();
     let (kind, label, reason) = form::source_badge(&env_path);
     Ok(AppInfo {
@@ -46,7 +48,7 @@ pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, String>
         workdir: workdir.root().display().to_string(),
         env_path: env_path.display().to_string(),
         source: SourceBadge {
-            kind: kind.to_string(),
+            kind,
             label,
             reason,
         },
@@ -55,9 +57,9 @@ pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, String>
 
 /// The settings form, from `.env` (the secret only as "set" or not).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsView, String> {
+pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsView, CommandError> {
     let env_path = workdir.env_file();
-    blocking(move || form::read_settings(&env_path).map_err(|e| e.to_string())).await
+    blocking(move || form::read_settings(&env_path).map_err(CommandError::settings)).await
 }
 
 /// Checks edited values without writing anything.
@@ -65,9 +67,9 @@ pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsVie
 pub async fn check_settings(
     workdir: State<'_, AppWorkDir>,
     values: BTreeMap<String, String>,
-) -> Result<SettingsCheck, String> {
+) -> Result<SettingsCheck, CommandError> {
     let env_path = workdir.env_file();
-    blocking(move || form::check_settings(&env_path, &values).map_err(|e| e.to_string())).await
+    blocking(move || form::check_settings(&env_path, &values).map_err(CommandError::settings)).await
 }
 
 /// Writes edited values to `.env` (every other byte kept) when all are valid.
@@ -75,10 +77,10 @@ pub async fn check_settings(
 pub async fn save_settings(
     workdir: State<'_, AppWorkDir>,
     values: BTreeMap<String, String>,
-) -> Result<SaveOutcome, String> {
+) -> Result<SaveOutcome, CommandError> {
     let env_path = workdir.env_file();
     let outcome =
-        blocking(move || form::save_settings(&env_path, &values).map_err(|e| e.to_string()))
+        blocking(move || form::save_settings(&env_path, &values).map_err(CommandError::settings))
             .await?;
     tracing::info!(
         changed = ?outcome.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
@@ -89,7 +91,7 @@ pub async fn save_settings(
 }
 
 /// The answer of a connection test, said plainly.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct ConnectionResult {
     /// Whether the service answered.
     pub ok: bool,
@@ -99,7 +101,9 @@ pub struct ConnectionResult {
 
 /// Fetches a token and runs a one-result catalog search with the saved settings.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn test_connection(workdir: State<'_, AppWorkDir>) -> Result<ConnectionResult, String> {
+pub async fn test_connection(
+    workdir: State<'_, AppWorkDir>,
+) -> Result<ConnectionResult, CommandError> {
     let settings = resolve_settings(&workdir, &RunOptions::default())?;
     let env_path = workdir.env_file().display().to_string();
     blocking(move || {

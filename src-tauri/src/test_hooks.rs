@@ -6,19 +6,26 @@ use agriflux_core::pipeline::{EventSink, LogLevel, RunEvent, StepId, StepInfo};
 use tauri::{AppHandle, Runtime};
 
 use crate::bridge::RunJournal;
+use crate::error::{CommandError, ErrorKind};
 
 /// Starts a pretend run (id `test-log-burst`) whose step 1 logs `count` lines as fast as the
 /// bridge takes them; the step stays running.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn test_log_burst<R: Runtime>(app: AppHandle<R>, count: usize) -> Result<(), String> {
+pub async fn test_log_burst<R: Runtime>(
+    app: AppHandle<R>,
+    count: usize,
+) -> Result<(), CommandError> {
     if std::env::var("AGRIFLUX_STUDIO_TEST_HOOKS").as_deref() != Ok("1") {
-        return Err("test hooks are off (start the app with AGRIFLUX_STUDIO_TEST_HOOKS=1)".into());
+        return Err(CommandError::new(
+            ErrorKind::Conflict,
+            "Test hooks are off: start the app with AGRIFLUX_STUDIO_TEST_HOOKS=1.",
+        ));
     }
     let journal = RunJournal::start(app);
     journal.emit(&RunEvent::RunStarted {
         run_id: "test-log-burst".into(),
         started_at: chrono::Local::now().to_rfc3339(),
-        source: "simulated".into(),
+        source: agriflux_core::settings::SourceKind::Simulated,
         source_reason: "test hook".into(),
         steps: StepId::ALL
             .iter()

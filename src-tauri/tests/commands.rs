@@ -60,9 +60,39 @@ fn refuses_report_names_outside_the_logs_folder() {
     std::fs::write(tmp.path().join(".env"), "SENTINEL_HUB_CLIENT_SECRET=s\n").unwrap();
     let (_app, window) = app(tmp.path());
     let err = invoke(&window, "load_report", json!({"report_file": "../.env"})).unwrap_err();
-    assert!(err.as_str().unwrap().contains("not a run report"), "{err}");
+    assert_eq!(err["kind"], "not_found", "{err}");
+    assert_eq!(err["summary"], "This run's report could not be opened.");
+    assert!(
+        err["detail"].as_str().unwrap().contains("not a run report"),
+        "{err}"
+    );
     let err = invoke(&window, "open_folder", json!({"folder": "/etc"})).unwrap_err();
     assert!(err.to_string().contains("unknown variant"), "{err}");
+}
+
+#[test]
+fn failed_commands_say_what_failed_in_plain_words_with_the_cause_below() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join(".env"),
+        "AGRIFLUX_SEED=not-a-number\nSENTINEL_HUB_CLIENT_SECRET=top-secret-123\n",
+    )
+    .unwrap();
+    let (_app, window) = app(tmp.path());
+    let options = json!({"options": {"skip_download": false, "skip_validation": false, "from_step": null, "force": false}});
+    let err = invoke(&window, "plan_run", options).unwrap_err();
+    assert_eq!(err["kind"], "settings", "{err}");
+    assert_eq!(err["summary"], "The settings in .env could not be used.");
+    let detail = err["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("AGRIFLUX_SEED") && detail.contains("not-a-number"),
+        "{detail}"
+    );
+    assert!(!err.to_string().contains("top-secret"), "{err}");
+
+    let err = invoke(&window, "cancel_run", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "conflict", "{err}");
+    assert!(err["detail"].is_null(), "{err}");
 }
 
 #[test]
@@ -74,7 +104,15 @@ fn a_whole_run_streams_through_the_bridge_and_a_second_start_is_refused() {
     let started = invoke(&window, "start_run", options.clone()).unwrap();
     let run_id = started["run_id"].as_str().unwrap().to_string();
     let refused = invoke(&window, "start_run", options).unwrap_err();
-    assert!(refused.to_string().contains("already going"), "{refused}");
+    assert_eq!(refused["kind"], "conflict", "{refused}");
+    assert!(
+        refused["summary"]
+            .as_str()
+            .unwrap()
+            .contains("already going"),
+        "{refused}"
+    );
+    assert_eq!(refused["detail"], format!("run {run_id}"));
 
     let deadline = Instant::now() + Duration::from_secs(900);
     let live = loop {

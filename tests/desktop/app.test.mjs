@@ -201,7 +201,7 @@ test('5,000 log lines through the real bridge leave the window responsive', asyn
   const sent = await s.execAsync(
     `const done = arguments[arguments.length - 1];
      window.__TAURI_INTERNALS__.invoke('test_log_burst', { count: 5000 })
-       .then(() => done('ok'), (e) => done('error: ' + e));`,
+       .then(() => done('ok'), (e) => done('error: ' + JSON.stringify(e)));`,
   );
   assert.equal(sent, 'ok');
   // The pretend run's step 1 is running; open its log and wait for the last line.

@@ -1,7 +1,7 @@
 //! Past runs of a work directory: the list from `logs/pipeline_report_*.json`, one run's report
 //! with its own charts (kept by the compare step under `logs/runs/<id>/charts/`), and a
-//! self-contained HTML export. Reports are read as JSON values so that reports written by
-//! older versions still open.
+//! self-contained HTML export. Reports are read into [`StoredReport`], a typed view whose
+//! fields that older versions did not write have defaults, so that their reports still open.
 
 use std::fs;
 use std::path::PathBuf;
@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use ts_rs::TS;
 
 use crate::atomic_file;
-use crate::pipeline::{StepId, WorkDir};
+use crate::pipeline::{StepId, StepStatus, WorkDir};
 use crate::workfiles;
 
 /// Why the history could not be read or written.
@@ -47,20 +48,20 @@ pub enum HistoryError {
 }
 
 /// Where a run that did not succeed stopped.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct StoppedAt {
     /// The step.
     pub step: StepId,
     /// Its human name.
     pub name: String,
     /// `failed`, `cancelled` or `interrupted`.
-    pub status: String,
+    pub status: StepStatus,
     /// Its error message.
     pub error: Option<String>,
 }
 
 /// One line of the history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct RunSummary {
     /// The report's file name in `logs/`.
     pub report_file: String,
@@ -69,7 +70,7 @@ pub struct RunSummary {
     /// ISO 8601 start.
     pub started_at: String,
     /// Overall status.
-    pub status: String,
+    pub status: StepStatus,
     /// `simulated` or `sentinel-hub`.
     pub source: String,
     /// The source as the badge says it: "Simulated data", "Sentinel Hub", "Copernicus Data Space" …
@@ -87,7 +88,7 @@ pub struct RunSummary {
 }
 
 /// CNN headline figures (test split).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct CnnHeadline {
     /// Test accuracy.
     pub accuracy: f64,
@@ -100,11 +101,12 @@ pub struct CnnHeadline {
     /// Improvement over the synthetic baseline, relative, in percent.
     pub improvement_relative_pct: Option<f64>,
     /// Always `test`.
+    #[ts(type = "\"test\"")]
     pub split: &'static str,
 }
 
 /// LSTM headline figures (test split).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct LstmHeadline {
     /// Mean absolute error of the predicted NDVI.
     pub mae: f64,
@@ -115,11 +117,12 @@ pub struct LstmHeadline {
     /// MAE of the model trained on synthetic data.
     pub synthetic_mae: Option<f64>,
     /// Always `test`.
+    #[ts(type = "\"test\"")]
     pub split: &'static str,
 }
 
 /// The figures shown first in a report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct Headline {
     /// CNN figures, when the CNN was trained.
     pub cnn: Option<CnnHeadline>,
@@ -127,15 +130,24 @@ pub struct Headline {
     pub lstm: Option<LstmHeadline>,
     /// The CNN's figures with 95 % intervals, baselines, support and split sizes (the
     /// report's `cnn_evaluation`; absent in reports of older versions).
+    // The block is built with `json!` by the training steps (`evaluation` in their output
+    // summary) and has grown over versions, so it stays JSON here; this is its TS shape.
+    #[ts(
+        type = "{ [figure: string]: unknown; baselines?: Record<string, Record<string, Estimate>>; labels?: { from_ndvi: boolean; note?: string; from?: string | null; observations_used?: number } } | null"
+    )]
     pub cnn_evaluation: Option<Value>,
     /// The LSTM's figures with 95 % intervals and baselines (`lstm_evaluation`).
+    #[ts(
+        type = "{ [figure: string]: unknown; baselines?: Record<string, Record<string, Estimate>> } | null"
+    )]
     pub lstm_evaluation: Option<Value>,
     /// Step 8's gate decision (`model_gate`): enable, forced, reason.
+    #[ts(type = "{ enable: boolean; forced: boolean; mode: string; reason: string } | null")]
     pub gate: Option<Value>,
 }
 
 /// One step's line in a report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct StepLine {
     /// Which step.
     pub step: StepId,
@@ -144,17 +156,18 @@ pub struct StepLine {
     /// Its human name.
     pub name: String,
     /// How it ended.
-    pub status: String,
+    pub status: StepStatus,
     /// Seconds it ran.
     pub duration_s: Option<f64>,
     /// Its error.
     pub error: Option<String>,
     /// Its own figures.
+    #[ts(type = "Record<string, unknown>")]
     pub output_summary: Map<String, Value>,
 }
 
 /// A chart of a run: name (also the UI test id), title and SVG document.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct ChartView {
     /// Stable name, e.g. `cnn_confusion`.
     pub name: String,
@@ -165,7 +178,7 @@ pub struct ChartView {
 }
 
 /// Everything the report view shows for one run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct ReportView {
     /// The run's history line.
     pub summary: RunSummary,
@@ -174,6 +187,7 @@ pub struct ReportView {
     /// Every step.
     pub steps: Vec<StepLine>,
     /// The settings the run used (no secrets).
+    #[ts(type = "Record<string, unknown>")]
     pub settings: Value,
     /// The run's own charts.
     pub charts: Vec<ChartView>,
@@ -214,12 +228,11 @@ pub fn list_runs(workdir: &WorkDir) -> Result<Vec<RunSummary>, HistoryError> {
 pub fn load_report(workdir: &WorkDir, report_file: &str) -> Result<ReportView, HistoryError> {
     let report = read_report(workdir, report_file)?;
     let summary = summarise(report_file, &report);
-    let steps = step_entries(&report);
-    let lines: Vec<StepLine> = steps.iter().map(step_line).collect();
-    let (charts, charts_note) = run_charts(workdir, &summary.run_id, &steps);
+    let lines: Vec<StepLine> = report.steps.iter().map(step_line).collect();
+    let (charts, charts_note) = run_charts(workdir, &summary.run_id, &report.steps);
     Ok(ReportView {
         headline: headline(&report),
-        settings: report.get("settings").cloned().unwrap_or(Value::Null),
+        settings: report.settings,
         steps: lines,
         charts,
         charts_note,
@@ -234,7 +247,49 @@ fn is_report_name(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
-fn read_report(workdir: &WorkDir, name: &str) -> Result<Value, HistoryError> {
+/// The parts of a run report the history reads. Fields that older versions did not write
+/// default; a status or step id this version does not know makes the report unreadable.
+#[derive(Deserialize)]
+struct StoredReport {
+    #[serde(default)]
+    run_id: String,
+    #[serde(default)]
+    start_time: String,
+    overall_status: StepStatus,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    simulated_data: bool,
+    #[serde(default)]
+    total_duration_seconds: Option<f64>,
+    /// Model figures, whose shape grew over versions: read by key, each one optional.
+    #[serde(default)]
+    summary_statistics: Value,
+    #[serde(default)]
+    settings: Value,
+    steps: Vec<StoredStep>,
+}
+
+/// One step of a [`StoredReport`].
+#[derive(Deserialize)]
+struct StoredStep {
+    #[serde(default)]
+    step_number: usize,
+    id: StepId,
+    #[serde(default)]
+    name: String,
+    status: StepStatus,
+    #[serde(default)]
+    duration_seconds: Option<f64>,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    output_summary: Map<String, Value>,
+    #[serde(default)]
+    reused_from: Option<String>,
+}
+
+fn read_report(workdir: &WorkDir, name: &str) -> Result<StoredReport, HistoryError> {
     // Only plain report names: a name from the window never reaches outside `logs/`.
     if !is_report_name(name) {
         return Err(HistoryError::NotAReport(name.into()));
@@ -246,82 +301,51 @@ fn read_report(workdir: &WorkDir, name: &str) -> Result<Value, HistoryError> {
             path: path.clone(),
             source,
         })?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| HistoryError::Corrupt {
-        path: path.clone(),
+    serde_json::from_slice(&bytes).map_err(|e| HistoryError::Corrupt {
+        path,
         message: e.to_string(),
-    })?;
-    if !value.is_object() || value.get("steps").is_none_or(|s| !s.is_array()) {
-        return Err(HistoryError::Corrupt {
-            path,
-            message: "no steps in it".into(),
-        });
-    }
-    Ok(value)
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+    })
 }
 
 fn number(v: Option<&Value>) -> Option<f64> {
     v.and_then(Value::as_f64)
 }
 
-fn step_entries(report: &Value) -> Vec<Value> {
-    report
-        .get("steps")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn step_id(entry: &Value) -> Option<StepId> {
-    entry
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(StepId::parse)
-}
-
-fn summarise(report_file: &str, report: &Value) -> RunSummary {
-    let stats = report
-        .get("summary_statistics")
-        .cloned()
-        .unwrap_or_default();
-    let stopped_at = step_entries(report).iter().find_map(|entry| {
-        let status = text(entry, "status");
-        matches!(status.as_str(), "failed" | "cancelled" | "interrupted").then(|| StoppedAt {
-            step: step_id(entry).unwrap_or(StepId::Download),
-            name: text(entry, "name"),
-            status,
-            error: entry
-                .get("error_message")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+fn summarise(report_file: &str, report: &StoredReport) -> RunSummary {
+    let stats = &report.summary_statistics;
+    let stopped_at = report.steps.iter().find_map(|step| {
+        matches!(
+            step.status,
+            StepStatus::Failed | StepStatus::Cancelled | StepStatus::Interrupted
+        )
+        .then(|| StoppedAt {
+            step: step.id,
+            name: step.name.clone(),
+            status: step.status,
+            error: step.error_message.clone(),
         })
     });
     RunSummary {
         report_file: report_file.into(),
-        run_id: text(report, "run_id"),
-        started_at: text(report, "start_time"),
-        status: text(report, "overall_status"),
-        source: text(report, "source"),
+        run_id: report.run_id.clone(),
+        started_at: report.start_time.clone(),
+        status: report.overall_status,
+        source: report.source.clone().unwrap_or_default(),
         source_label: source_label(report),
-        simulated: report
-            .get("simulated_data")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        duration_s: number(report.get("total_duration_seconds")).unwrap_or(0.0),
+        simulated: report.simulated_data,
+        duration_s: report.total_duration_seconds.unwrap_or(0.0),
         cnn_accuracy: number(stats.get("cnn_accuracy")),
         lstm_mae: number(stats.pointer("/lstm_metrics/mae")),
         stopped_at,
     }
 }
 
-fn source_label(report: &Value) -> String {
-    let label = match text(report, "source").as_str() {
+fn source_label(report: &StoredReport) -> String {
+    let label = match report.source.as_deref().unwrap_or("") {
         "simulated" => "Simulated data",
         "sentinel-hub" => match report
-            .pointer("/settings/sentinel_hub/deployment")
+            .settings
+            .pointer("/sentinel_hub/deployment")
             .and_then(Value::as_str)
         {
             Some("cdse") => "Copernicus Data Space",
@@ -333,16 +357,14 @@ fn source_label(report: &Value) -> String {
     label.into()
 }
 
-fn headline(report: &Value) -> Headline {
-    let stats = report
-        .get("summary_statistics")
-        .cloned()
-        .unwrap_or_default();
+fn headline(report: &StoredReport) -> Headline {
+    let stats = &report.summary_statistics;
     let comparison = stats.get("model_comparison").cloned().unwrap_or_default();
-    let cnn_output = step_entries(report)
-        .into_iter()
-        .find(|e| step_id(e) == Some(StepId::TrainCnn))
-        .and_then(|e| e.get("output_summary").cloned())
+    let cnn_output = report
+        .steps
+        .iter()
+        .find(|step| step.id == StepId::TrainCnn)
+        .map(|step| step.output_summary.clone())
         .unwrap_or_default();
     let cnn = number(stats.get("cnn_accuracy")).map(|accuracy| CnnHeadline {
         accuracy,
@@ -440,25 +462,15 @@ fn render_evaluation(h: &Headline) -> String {
     html
 }
 
-fn step_line(entry: &Value) -> StepLine {
+fn step_line(step: &StoredStep) -> StepLine {
     StepLine {
-        step: step_id(entry).unwrap_or(StepId::Download),
-        number: entry
-            .get("step_number")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as usize,
-        name: text(entry, "name"),
-        status: text(entry, "status"),
-        duration_s: number(entry.get("duration_seconds")),
-        error: entry
-            .get("error_message")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        output_summary: entry
-            .get("output_summary")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
+        step: step.id,
+        number: step.step_number,
+        name: step.name.clone(),
+        status: step.status,
+        duration_s: step.duration_seconds,
+        error: step.error_message.clone(),
+        output_summary: step.output_summary.clone(),
     }
 }
 
@@ -474,16 +486,15 @@ struct ChartIndexEntry {
 fn run_charts(
     workdir: &WorkDir,
     run_id: &str,
-    steps: &[Value],
+    steps: &[StoredStep],
 ) -> (Vec<ChartView>, Option<String>) {
-    let Some(compare) = steps.iter().find(|e| step_id(e) == Some(StepId::Compare)) else {
+    let Some(compare) = steps.iter().find(|step| step.id == StepId::Compare) else {
         return (Vec::new(), Some("this report has no compare step".into()));
     };
-    let status = text(compare, "status");
-    let owner = match status.as_str() {
-        "success" => run_id.to_string(),
-        "up_to_date" => match compare.get("reused_from").and_then(Value::as_str) {
-            Some(id) => id.to_string(),
+    let owner = match compare.status {
+        StepStatus::Success => run_id.to_string(),
+        StepStatus::UpToDate => match &compare.reused_from {
+            Some(id) => id.clone(),
             None => {
                 return (
                     Vec::new(),
@@ -494,10 +505,7 @@ fn run_charts(
         other => {
             return (
                 Vec::new(),
-                Some(format!(
-                    "no charts: step 7 (compare) is {}",
-                    if other.is_empty() { "missing" } else { other }
-                )),
+                Some(format!("no charts: step 7 (compare) is {}", other.as_str())),
             );
         }
     };
@@ -605,7 +613,7 @@ fn render_html(view: &ReportView) -> String {
         "<h1>AgriFlux run {}</h1><p class=\"meta\">{} · status <b>{}</b> · {:.0} s · source {}{}</p>",
         e(&s.run_id),
         e(&s.started_at),
-        e(&s.status),
+        s.status.as_str(),
         s.duration_s,
         e(&s.source),
         if s.simulated {
@@ -654,7 +662,7 @@ fn render_html(view: &ReportView) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             step.number,
             e(&step.name),
-            e(&step.status),
+            step.status.as_str(),
             fmt_opt(step.duration_s, 1),
             e(step.error.as_deref().unwrap_or(""))
         ));

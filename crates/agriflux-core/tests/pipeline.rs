@@ -8,7 +8,7 @@ use agriflux_core::pipeline::{
     CancelToken, RunEvent, RunOptions, Step, StepContext, StepError, StepId, StepOutput,
     StepStatus, WorkDir, run_pipeline,
 };
-use agriflux_core::settings::{Settings, SettingsResolver};
+use agriflux_core::settings::{Settings, SettingsResolver, SourceKind};
 use agriflux_core::steps::standard_steps;
 
 fn tiny_settings(extra: &[(&str, &str)]) -> Settings {
@@ -149,7 +149,7 @@ fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
     );
     let events = recorder.0.into_inner().unwrap();
     assert!(
-        matches!(events.first(), Some(RunEvent::RunStarted { source, .. }) if source == "simulated")
+        matches!(events.first(), Some(RunEvent::RunStarted { source, .. }) if *source == SourceKind::Simulated)
     );
     assert!(matches!(
         events.last(),

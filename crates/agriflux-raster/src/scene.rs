@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
 
 use super::RasterError;
 use super::geotiff::{Crs, GeoTransform, Raster, RasterData, read_geotiff, write_geotiff};
@@ -21,7 +22,7 @@ use crate::Bbox;
 use agriflux_base::atomic_file;
 
 /// Where scenes come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// The built-in simulated Sentinel-2 source (no account needed; always labelled simulated).

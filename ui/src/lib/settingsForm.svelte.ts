@@ -1,22 +1,24 @@
 // Settings form state: what the user touched, live checks (debounced), save and its outcome.
 import {
-  checkSettings, errorText, readSettings, saveSettings, testConnection,
-  type SaveOutcome, type SettingsCheck, type SettingsView,
+  checkSettings, problemOf, readSettings, saveSettings, testConnection,
+  type CommandError, type SaveOutcome, type SettingsCheck, type SettingsView,
 } from './bridge';
 
 export const CHECK_DELAY_MS = 250;
 
 export class SettingsForm {
   view = $state<SettingsView | null>(null);
-  loadError = $state('');
+  loadError = $state<CommandError | null>(null);
   /** Current input values by key (secrets start empty and are cleared after saving). */
   values = $state<Record<string, string>>({});
   touched = $state<string[]>([]);
   check = $state<SettingsCheck>({ errors: {}, area: null });
   saving = $state(false);
   outcome = $state<SaveOutcome | null>(null);
-  saveError = $state('');
+  saveError = $state<CommandError | null>(null);
+  /** What test_connection answered, or why the command itself failed (one of the two). */
   connection = $state<{ ok: boolean; message: string } | null>(null);
+  connectionError = $state<CommandError | null>(null);
   testing = $state(false);
 
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -36,10 +38,10 @@ export class SettingsForm {
       this.view = view;
       this.values = Object.fromEntries(view.groups.flatMap((g) => g.fields.map((f) => [f.key, f.value])));
       this.touched = [];
-      this.loadError = '';
+      this.loadError = null;
       this.runCheck();
     } catch (err) {
-      this.loadError = errorText(err);
+      this.loadError = problemOf(err);
     }
   }
 
@@ -60,14 +62,14 @@ export class SettingsForm {
     const seq = ++this.checkSeq;
     checkSettings(this.edits()).then(
       (c) => seq === this.checkSeq && (this.check = c),
-      (err) => seq === this.checkSeq && (this.saveError = errorText(err)),
+      (err) => seq === this.checkSeq && (this.saveError = problemOf(err)),
     );
   }
 
   async save(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.saving = true;
-    this.saveError = '';
+    this.saveError = null;
     try {
       const outcome = await saveSettings(this.edits());
       this.outcome = outcome;
@@ -77,7 +79,7 @@ export class SettingsForm {
         this.check = { ...this.check, errors: outcome.errors };
       }
     } catch (err) {
-      this.saveError = errorText(err);
+      this.saveError = problemOf(err);
     } finally {
       this.saving = false;
     }
@@ -87,8 +89,10 @@ export class SettingsForm {
     this.testing = true;
     try {
       this.connection = await testConnection();
+      this.connectionError = null;
     } catch (err) {
-      this.connection = { ok: false, message: errorText(err) };
+      this.connection = null;
+      this.connectionError = problemOf(err);
     } finally {
       this.testing = false;
     }

@@ -1,5 +1,5 @@
 // App-level UI state shared by the views: which view shows, run options, app info.
-import { appInfo, errorText, type AppInfo, type RunOptions } from './bridge';
+import { appInfo, problemOf, type AppInfo, type CommandError, type RunOptions } from './bridge';
 
 export type View = 'run' | 'history' | 'settings' | 'report';
 
@@ -7,7 +7,7 @@ class Ui {
   view = $state<View>('run');
   reportFile = $state<string | null>(null);
   info = $state<AppInfo | null>(null);
-  infoError = $state('');
+  infoError = $state<CommandError | null>(null);
   options = $state<RunOptions>({ skip_download: false, skip_validation: false, from_step: null, force: false });
 
   openReport(file: string): void {
@@ -18,9 +18,9 @@ class Ui {
   async loadInfo(): Promise<void> {
     try {
       this.info = await appInfo();
-      this.infoError = '';
+      this.infoError = null;
     } catch (err) {
-      this.infoError = errorText(err);
+      this.infoError = problemOf(err);
     }
   }
 }

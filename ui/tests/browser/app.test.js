@@ -212,3 +212,32 @@ test('history lists runs newest first and opens a report', async () => {
   await shot(page, 'report.png');
   await context.close();
 });
+
+test('a report that no longer exists: the summary shows, the technical detail collapsed below it', async () => {
+  const { page, context, errors } = await app.openPage();
+  const problem = {
+    kind: 'not_found',
+    summary: 'This run\'s report no longer exists; it may have been moved or deleted.',
+    detail: '/home/agronomist/agriflux/demo/logs/pipeline_report_20261124_080356.json: No such file or directory (os error 2)',
+  };
+  await page.evaluate((p) => window.__mock.fail('load_report', p), problem);
+  await page.getByTestId('nav-history').click();
+  await page.getByTestId(`history-row-${RUN}`).click();
+  const summary = page.getByTestId('report-error');
+  await summary.waitFor();
+  assert.equal(await summary.innerText(), problem.summary);
+  assert.equal(await summary.getAttribute('role'), 'alert');
+  const details = summary.locator('xpath=following-sibling::details');
+  const pre = details.locator('pre');
+  assert.equal(await details.getAttribute('open'), null);
+  assert.equal(await pre.isVisible(), false);
+  const box = await summary.evaluate((el) => el.parentElement.innerText);
+  assert.ok(box.indexOf(problem.summary) < box.indexOf('Technical detail'), 'the summary comes before the detail');
+  await details.getByText('Technical detail').click();
+  assert.equal(await pre.isVisible(), true);
+  assert.equal(await pre.innerText(), problem.detail);
+  await shot(page, 'report-missing.png');
+  assert.equal(await page.getByTestId('chart-cnn_metrics').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,11 +1,14 @@
 // Runs in the page before the app (page.addInitScript). Defines window.__TAURI_INTERNALS__ the
 // way @tauri-apps/api/mocks mockIPC does, with a scripted fake backend answering from fixtures,
 // and window.__mock for the test: push(batch) delivers a `run-events` batch; calls lists the
-// commands received. The live run is kept in sessionStorage so run_state survives a reload.
+// commands received; fail(cmd, problem) makes a command reject from then on with that
+// CommandError ({ kind, summary, detail }), as the backend's commands do. The live run is kept
+// in sessionStorage so run_state survives a reload.
 export function installMockBackend(fx) {
   const callbacks = new Map();
   const listeners = [];
   const calls = [];
+  const failures = new Map();
   const saved = sessionStorage.getItem('mock-live');
   let live = saved ? JSON.parse(saved) : null;
   const settings = JSON.parse(JSON.stringify(fx.settings));
@@ -87,8 +90,9 @@ export function installMockBackend(fx) {
 
   async function invoke(cmd, args) {
     calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
+    if (failures.has(cmd)) throw failures.get(cmd);
     const fn = commands[cmd];
-    if (!fn) throw `unknown command ${cmd}`;
+    if (!fn) throw { kind: 'internal', summary: `The mock backend has no command ${cmd}.`, detail: 'tests/browser/mock-backend.js' };
     return fn(args ?? {});
   }
 
@@ -117,5 +121,5 @@ export function installMockBackend(fx) {
     metadata: { currentWindow: { label: 'main' }, currentWebview: { windowLabel: 'main', label: 'main' } },
   };
   window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: (_event, id) => callbacks.delete(id) };
-  window.__mock = { push, calls };
+  window.__mock = { push, calls, fail: (cmd, problem) => failures.set(cmd, problem) };
 }

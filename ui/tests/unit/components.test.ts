@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, cleanup } from '@testing-library/svelte';
 import StepCard from '../../src/components/StepCard.svelte';
+import ProblemMessage from '../../src/components/ProblemMessage.svelte';
 import App from '../../src/App.svelte';
 import { initialState, applyEvent } from '../../src/lib/runState';
 import { ui } from '../../src/lib/ui.svelte';
-import { mockBackend, resetBackend } from './mockBackend';
+import { mockBackend, rejectWith, resetBackend } from './mockBackend';
 import { runEvents } from './fixtures';
 
 afterEach(() => {
@@ -17,7 +18,7 @@ describe('StepCard', () => {
   it('opens a failed card with the error first, detail below', async () => {
     const state = initialState();
     applyEvent(state, { type: 'step_finished', step: 'train_cnn', status: 'failed', duration_s: 12,
-      error: 'Not enough free disk space for the model\nneed 512 MiB, 120 MiB free', output_summary: {} });
+      error: 'Not enough free disk space for the model\nneed 512 MiB, 120 MiB free', output_summary: {}, reason: null, reused_from: null });
     render(StepCard, { step: state.steps[4], now: 0 });
     const card = screen.getByTestId('step-card-train_cnn');
     expect(card.dataset.status).toBe('failed');
@@ -39,7 +40,54 @@ describe('StepCard', () => {
   });
 });
 
+describe('ProblemMessage', () => {
+  it('shows the summary first and the technical detail below it, collapsed', () => {
+    render(ProblemMessage, {
+      problem: { kind: 'files', summary: "The run's report could not be read.", detail: '/w/logs/r.json: permission denied (os error 13)' },
+      testid: 'problem',
+      role: 'alert',
+    });
+    const summary = screen.getByTestId('problem');
+    expect(summary.textContent).toBe("The run's report could not be read.");
+    expect(screen.getByRole('alert')).toBe(summary);
+    const box = summary.parentElement as HTMLElement;
+    expect(box.firstElementChild).toBe(summary);
+    const details = box.querySelector('details') as HTMLDetailsElement;
+    expect(summary.nextElementSibling).toBe(details);
+    expect(details.open).toBe(false);
+    expect(details.querySelector('summary')?.textContent).toBe('Technical detail');
+    expect(details.querySelector('pre')?.textContent).toBe('/w/logs/r.json: permission denied (os error 13)');
+    expect(summary.textContent).not.toContain('os error');
+  });
+
+  it('has no detail block when the detail is null', () => {
+    render(ProblemMessage, { problem: { kind: 'conflict', summary: 'A run is already going.', detail: null }, testid: 'problem' });
+    const summary = screen.getByTestId('problem');
+    expect(summary.textContent).toBe('A run is already going.');
+    expect(summary.parentElement?.querySelector('details')).toBeNull();
+    expect(document.body.textContent).not.toContain('Technical detail');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+});
+
 describe('App', () => {
+  it('history: a failed list_runs shows its summary, the detail collapsed below', async () => {
+    mockBackend({
+      list_runs: rejectWith({ kind: 'files', summary: 'The list of runs could not be read.', detail: '/w/logs: No such file or directory (os error 2)' }),
+    });
+    ui.view = 'history';
+    render(App);
+    const summary = await screen.findByTestId('history-error');
+    expect(summary.textContent).toBe('The list of runs could not be read.');
+    expect(summary.getAttribute('role')).toBe('alert');
+    const details = summary.nextElementSibling as HTMLDetailsElement;
+    expect(details.tagName).toBe('DETAILS');
+    expect(details.open).toBe(false);
+    expect(details.textContent).toContain('/w/logs: No such file or directory (os error 2)');
+    expect(screen.queryByText('Loading runs…')).toBeNull();
+  });
+
+
   it('rebuilds a finished run from run_state: 8 cards, verdict, report link', async () => {
     const events = runEvents();
     mockBackend({ run_state: () => ({ run_id: '20261124-080356-04500', running: false, next_seq: events.length, events }) });

@@ -1,9 +1,16 @@
 // A fake backend for component tests: commands answer from fixtures unless overridden.
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import type { EventBatch } from '../../src/lib/bridge';
+import type { CommandError, EventBatch } from '../../src/lib/bridge';
 import { fixture } from './fixtures';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
+
+/** A handler that fails the way the backend does: it rejects with a CommandError object. */
+export function rejectWith(problem: CommandError): Handler {
+  return () => {
+    throw problem;
+  };
+}
 
 // Listener callback ids registered through `plugin:event|listen`, for `pushBatch`.
 let listeners: number[] = [];
@@ -32,7 +39,13 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
         return null;
       }
       const handler = overrides[cmd] ?? defaults[cmd];
-      if (!handler) throw new Error(`unexpected command ${cmd}`);
+      if (!handler) {
+        throw {
+          kind: 'internal',
+          summary: `The mock backend has no command ${cmd}.`,
+          detail: 'tests/unit/mockBackend.ts: give it a default or an override',
+        } satisfies CommandError;
+      }
       return handler((args ?? {}) as Record<string, unknown>);
     },
   );

@@ -32,7 +32,7 @@ describe('applyEvent', () => {
     const state = initialState();
     applyEvent(state, { type: 'step_finished', step: 'download', status: 'up_to_date', duration_s: 0, error: null,
       output_summary: {}, reason: 'unchanged', reused_from: 'r-1' });
-    applyEvent(state, { type: 'step_finished', step: 'validate', status: 'interrupted', duration_s: 3, error: null, output_summary: {} });
+    applyEvent(state, { type: 'step_finished', step: 'validate', status: 'interrupted', duration_s: 3, error: null, output_summary: {}, reason: null, reused_from: null });
     expect(state.steps[0]).toMatchObject({ status: 'up_to_date', reusedFrom: 'r-1', reason: 'unchanged' });
     expect(state.steps[1].status).toBe('interrupted');
     expect(stoppedStep(state)?.id).toBe('validate');

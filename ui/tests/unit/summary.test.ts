@@ -31,7 +31,7 @@ describe('summaries', () => {
 
   it('names the step a failed run stopped at', () => {
     const state = initialState();
-    applyEvent(state, { type: 'step_finished', step: 'train_cnn', status: 'failed', duration_s: 3, error: 'out of disk\ndetail', output_summary: {} });
+    applyEvent(state, { type: 'step_finished', step: 'train_cnn', status: 'failed', duration_s: 3, error: 'out of disk\ndetail', output_summary: {}, reason: null, reused_from: null });
     const text = verdict({ status: 'failed', reportPath: '', summary: {} }, state.steps);
     expect(text).toBe('Failed at step 5, Train CNN Model — out of disk');
   });

@@ -15,6 +15,7 @@ pub mod regression;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub use classification::{ClassificationEvaluation, evaluate_classifiers};
 pub use gate::{EnableModels, GateDecision, GateEvidence, decide};
@@ -26,7 +27,7 @@ pub const RESAMPLES: usize = 1000;
 pub const CONFIDENCE: f64 = 0.95;
 
 /// A figure on the test split with its 95 % percentile-bootstrap interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct Estimate {
     /// The figure on the whole test split.
     pub value: f64,

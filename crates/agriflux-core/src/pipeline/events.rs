@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 use crate::sentinel_hub::cost::CostEstimate;
+use agriflux_raster::SourceKind;
 
 /// Stable machine name of a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum StepId {
     /// 1: download scenes.
@@ -112,7 +114,7 @@ impl std::fmt::Display for StepId {
 }
 
 /// Where a step (or a whole run) stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// Not started.
@@ -150,7 +152,7 @@ impl StepStatus {
 }
 
 /// A step as announced at the start of a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct StepInfo {
     /// Machine name.
     pub id: StepId,
@@ -163,7 +165,7 @@ pub struct StepInfo {
 }
 
 /// Severity of a step's log line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     /// Detail.
@@ -177,7 +179,7 @@ pub enum LogLevel {
 }
 
 /// One event of a run, serialised as tagged JSON (`{"type": "step_started", …}`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
     /// The run began.
@@ -186,13 +188,14 @@ pub enum RunEvent {
         run_id: String,
         /// ISO 8601 start time.
         started_at: String,
-        /// `simulated` or `sentinel-hub`.
-        source: String,
+        /// Where the scenes come from.
+        source: SourceKind,
         /// Why that source was chosen.
         source_reason: String,
         /// The steps, in order.
         steps: Vec<StepInfo>,
         /// The resolved settings (no secrets).
+        #[ts(type = "Record<string, unknown>")]
         settings: Value,
         /// The report written for an earlier run found interrupted (its process died).
         #[serde(default)]
@@ -255,6 +258,7 @@ pub enum RunEvent {
         /// The error, when it failed or was cancelled.
         error: Option<String>,
         /// The step's own figures (for an up-to-date step, those of the run that produced it).
+        #[ts(type = "Record<string, unknown>")]
         output_summary: Value,
         /// Why the step ran, was reused or was skipped.
         #[serde(default)]
@@ -270,6 +274,7 @@ pub enum RunEvent {
         /// Where the run report was written.
         report_path: String,
         /// The report's `summary_statistics`.
+        #[ts(type = "Record<string, unknown>")]
         summary: Value,
     },
 }
@@ -294,7 +299,7 @@ impl<F: Fn(&RunEvent) + Send + Sync> EventSink for F {
 }
 
 /// What a run will do with a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PlannedAction {
     /// The step runs.
@@ -317,7 +322,7 @@ impl PlannedAction {
 }
 
 /// One step of a plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct PlannedStep {
     /// Which step.
     pub step: StepId,

@@ -19,6 +19,7 @@ use super::WorkDir;
 use super::events::{RunEvent, StepStatus};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use crate::atomic_file;
+use agriflux_raster::SourceKind;
 
 /// What the lock file says about the run holding it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -229,8 +230,8 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
     let report = RunReport {
         pipeline_name: PIPELINE_NAME.into(),
         run_id: run_id.clone(),
-        simulated_data: source == "simulated",
-        source,
+        simulated_data: source == SourceKind::Simulated,
+        source: source.to_string(),
         start_time: started_at.clone(),
         end_time: now.to_rfc3339_opts(SecondsFormat::Secs, false),
         total_duration_seconds: chrono::DateTime::parse_from_rfc3339(&started_at)

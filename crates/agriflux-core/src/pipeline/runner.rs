@@ -116,7 +116,7 @@ pub fn run_pipeline(
     sink.emit(&RunEvent::RunStarted {
         run_id: run_id.clone(),
         started_at: iso(started),
-        source: settings.source.to_string(),
+        source: settings.source,
         source_reason: settings.source_reason.clone(),
         steps: steps
             .iter()

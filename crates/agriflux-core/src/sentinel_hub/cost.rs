@@ -10,6 +10,7 @@
 //! (<https://documentation.dataspace.copernicus.eu/Quotas.html>).
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::process::grid_size;
 use crate::settings::{Bbox, Deployment};
@@ -34,7 +35,7 @@ pub fn request_pu(width: usize, height: usize, input_bands: usize, float32: bool
 }
 
 /// The estimated cost of a Sentinel Hub download.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct CostEstimate {
     /// Dates to fetch (one Process request each).
     pub dates: usize,

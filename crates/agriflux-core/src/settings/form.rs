@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::pipeline::StepId;
 
@@ -18,7 +19,7 @@ use super::{
 pub const SECRET_KEY: &str = "SENTINEL_HUB_CLIENT_SECRET";
 
 /// How a field is edited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// Free text.
@@ -36,7 +37,7 @@ pub enum FieldKind {
 }
 
 /// One field of the form.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct SettingsField {
     /// The `.env` key.
     pub key: String,
@@ -57,7 +58,7 @@ pub struct SettingsField {
 }
 
 /// A titled group of fields.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct SettingsGroup {
     /// Stable id: `sentinel_hub`, `area`, `training`, `advanced`.
     pub id: String,
@@ -68,7 +69,7 @@ pub struct SettingsGroup {
 }
 
 /// The whole form.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct SettingsView {
     /// The `.env` file the form edits.
     pub env_path: String,
@@ -77,7 +78,7 @@ pub struct SettingsView {
 }
 
 /// Size of an area at Sentinel-2's 10 m resolution.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, TS)]
 pub struct AreaSize {
     /// Width in pixels.
     pub width_px: u32,
@@ -88,7 +89,7 @@ pub struct AreaSize {
 }
 
 /// The outcome of checking edited values.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, TS)]
 pub struct SettingsCheck {
     /// Reason per `.env` key, for each invalid field.
     pub errors: BTreeMap<String, String>,
@@ -97,7 +98,7 @@ pub struct SettingsCheck {
 }
 
 /// One line written to `.env`; secrets appear only as `(set)`, `(changed)` or `(removed)`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct SettingsChange {
     /// The key.
     pub key: String,
@@ -108,7 +109,7 @@ pub struct SettingsChange {
 }
 
 /// What saving did.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 pub struct SaveOutcome {
     /// False when a value was invalid; nothing was written then.
     pub ok: bool,

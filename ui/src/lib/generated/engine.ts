@@ -1,0 +1,780 @@
+// Generated from the engine's Rust types by src-tauri/src/bindings.rs: do not edit.
+// After changing a type: UPDATE_BINDINGS=1 cargo test -p agriflux-app bindings
+
+/**
+ * Stable machine name of a step.
+ */
+export type StepId = "download" | "validate" | "cnn_dataset" | "lstm_dataset" | "train_cnn" | "train_lstm" | "compare" | "update_env";
+
+/**
+ * Where a step (or a whole run) stands.
+ */
+export type StepStatus = "pending" | "running" | "success" | "failed" | "skipped" | "cancelled" | "interrupted" | "up_to_date";
+
+/**
+ * Severity of a step's log line.
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * Where scenes come from.
+ */
+export type SourceKind = "simulated" | "sentinel-hub" | "files";
+
+/**
+ * A step as announced at the start of a run.
+ */
+export type StepInfo = { 
+/**
+ * Machine name.
+ */
+id: StepId, 
+/**
+ * 1-based position.
+ */
+number: number, 
+/**
+ * Human name.
+ */
+name: string, 
+/**
+ * One-sentence description.
+ */
+description: string, };
+
+/**
+ * The estimated cost of a Sentinel Hub download.
+ */
+export type CostEstimate = { 
+/**
+ * Dates to fetch (one Process request each).
+ */
+dates: number, 
+/**
+ * Grid of one request, px.
+ */
+width: number, 
+/**
+ * Rows of one request, px.
+ */
+height: number, 
+/**
+ * Processing units per date.
+ */
+pu_per_date: number, 
+/**
+ * Processing units in total.
+ */
+processing_units: number, 
+/**
+ * Catalog pages expected (one feature per acquisition every 5 days; overlapping tiles
+ * can add more).
+ */
+catalog_pages: number, 
+/**
+ * HTTP requests: catalog pages, one Process request per date, one token.
+ */
+requests: number, 
+/**
+ * The processing-unit budget compared with, if any.
+ */
+pu_budget: number | null, };
+
+/**
+ * What a run will do with a step.
+ */
+export type PlannedAction = "run" | "up_to_date" | "skip";
+
+/**
+ * One step of a plan.
+ */
+export type PlannedStep = { 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * Run, up to date, or skip.
+ */
+action: PlannedAction, 
+/**
+ * Why, e.g. `setting cnn_epochs changed from 2 to 3`.
+ */
+reason: string, 
+/**
+ * For an up-to-date step, the run that produced its outputs.
+ */
+reused_from: string | null, 
+/**
+ * For a download from Sentinel Hub that runs: the estimated processing units and requests.
+ */
+cost?: CostEstimate | null, };
+
+/**
+ * One event of a run, serialised as tagged JSON (`{"type": "step_started", …}`).
+ */
+export type RunEvent = { "type": "run_started", 
+/**
+ * Unique id of the run (also its folder under `logs/runs/`).
+ */
+run_id: string, 
+/**
+ * ISO 8601 start time.
+ */
+started_at: string, 
+/**
+ * Where the scenes come from.
+ */
+source: SourceKind, 
+/**
+ * Why that source was chosen.
+ */
+source_reason: string, 
+/**
+ * The steps, in order.
+ */
+steps: Array<StepInfo>, 
+/**
+ * The resolved settings (no secrets).
+ */
+settings: Record<string, unknown>, 
+/**
+ * The report written for an earlier run found interrupted (its process died).
+ */
+interrupted_run_report: string | null, 
+/**
+ * What the run will do with each step, and why (computed before any step runs).
+ */
+plan: Array<PlannedStep>, } | { "type": "step_started", 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * Its 1-based position.
+ */
+number: number, 
+/**
+ * How many steps the run has.
+ */
+total: number, } | { "type": "step_progress", 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * Units done.
+ */
+done: number, 
+/**
+ * Units in all.
+ */
+total: number, 
+/**
+ * What a unit is: `scenes`, `epochs`, `patches` …
+ */
+unit: string, 
+/**
+ * A short line about the current unit.
+ */
+message: string, } | { "type": "step_metric", 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * Curve name.
+ */
+series: string, 
+/**
+ * X value (epoch).
+ */
+x: number, 
+/**
+ * Y value.
+ */
+value: number, } | { "type": "step_log", 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * Severity.
+ */
+level: LogLevel, 
+/**
+ * The line.
+ */
+message: string, } | { "type": "step_finished", 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * How it ended.
+ */
+status: StepStatus, 
+/**
+ * Seconds it ran.
+ */
+duration_s: number, 
+/**
+ * The error, when it failed or was cancelled.
+ */
+error: string | null, 
+/**
+ * The step's own figures (for an up-to-date step, those of the run that produced it).
+ */
+output_summary: Record<string, unknown>, 
+/**
+ * Why the step ran, was reused or was skipped.
+ */
+reason: string | null, 
+/**
+ * For an up-to-date step, the run whose outputs were reused.
+ */
+reused_from: string | null, } | { "type": "run_finished", 
+/**
+ * `success`, `failed` or `cancelled`.
+ */
+status: StepStatus, 
+/**
+ * Where the run report was written.
+ */
+report_path: string, 
+/**
+ * The report's `summary_statistics`.
+ */
+summary: Record<string, unknown>, };
+
+/**
+ * A batch of consecutive events of one run, as sent to the window.
+ */
+export type EventBatch = { 
+/**
+ * The run the events belong to.
+ */
+run_id: string, 
+/**
+ * Sequence number of the first event (0 is `run_started`).
+ */
+first_seq: number, 
+/**
+ * The events, in order.
+ */
+events: Array<RunEvent>, };
+
+/**
+ * Everything the window needs to rebuild a run's view.
+ */
+export type LiveRun = { 
+/**
+ * The run's id (empty until the engine has started it).
+ */
+run_id: string, 
+/**
+ * Whether the run is still going.
+ */
+running: boolean, 
+/**
+ * Sequence number of the next event.
+ */
+next_seq: number, 
+/**
+ * The events kept, in order (log lines trimmed per step).
+ */
+events: Array<RunEvent>, };
+
+/**
+ * What the window asks for when it presses Run.
+ */
+export type RunOptions = { 
+/**
+ * Mark step 1 skipped and use the scenes already downloaded.
+ */
+skip_download: boolean, 
+/**
+ * Mark step 2 skipped.
+ */
+skip_validation: boolean, 
+/**
+ * Re-run from this step on, even if later steps are up to date.
+ */
+from_step: StepId | null, 
+/**
+ * Re-run every step.
+ */
+force: boolean, };
+
+/**
+ * The answer to `start_run`.
+ */
+export type StartedRun = { 
+/**
+ * The new run's id.
+ */
+run_id: string, };
+
+/**
+ * The data source badge of the header.
+ */
+export type SourceBadge = { 
+/**
+ * Where a run would take its scenes from.
+ */
+kind: SourceKind, 
+/**
+ * "Simulated data", "Sentinel Hub", "Copernicus Data Space" …
+ */
+label: string, 
+/**
+ * Why this source is used.
+ */
+reason: string, };
+
+/**
+ * What the header shows.
+ */
+export type AppInfo = { 
+/**
+ * The app's version.
+ */
+version: string, 
+/**
+ * The work directory.
+ */
+workdir: string, 
+/**
+ * Its `.env`.
+ */
+env_path: string, 
+/**
+ * The source a run would use now.
+ */
+source: SourceBadge, };
+
+/**
+ * A figure on the test split with its 95 % percentile-bootstrap interval.
+ */
+export type Estimate = { 
+/**
+ * The figure on the whole test split.
+ */
+value: number, 
+/**
+ * Lower end of the 95 % interval.
+ */
+ci_low: number, 
+/**
+ * Upper end of the 95 % interval.
+ */
+ci_high: number, };
+
+/**
+ * Where a run that did not succeed stopped.
+ */
+export type StoppedAt = { 
+/**
+ * The step.
+ */
+step: StepId, 
+/**
+ * Its human name.
+ */
+name: string, 
+/**
+ * `failed`, `cancelled` or `interrupted`.
+ */
+status: StepStatus, 
+/**
+ * Its error message.
+ */
+error: string | null, };
+
+/**
+ * One line of the history.
+ */
+export type RunSummary = { 
+/**
+ * The report's file name in `logs/`.
+ */
+report_file: string, 
+/**
+ * The run's id.
+ */
+run_id: string, 
+/**
+ * ISO 8601 start.
+ */
+started_at: string, 
+/**
+ * Overall status.
+ */
+status: StepStatus, 
+/**
+ * `simulated` or `sentinel-hub`.
+ */
+source: string, 
+/**
+ * The source as the badge says it: "Simulated data", "Sentinel Hub", "Copernicus Data Space" …
+ */
+source_label: string, 
+/**
+ * Whether the scenes were simulated.
+ */
+simulated: boolean, 
+/**
+ * Seconds from start to end.
+ */
+duration_s: number, 
+/**
+ * CNN test accuracy, when the CNN was trained (or reused) in this run.
+ */
+cnn_accuracy: number | null, 
+/**
+ * LSTM test MAE, when the LSTM was trained (or reused) in this run.
+ */
+lstm_mae: number | null, 
+/**
+ * The step where a failed, cancelled or interrupted run stopped.
+ */
+stopped_at: StoppedAt | null, };
+
+/**
+ * CNN headline figures (test split).
+ */
+export type CnnHeadline = { 
+/**
+ * Test accuracy.
+ */
+accuracy: number, 
+/**
+ * Cohen's kappa on the test split.
+ */
+kappa: number | null, 
+/**
+ * Test accuracy of the model trained on synthetic data.
+ */
+synthetic_accuracy: number | null, 
+/**
+ * Improvement over the synthetic baseline, in percentage points.
+ */
+improvement_points: number | null, 
+/**
+ * Improvement over the synthetic baseline, relative, in percent.
+ */
+improvement_relative_pct: number | null, 
+/**
+ * Always `test`.
+ */
+split: "test", };
+
+/**
+ * LSTM headline figures (test split).
+ */
+export type LstmHeadline = { 
+/**
+ * Mean absolute error of the predicted NDVI.
+ */
+mae: number, 
+/**
+ * Coefficient of determination.
+ */
+r2: number | null, 
+/**
+ * MAE of the persistence baseline (last value carried forward).
+ */
+persistence_mae: number | null, 
+/**
+ * MAE of the model trained on synthetic data.
+ */
+synthetic_mae: number | null, 
+/**
+ * Always `test`.
+ */
+split: "test", };
+
+/**
+ * The figures shown first in a report.
+ */
+export type Headline = { 
+/**
+ * CNN figures, when the CNN was trained.
+ */
+cnn: CnnHeadline | null, 
+/**
+ * LSTM figures, when the LSTM was trained.
+ */
+lstm: LstmHeadline | null, 
+/**
+ * The CNN's figures with 95 % intervals, baselines, support and split sizes (the
+ * report's `cnn_evaluation`; absent in reports of older versions).
+ */
+cnn_evaluation: { [figure: string]: unknown; baselines?: Record<string, Record<string, Estimate>>; labels?: { from_ndvi: boolean; note?: string; from?: string | null; observations_used?: number } } | null, 
+/**
+ * The LSTM's figures with 95 % intervals and baselines (`lstm_evaluation`).
+ */
+lstm_evaluation: { [figure: string]: unknown; baselines?: Record<string, Record<string, Estimate>> } | null, 
+/**
+ * Step 8's gate decision (`model_gate`): enable, forced, reason.
+ */
+gate: { enable: boolean; forced: boolean; mode: string; reason: string } | null, };
+
+/**
+ * One step's line in a report.
+ */
+export type StepLine = { 
+/**
+ * Which step.
+ */
+step: StepId, 
+/**
+ * Its position.
+ */
+number: number, 
+/**
+ * Its human name.
+ */
+name: string, 
+/**
+ * How it ended.
+ */
+status: StepStatus, 
+/**
+ * Seconds it ran.
+ */
+duration_s: number | null, 
+/**
+ * Its error.
+ */
+error: string | null, 
+/**
+ * Its own figures.
+ */
+output_summary: Record<string, unknown>, };
+
+/**
+ * A chart of a run: name (also the UI test id), title and SVG document.
+ */
+export type ChartView = { 
+/**
+ * Stable name, e.g. `cnn_confusion`.
+ */
+name: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * The SVG document made by the engine.
+ */
+svg: string, };
+
+/**
+ * Everything the report view shows for one run.
+ */
+export type ReportView = { 
+/**
+ * The run's history line.
+ */
+summary: RunSummary, 
+/**
+ * Headline figures.
+ */
+headline: Headline, 
+/**
+ * Every step.
+ */
+steps: Array<StepLine>, 
+/**
+ * The settings the run used (no secrets).
+ */
+settings: Record<string, unknown>, 
+/**
+ * The run's own charts.
+ */
+charts: Array<ChartView>, 
+/**
+ * Why there are no charts, when there are none.
+ */
+charts_note: string | null, };
+
+/**
+ * The folders the window may open: only these, never a path it names.
+ */
+export type Folder = "reports" | "workdir" | "logs";
+
+/**
+ * How a field is edited.
+ */
+export type FieldKind = "text" | "number" | "date" | "select" | "secret" | "bbox";
+
+/**
+ * One field of the form.
+ */
+export type SettingsField = { 
+/**
+ * The `.env` key.
+ */
+key: string, 
+/**
+ * A short label.
+ */
+label: string, 
+/**
+ * One line of help.
+ */
+help: string, 
+/**
+ * How it is edited.
+ */
+kind: FieldKind, 
+/**
+ * The value in `.env` (`""` when unset; always `""` for the secret).
+ */
+value: string, 
+/**
+ * The value used when the field is unset.
+ */
+placeholder: string, 
+/**
+ * The choices of a select field.
+ */
+options: Array<string> | null, 
+/**
+ * Whether `.env` holds a value (the only thing said about the secret).
+ */
+is_set: boolean, };
+
+/**
+ * A titled group of fields.
+ */
+export type SettingsGroup = { 
+/**
+ * Stable id: `sentinel_hub`, `area`, `training`, `advanced`.
+ */
+id: string, 
+/**
+ * Title shown above the group.
+ */
+title: string, 
+/**
+ * The fields, in display order.
+ */
+fields: Array<SettingsField>, };
+
+/**
+ * The whole form.
+ */
+export type SettingsView = { 
+/**
+ * The `.env` file the form edits.
+ */
+env_path: string, 
+/**
+ * The groups, in display order.
+ */
+groups: Array<SettingsGroup>, };
+
+/**
+ * Size of an area at Sentinel-2's 10 m resolution.
+ */
+export type AreaSize = { 
+/**
+ * Width in pixels.
+ */
+width_px: number, 
+/**
+ * Height in pixels.
+ */
+height_px: number, 
+/**
+ * Area in square kilometres.
+ */
+km2: number, };
+
+/**
+ * The outcome of checking edited values.
+ */
+export type SettingsCheck = { 
+/**
+ * Reason per `.env` key, for each invalid field.
+ */
+errors: { [key in string]: string }, 
+/**
+ * Size of the area the values describe, when it is valid.
+ */
+area: AreaSize | null, };
+
+/**
+ * One line written to `.env`; secrets appear only as `(set)`, `(changed)` or `(removed)`.
+ */
+export type SettingsChange = { 
+/**
+ * The key.
+ */
+key: string, 
+/**
+ * The old value (`""` when it was unset).
+ */
+from: string, 
+/**
+ * The new value.
+ */
+to: string, };
+
+/**
+ * What saving did.
+ */
+export type SaveOutcome = { 
+/**
+ * False when a value was invalid; nothing was written then.
+ */
+ok: boolean, 
+/**
+ * Reason per key for each invalid value.
+ */
+errors: { [key in string]: string }, 
+/**
+ * What was written.
+ */
+changes: Array<SettingsChange>, 
+/**
+ * The file.
+ */
+env_path: string, };
+
+/**
+ * The answer of a connection test, said plainly.
+ */
+export type ConnectionResult = { 
+/**
+ * Whether the service answered.
+ */
+ok: boolean, 
+/**
+ * What works, or what is wrong.
+ */
+message: string, };
+
+/**
+ * What went wrong, so that the window can choose its words and actions.
+ */
+export type ErrorKind = "settings" | "conflict" | "not_found" | "files" | "internal";
+
+/**
+ * A failed command, as the window receives it.
+ */
+export type CommandError = { 
+/**
+ * What kind of failure.
+ */
+kind: ErrorKind, 
+/**
+ * One plain sentence, shown first.
+ */
+summary: string, 
+/**
+ * The technical cause (paths, the system's error, the parser's message), shown below.
+ */
+detail: string | null, };
