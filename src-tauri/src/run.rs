@@ -8,7 +8,7 @@ use std::time::Duration;
 use agriflux_core::pipeline::{
     self, CancelToken, PlannedStep, StepId, plan_run as plan, run_pipeline,
 };
-use agriflux_core::settings::{EnvFile, Settings, SettingsResolver};
+use agriflux_core::settings::{Settings, load_settings};
 use agriflux_core::steps::standard_steps;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
@@ -77,8 +77,6 @@ pub(crate) fn resolve_settings(
     workdir: &AppWorkDir,
     options: &RunOptions,
 ) -> Result<Settings, CommandError> {
-    let env = EnvFile::load(&workdir.env_file()).map_err(CommandError::settings)?;
-    let values = env.values().map_err(CommandError::settings)?;
     let mut flags = BTreeMap::new();
     if options.skip_download {
         flags.insert("skip-download".to_string(), "true".to_string());
@@ -86,9 +84,7 @@ pub(crate) fn resolve_settings(
     if options.skip_validation {
         flags.insert("skip-validation".to_string(), "true".to_string());
     }
-    SettingsResolver::new(&values, workdir.env_file(), &flags)
-        .resolve(chrono::Local::now().date_naive())
-        .map_err(CommandError::settings)
+    load_settings(&workdir.env_file(), &flags).map_err(CommandError::settings)
 }
 
 /// Marks the journal finished however the run thread ends (a panic included), so the window

@@ -5,8 +5,8 @@ mod args;
 mod connection;
 mod console;
 mod logging;
+mod settings_flags;
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -15,7 +15,7 @@ use clap::Parser;
 use agriflux_core::pipeline::{
     CancelToken, EventSink, StepStatus, WorkDir, plan_run, run_pipeline,
 };
-use agriflux_core::settings::{EnvFile, Settings, SettingsResolver};
+use agriflux_core::settings::{Settings, load_settings};
 use agriflux_core::steps::standard_steps;
 
 use args::{Cli, Command, EventsFormat, PipelineArgs, PlanArgs, RunArgs};
@@ -42,13 +42,7 @@ fn main() -> ExitCode {
 
 /// The settings of a run or a plan: defaults, the work directory's `.env`, then the flags.
 fn resolve_settings(workdir: &WorkDir, args: &PipelineArgs) -> Result<Settings> {
-    let env_file = EnvFile::load(&workdir.env_file())?;
-    let env_values = env_file.values()?;
-    let flags: BTreeMap<String, String> = args.option_values();
-    Ok(
-        SettingsResolver::new(&env_values, workdir.env_file(), &flags)
-            .resolve(chrono::Local::now().date_naive())?,
-    )
+    Ok(load_settings(&workdir.env_file(), &args.option_values())?)
 }
 
 fn plan(args: PlanArgs) -> Result<ExitCode> {

@@ -12,7 +12,8 @@ use ts_rs::TS;
 use crate::pipeline::StepId;
 
 use super::{
-    Bbox, EnvFile, OPTIONS, Settings, SettingsError, SettingsResolver, SourceKind, check_bbox,
+    Bbox, EnvFile, FormGroup, OPTIONS, OptionInput, OptionSpec, Settings, SettingsError,
+    SettingsResolver, SourceKind, check_bbox,
 };
 
 /// The `.env` key of the OAuth client secret.
@@ -167,47 +168,22 @@ const SENTINEL_HUB_FIELDS: &[FieldSpec] = &[
     },
 ];
 
-/// Option names (see [`OPTIONS`]) in each group of the form.
-const AREA_OPTIONS: &[&str] = &[
-    "source",
-    "scenes-dir",
-    "labels",
-    "bbox",
-    "start",
-    "end",
-    "days-back",
-    "target-count",
-    "cloud-threshold",
-    "min-valid-dates",
-    "min-valid-fraction",
-];
-const TRAINING_OPTIONS: &[&str] = &[
-    "samples-per-class",
-    "sequence-length",
-    "cnn-epochs",
-    "lstm-epochs",
-    "cnn-patience",
-    "lstm-patience",
-    "cnn-min-accuracy",
-    "seed",
-    "enable-models",
-];
-
 /// Every key the form edits.
 pub fn form_keys() -> Vec<String> {
     let mut keys: Vec<String> = SENTINEL_HUB_FIELDS.iter().map(|f| f.key.into()).collect();
-    keys.extend(option_keys(AREA_OPTIONS));
-    keys.extend(option_keys(TRAINING_OPTIONS));
+    keys.extend(
+        OPTIONS
+            .iter()
+            .filter(|o| o.group != FormGroup::Hidden)
+            .map(OptionSpec::env_key),
+    );
     keys.extend(StepId::ALL.iter().map(|s| timeout_key(s.as_str())));
     keys
 }
 
-fn option_keys(names: &[&str]) -> Vec<String> {
-    names.iter().map(|n| option_key(n)).collect()
-}
-
-fn option_key(name: &str) -> String {
-    format!("AGRIFLUX_{}", name.replace('-', "_").to_uppercase())
+/// The options of one form group, in table order.
+fn options_in(group: FormGroup) -> impl Iterator<Item = &'static OptionSpec> {
+    OPTIONS.iter().filter(move |o| o.group == group)
 }
 
 fn timeout_key(step: &str) -> String {
@@ -229,34 +205,28 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
     let defaults = resolve(&BTreeMap::new(), env_path).ok();
     let current = resolve(&values, env_path).ok();
     let value_of = |key: &str| values.get(key).cloned().unwrap_or_default();
-    let option_field = |name: &str| {
-        let spec = OPTIONS.iter().find(|o| o.name == name);
-        let key = option_key(name);
-        let kind = match name {
-            "bbox" => FieldKind::Bbox,
-            "start" | "end" => FieldKind::Date,
-            "source" | "enable-models" => FieldKind::Select,
-            "scenes-dir" | "labels" => FieldKind::Text,
-            _ => FieldKind::Number,
+    let option_field = |spec: &OptionSpec| {
+        let key = spec.env_key();
+        let (kind, options) = match spec.input {
+            OptionInput::Bbox => (FieldKind::Bbox, None),
+            OptionInput::Date => (FieldKind::Date, None),
+            OptionInput::Choice(words) => (
+                FieldKind::Select,
+                Some(words.iter().map(|w| w.to_string()).collect()),
+            ),
+            OptionInput::Path => (FieldKind::Text, None),
+            OptionInput::Number | OptionInput::Switch => (FieldKind::Number, None),
         };
         // Defaults depend on the source (simulated runs are smaller), so show the ones that
         // apply to the current settings when they resolve.
         let basis = current.as_ref().or(defaults.as_ref());
         SettingsField {
             value: value_of(&key),
-            placeholder: basis.map(|s| default_text(s, name)).unwrap_or_default(),
-            options: match name {
-                "source" => Some(
-                    ["simulated", "sentinel-hub", "files"]
-                        .map(String::from)
-                        .to_vec(),
-                ),
-                "enable-models" => Some(["gated", "always"].map(String::from).to_vec()),
-                _ => None,
-            },
+            placeholder: basis.map(spec.current).unwrap_or_default(),
+            options,
             is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
-            label: label_of(name),
-            help: spec.map(|s| s.help.to_string()).unwrap_or_default(),
+            label: spec.label.into(),
+            help: spec.help.into(),
             kind,
             key,
         }
@@ -283,6 +253,7 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
             is_set: values.get(spec.key).is_some_and(|v| !v.trim().is_empty()),
         });
     }
+    sentinel_hub.extend(options_in(FormGroup::SentinelHub).map(option_field));
     let advanced = StepId::ALL
         .iter()
         .map(|id| {
@@ -312,12 +283,12 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
             group(
                 "area",
                 "Area and dates",
-                AREA_OPTIONS.iter().map(|n| option_field(n)).collect(),
+                options_in(FormGroup::Area).map(option_field).collect(),
             ),
             group(
                 "training",
                 "Training",
-                TRAINING_OPTIONS.iter().map(|n| option_field(n)).collect(),
+                options_in(FormGroup::Training).map(option_field).collect(),
             ),
             group("advanced", "Advanced", advanced),
         ],
@@ -329,70 +300,6 @@ fn group(id: &str, title: &str, fields: Vec<SettingsField>) -> SettingsGroup {
         id: id.into(),
         title: title.into(),
         fields,
-    }
-}
-
-fn label_of(name: &str) -> String {
-    let text = match name {
-        "bbox" => "Area (bbox)",
-        "start" => "First date",
-        "end" => "Last date",
-        "cnn-min-accuracy" => "CNN minimum accuracy",
-        "scenes-dir" => "Scenes folder (files source)",
-        "labels" => "Ground-truth labels (GeoJSON)",
-        "enable-models" => "Switch the models on",
-        "cnn-epochs" => "CNN epochs",
-        "lstm-epochs" => "LSTM epochs",
-        "cnn-patience" => "CNN patience",
-        "lstm-patience" => "LSTM patience",
-        other => return capitalise(&other.replace('-', " ")),
-    };
-    text.into()
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-/// The value a run uses for option `name` when its key is unset, as text.
-fn default_text(s: &Settings, name: &str) -> String {
-    match name {
-        "source" => s.source.to_string(),
-        "bbox" => format!(
-            "{},{},{},{}",
-            s.bbox.min_lon, s.bbox.min_lat, s.bbox.max_lon, s.bbox.max_lat
-        ),
-        "start" => s.dates.start.to_string(),
-        "end" => s.dates.end.to_string(),
-        "days-back" => "365".into(),
-        "target-count" => s.target_count.to_string(),
-        "cloud-threshold" => s.cloud_threshold.to_string(),
-        "min-valid-dates" => s.min_valid_dates.to_string(),
-        "min-valid-fraction" => s.min_valid_fraction.to_string(),
-        "samples-per-class" => s.samples_per_class.to_string(),
-        "sequence-length" => s.sequence_length.to_string(),
-        "cnn-epochs" => s.cnn_epochs.to_string(),
-        "lstm-epochs" => s.lstm_epochs.to_string(),
-        "cnn-patience" => s.cnn_patience.to_string(),
-        "lstm-patience" => s.lstm_patience.to_string(),
-        "cnn-min-accuracy" => s.cnn_min_accuracy.to_string(),
-        "seed" => s.seed.to_string(),
-        "scenes-dir" => s
-            .scenes_dir
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default(),
-        "enable-models" => s.enable_models.to_string(),
-        "labels" => s
-            .labels
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
     }
 }
 

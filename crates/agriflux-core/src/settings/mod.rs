@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::raster::{Bbox, SourceKind};
 pub use env_file::EnvFile;
-pub use options::{OPTIONS, OptionSpec};
-pub use resolver::{MAX_BBOX_SIDE_M, ORIGINAL_BBOX, SIMULATED_BBOX, SettingsResolver, check_bbox};
+pub use options::{FormGroup, OPTIONS, OptionInput, OptionSpec, env_key, option};
+pub use resolver::{
+    MAX_BBOX_SIDE_M, ORIGINAL_BBOX, SIMULATED_BBOX, SettingsResolver, check_bbox, load_settings,
+};
 pub use sentinel_hub::{Deployment, REDACTED, Secret, SentinelHubSettings, url_is_secure};
 
 /// The `.env` key the last step sets to switch the AI models on.

@@ -32,6 +32,18 @@ pub const SIMULATED_BBOX: Bbox = Bbox {
 /// Largest area side accepted, in metres (the Sentinel Hub process API's 2500 px at 10 m).
 pub const MAX_BBOX_SIDE_M: f64 = 25_000.0;
 
+/// The settings of a run whose work directory's `.env` is `env_path`: defaults, then the
+/// `.env` (a missing file is empty), then `flags` keyed by option name (`cnn-epochs`, …).
+/// The one way the CLI and the desktop app load settings.
+pub fn load_settings(
+    env_path: &Path,
+    flags: &BTreeMap<String, String>,
+) -> Result<Settings, SettingsError> {
+    let values = super::EnvFile::load(env_path)?.values()?;
+    SettingsResolver::new(&values, env_path.to_path_buf(), flags)
+        .resolve(chrono::Local::now().date_naive())
+}
+
 /// Where a raw setting value came from, for error messages.
 struct Raw<'a> {
     value: &'a str,
@@ -66,7 +78,7 @@ impl<'a> SettingsResolver<'a> {
                 origin: format!("--{name}"),
             });
         }
-        let key = format!("AGRIFLUX_{}", name.replace('-', "_").to_uppercase());
+        let key = super::env_key(name);
         self.env
             .get(&key)
             .filter(|v| !v.trim().is_empty())
