@@ -21,7 +21,7 @@ use super::kernels;
 use super::metrics::{ClassificationMetrics, argmax};
 use super::persist::{self, Sidecar};
 use super::training::{
-    self, BatchFigures, EVAL_BATCH, Split, Task, TrainingOutcome, TrainingRequest, pick,
+    self, BatchFigures, BatchLoss, EVAL_BATCH, Split, Task, TrainingOutcome, TrainingRequest, pick,
 };
 use super::{CancelToken, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device};
 
@@ -304,13 +304,7 @@ impl Task for CnnTask<'_> {
         pick(split, self.train, self.val).n
     }
 
-    fn batch(
-        &self,
-        net: &CnnNet,
-        split: Split,
-        idx: &[usize],
-        device: &Device,
-    ) -> Result<(Tensor<1>, BatchFigures), MlError> {
+    fn batch(&self, net: &CnnNet, split: Split, idx: &[usize], device: &Device) -> BatchLoss {
         let set = pick(split, self.train, self.val);
         let labels: Vec<i64> = idx.iter().map(|&i| set.y[i]).collect();
         let input = match (&self.augment, split) {
@@ -371,19 +365,14 @@ pub fn train_cnn(
         ))),
     };
     let fitted = training::fit(&task, net, &train_device, cfg, monitor, cancel)?;
-    Ok(TrainingOutcome {
-        model: CnnClassifier {
-            net: fitted.net,
-            arch: arch.clone(),
-            norm: norm.clone(),
-            train_config: Some(cfg.clone()),
-            best_epoch: fitted.best_epoch,
-            device: device.clone().without_autodiff(),
-        },
-        history: fitted.history,
-        best_epoch: fitted.best_epoch,
-        stopped_early: fitted.stopped_early,
-    })
+    Ok(fitted.into_outcome(|net, best_epoch| CnnClassifier {
+        net,
+        arch: arch.clone(),
+        norm: norm.clone(),
+        train_config: Some(cfg.clone()),
+        best_epoch,
+        device: device.clone().without_autodiff(),
+    }))
 }
 
 /// A trained crop-health classifier (evaluation mode) with its input normalisation.
@@ -441,19 +430,11 @@ impl CnnClassifier {
 
     /// Loads a model written by [`save`](Self::save) onto `device`.
     pub fn load_on(path: &Path, device: &Device) -> Result<Self, MlError> {
-        let (sidecar, record) = persist::load::<CnnArchitecture>(path, FORMAT)?;
-        let incompatible = |reason: String| MlError::IncompatibleModel {
-            path: persist::sidecar_path(path),
-            reason,
-        };
-        sidecar
-            .architecture
-            .validate()
-            .map_err(|e| incompatible(e.to_string()))?;
-        sidecar
-            .normalisation
-            .check(CNN_BANDS)
-            .map_err(|e| incompatible(e.to_string()))?;
+        let (sidecar, record) =
+            persist::load_checked(path, FORMAT, |arch: &CnnArchitecture, norm| {
+                arch.validate().map_err(|e| e.to_string())?;
+                norm.check(CNN_BANDS).map_err(|e| e.to_string())
+            })?;
         let device = device.clone().without_autodiff();
         let net = CnnNet::new(&sidecar.architecture, &device, false);
         let net = persist::apply(net, record, path)?.valid();

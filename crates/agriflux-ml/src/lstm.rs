@@ -13,7 +13,7 @@ use super::bilstm;
 use super::metrics::RegressionMetrics;
 use super::persist::{self, Sidecar};
 use super::training::{
-    self, BatchFigures, EVAL_BATCH, Split, Task, TrainingOutcome, TrainingRequest, pick,
+    self, BatchFigures, BatchLoss, EVAL_BATCH, Split, Task, TrainingOutcome, TrainingRequest, pick,
 };
 use super::{CancelToken, MlError, Normalisation, TrainConfig, TrainingMonitor, default_device};
 
@@ -278,13 +278,7 @@ impl Task for LstmTask<'_> {
         pick(split, self.train, self.val).n
     }
 
-    fn batch(
-        &self,
-        net: &LstmNet,
-        split: Split,
-        idx: &[usize],
-        device: &Device,
-    ) -> Result<(Tensor<1>, BatchFigures), MlError> {
+    fn batch(&self, net: &LstmNet, split: Split, idx: &[usize], device: &Device) -> BatchLoss {
         let set = pick(split, self.train, self.val);
         let input = batch_tensor(set.x, idx, set.seq_len, set.features, self.norm, device);
         let pred = net.forward(input) + last_values(set.x, idx, set.seq_len, set.features, device);
@@ -337,21 +331,16 @@ pub fn train_lstm(
     let net = LstmNet::new(arch, train.features, &train_device, true);
     let task = LstmTask { train, val, norm };
     let fitted = training::fit(&task, net, &train_device, cfg, monitor, cancel)?;
-    Ok(TrainingOutcome {
-        model: LstmRegressor {
-            net: fitted.net,
-            arch: arch.clone(),
-            features: train.features,
-            seq_len: train.seq_len,
-            norm: norm.clone(),
-            train_config: Some(cfg.clone()),
-            best_epoch: fitted.best_epoch,
-            device: device.clone().without_autodiff(),
-        },
-        history: fitted.history,
-        best_epoch: fitted.best_epoch,
-        stopped_early: fitted.stopped_early,
-    })
+    Ok(fitted.into_outcome(|net, best_epoch| LstmRegressor {
+        net,
+        arch: arch.clone(),
+        features: train.features,
+        seq_len: train.seq_len,
+        norm: norm.clone(),
+        train_config: Some(cfg.clone()),
+        best_epoch,
+        device: device.clone().without_autodiff(),
+    }))
 }
 
 /// A trained NDVI forecaster (evaluation mode) with its input normalisation.
@@ -447,23 +436,14 @@ impl LstmRegressor {
 
     /// Loads a model written by [`save`](Self::save) onto `device`.
     pub fn load_on(path: &Path, device: &Device) -> Result<Self, MlError> {
-        let (sidecar, record) = persist::load::<LstmShape>(path, FORMAT)?;
-        let incompatible = |reason: String| MlError::IncompatibleModel {
-            path: persist::sidecar_path(path),
-            reason,
-        };
+        let (sidecar, record) = persist::load_checked(path, FORMAT, |shape: &LstmShape, norm| {
+            shape.arch.validate().map_err(|e| e.to_string())?;
+            if shape.features == 0 {
+                return Err("zero input features".into());
+            }
+            norm.check(shape.features).map_err(|e| e.to_string())
+        })?;
         let shape = sidecar.architecture;
-        shape
-            .arch
-            .validate()
-            .map_err(|e| incompatible(e.to_string()))?;
-        if shape.features == 0 {
-            return Err(incompatible("zero input features".into()));
-        }
-        sidecar
-            .normalisation
-            .check(shape.features)
-            .map_err(|e| incompatible(e.to_string()))?;
         let device = device.clone().without_autodiff();
         let net = LstmNet::new(&shape.arch, shape.features, &device, false);
         let net = persist::apply(net, record, path)?.valid();

@@ -228,6 +228,23 @@ pub(crate) fn load<A: DeserializeOwned>(
     Ok((sidecar, record))
 }
 
+/// [`load`], then `check` on the architecture and the normalisation (a model of the right
+/// format whose shape this build cannot use), its complaint reported as an incompatible model.
+pub(crate) fn load_checked<A: DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    check: impl FnOnce(&A, &Normalisation) -> Result<(), String>,
+) -> Result<(Sidecar<A>, ModuleRecord), MlError> {
+    let (sidecar, record) = load::<A>(path, format)?;
+    check(&sidecar.architecture, &sidecar.normalisation).map_err(|reason| {
+        MlError::IncompatibleModel {
+            path: sidecar_path(path),
+            reason,
+        }
+    })?;
+    Ok((sidecar, record))
+}
+
 /// Applies `record` to `net`, reporting a mismatch as an incompatible model.
 pub(crate) fn apply<M: Module>(net: M, record: ModuleRecord, path: &Path) -> Result<M, MlError> {
     net.try_load_record(record)

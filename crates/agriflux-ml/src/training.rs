@@ -145,14 +145,11 @@ pub(crate) trait Task {
     /// Number of samples in `split`.
     fn len(&self, split: Split) -> usize;
     /// Forward pass over samples `idx` of `split` on `device`: the batch's mean loss and figures.
-    fn batch(
-        &self,
-        net: &Self::Net,
-        split: Split,
-        idx: &[usize],
-        device: &Device,
-    ) -> Result<(Tensor<1>, BatchFigures), MlError>;
+    fn batch(&self, net: &Self::Net, split: Split, idx: &[usize], device: &Device) -> BatchLoss;
 }
+
+/// A batch's mean loss (a one-element tensor to differentiate) and its figures.
+pub(crate) type BatchLoss = Result<(Tensor<1>, BatchFigures), MlError>;
 
 /// What [`fit`] returns.
 pub(crate) struct Fitted<N> {
@@ -164,6 +161,18 @@ pub(crate) struct Fitted<N> {
     pub best_epoch: usize,
     /// Whether patience ran out before `max_epochs`.
     pub stopped_early: bool,
+}
+
+impl<N> Fitted<N> {
+    /// The outcome whose model `wrap` builds from the best network and its epoch.
+    pub(crate) fn into_outcome<M>(self, wrap: impl FnOnce(N, usize) -> M) -> TrainingOutcome<M> {
+        TrainingOutcome {
+            model: wrap(self.net, self.best_epoch),
+            history: self.history,
+            best_epoch: self.best_epoch,
+            stopped_early: self.stopped_early,
+        }
+    }
 }
 
 /// Reads a one-element loss tensor.

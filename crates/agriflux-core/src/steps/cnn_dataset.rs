@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::UsesSettings;
 use super::{REAL, dataset_files, load_usable_scenes, scene_deps};
 use crate::datasets::patches::{
     OBSERVED_LABELS_STRIDE, PatchConfig, PatchLabels, build_patch_splits, save_patch_splits,
@@ -34,8 +35,7 @@ impl Step for CnnDatasetStep {
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         Some(
             scene_deps(workdir, settings)
-                .setting("samples_per_class", settings.samples_per_class)
-                .setting("seed", settings.seed)
+                .uses(settings, &["samples-per-class", "seed"])
                 .setting(
                     "labels",
                     settings

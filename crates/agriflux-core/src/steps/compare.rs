@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::UsesSettings;
 use super::cnn_dataset::dataset_error;
 use super::evaluate::{
     CNN_BASELINES, LSTM_BASELINES, baseline_pairs, cnn_labels, evaluate_cnn_models,
@@ -97,13 +98,11 @@ impl Step for CompareStep {
         let reports = workdir.reports();
         Some(
             scene_deps(workdir, settings)
-                .setting("seed", settings.seed)
-                .setting("samples_per_class", settings.samples_per_class)
-                .setting("sequence_length", settings.sequence_length)
-                .setting("cnn_epochs", settings.cnn_epochs)
-                .setting("cnn_patience", settings.cnn_patience)
-                .setting("lstm_epochs", settings.lstm_epochs)
-                .setting("lstm_patience", settings.lstm_patience)
+                .uses(settings, &["seed", "samples-per-class", "sequence-length"])
+                .uses(
+                    settings,
+                    &["cnn-epochs", "cnn-patience", "lstm-epochs", "lstm-patience"],
+                )
                 .inputs(model_files(workdir, "cnn", REAL, true))
                 .inputs(model_files(workdir, "lstm", REAL, true))
                 .inputs(dataset_files(workdir, "cnn", REAL, &[Split::Test], false))

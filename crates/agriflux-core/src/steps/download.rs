@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::UsesSettings;
 use crate::files_source::FilesSource;
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir, ensure_free_space,
@@ -196,15 +197,11 @@ impl Step for DownloadStep {
     /// window the dates move every day, so pin `--start`/`--end` while tuning.
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         let deps = StepDeps::new()
-            .setting("source", settings.source)
-            .setting("bbox", settings.bbox)
-            .setting("start", settings.dates.start)
-            .setting("end", settings.dates.end)
-            .setting("target_count", settings.target_count)
-            .setting("cloud_threshold", settings.cloud_threshold)
+            .uses(settings, &["source", "bbox", "start", "end"])
+            .uses(settings, &["target-count", "cloud-threshold"])
             .outputs([FileSet::tree(workdir.scenes())]);
         Some(match settings.source {
-            SourceKind::Simulated => deps.setting("seed", settings.seed),
+            SourceKind::Simulated => deps.uses(settings, &["seed"]),
             SourceKind::SentinelHub => {
                 deps.setting("sentinel_hub_base_url", &settings.sentinel_hub.base_url)
             }

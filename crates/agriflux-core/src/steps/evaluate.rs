@@ -22,6 +22,41 @@ pub(crate) const CNN_BASELINES: [&str; 4] = [
 /// The LSTM baselines' names in reports.
 pub(crate) const LSTM_BASELINES: [&str; 2] = ["persistence", "linear_trend"];
 
+/// The figures of the `names` baselines among `predictors`, by name.
+pub(crate) fn baseline_figures<F: serde::Serialize>(
+    predictors: &std::collections::BTreeMap<String, F>,
+    names: &[&str],
+) -> serde_json::Map<String, Value> {
+    names
+        .iter()
+        .map(|b| (b.to_string(), json!(predictors[*b])))
+        .collect()
+}
+
+/// A model's headline: its own `figures` (an object) with what every headline carries: the
+/// baselines' figures, the best baseline and the gate's evidence, the split sizes, and the
+/// bootstrap's confidence and resamples.
+pub(crate) fn headline(
+    figures: Value,
+    baselines: serde_json::Map<String, Value>,
+    gate_evidence: &Option<GateEvidence>,
+    split_sizes: Value,
+    resamples: usize,
+) -> Value {
+    let mut headline = json!({
+        "baselines": baselines,
+        "best_baseline": gate_evidence.as_ref().map(|e| e.baseline.clone()),
+        "gate_evidence": gate_evidence,
+        "split_sizes": split_sizes,
+        "confidence": crate::evaluation::CONFIDENCE,
+        "resamples": resamples,
+    });
+    if let (Some(headline), Value::Object(figures)) = (headline.as_object_mut(), figures) {
+        headline.extend(figures);
+    }
+    headline
+}
+
 /// A baseline's name in plain words.
 pub(crate) fn baseline_words(name: &str) -> &'static str {
     match name {

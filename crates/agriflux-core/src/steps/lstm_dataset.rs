@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::UsesSettings;
 use super::cnn_dataset::dataset_error;
 use super::{REAL, dataset_files, load_usable_scenes, scene_deps};
 use crate::datasets::Split;
@@ -24,7 +25,7 @@ impl Step for LstmDatasetStep {
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         Some(
             scene_deps(workdir, settings)
-                .setting("sequence_length", settings.sequence_length)
+                .uses(settings, &["sequence-length"])
                 .outputs(dataset_files(workdir, "lstm", REAL, &Split::ALL, true)),
         )
     }

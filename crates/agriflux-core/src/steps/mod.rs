@@ -26,7 +26,7 @@ pub use validate::ValidateStep;
 use crate::datasets::Split;
 use crate::pipeline::{FileSet, Step, StepContext, StepDeps, StepError, WorkDir};
 use crate::raster::scene::{Scene, list_scene_dirs, read_scene};
-use crate::settings::Settings;
+use crate::settings::{Settings, option};
 
 /// The eight steps in pipeline order.
 pub fn standard_steps() -> Vec<Box<dyn Step>> {
@@ -40,6 +40,24 @@ pub fn standard_steps() -> Vec<Box<dyn Step>> {
         Box::new(CompareStep),
         Box::new(UpdateEnvStep),
     ]
+}
+
+/// Declares the settings a step depends on by their names in the settings table
+/// ([`crate::settings::OPTIONS`]), so that a fingerprint's setting names and values come from
+/// the one table: `cnn-epochs` is recorded as `cnn_epochs` with the value the run uses.
+pub(crate) trait UsesSettings {
+    /// These dependencies plus the settings `names` and their values in `settings`.
+    fn uses(self, settings: &Settings, names: &[&str]) -> Self;
+}
+
+impl UsesSettings for StepDeps {
+    fn uses(self, settings: &Settings, names: &[&str]) -> Self {
+        names.iter().fold(self, |deps, name| {
+            // A name outside the table is a bug in a step, found by any test that plans a run.
+            let spec = option(name).unwrap_or_else(|| panic!("no setting is called {name}"));
+            deps.setting(&name.replace('-', "_"), (spec.current)(settings))
+        })
+    }
 }
 
 /// What a training step reads and writes: the real `kind` (`cnn` or `lstm`) splits and
@@ -121,9 +139,7 @@ pub(crate) fn failed_validation(workdir: &WorkDir) -> BTreeMap<String, Vec<Strin
 /// that choose among the scene folders (source, area, clear-pixel fraction).
 pub(crate) fn scene_deps(workdir: &WorkDir, settings: &Settings) -> StepDeps {
     StepDeps::new()
-        .setting("source", settings.source)
-        .setting("bbox", settings.bbox)
-        .setting("min_valid_fraction", settings.min_valid_fraction)
+        .uses(settings, &["source", "bbox", "min-valid-fraction"])
         .inputs([
             FileSet::tree(workdir.scenes()),
             FileSet::file(validation_status_path(workdir)),
@@ -194,4 +210,63 @@ pub const SYNTHETIC: &str = "synthetic";
 /// Rounds for reports (4 decimals).
 pub(crate) fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::settings::{OPTIONS, SettingsResolver};
+
+    #[test]
+    fn settings_used_are_recorded_as_fingerprints_always_recorded_them() {
+        // The names and texts of fingerprints written before the settings table named them:
+        // a change here would make every step of every work directory run again.
+        let env = BTreeMap::from([
+            ("AGRIFLUX_SCENES_DIR".to_string(), "/srv/scenes".to_string()),
+            ("AGRIFLUX_CNN_MIN_ACCURACY".to_string(), "0.9".to_string()),
+        ]);
+        let s = SettingsResolver::new(&env, PathBuf::from("/w/.env"), &BTreeMap::new())
+            .resolve(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+            .unwrap();
+        let by_hand = StepDeps::new()
+            .setting("source", s.source)
+            .setting("bbox", s.bbox)
+            .setting("start", s.dates.start)
+            .setting("end", s.dates.end)
+            .setting("cloud_threshold", s.cloud_threshold)
+            .setting("min_valid_fraction", s.min_valid_fraction)
+            .setting("cnn_min_accuracy", s.cnn_min_accuracy)
+            .setting("seed", s.seed)
+            .setting("enable_models", s.enable_models)
+            .setting("scenes_dir", s.scenes_dir.as_ref().unwrap().display());
+        let from_table = StepDeps::new().uses(
+            &s,
+            &[
+                "source",
+                "bbox",
+                "start",
+                "end",
+                "cloud-threshold",
+                "min-valid-fraction",
+                "cnn-min-accuracy",
+                "seed",
+                "enable-models",
+                "scenes-dir",
+            ],
+        );
+        assert_eq!(from_table, by_hand);
+    }
+
+    #[test]
+    #[should_panic(expected = "no setting is called cnn_epochs")]
+    fn a_setting_outside_the_table_is_a_bug() {
+        let s = SettingsResolver::new(&BTreeMap::new(), PathBuf::from(".env"), &BTreeMap::new())
+            .resolve(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+            .unwrap();
+        assert!(!OPTIONS.is_empty());
+        let _ = StepDeps::new().uses(&s, &["cnn_epochs"]);
+    }
 }

@@ -2,14 +2,14 @@
 
 use serde_json::json;
 
+use super::UsesSettings;
 use super::cnn_dataset::dataset_error;
 use super::evaluate::{
-    CNN_BASELINES, baseline_pairs, cnn_gate_evidence, cnn_labels, cnn_split_sizes,
-    evaluate_cnn_models,
+    CNN_BASELINES, baseline_figures, baseline_pairs, cnn_gate_evidence, cnn_labels,
+    cnn_split_sizes, evaluate_cnn_models, headline,
 };
-use super::training::{evaluate_cnn, train_cnn, write_predictions};
+use super::training::{MetricsReport, evaluate_cnn, train_cnn, write_predictions};
 use super::{REAL, model_path, round4, training_step_deps};
-use crate::atomic_file;
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::Split;
 use crate::datasets::patches::{load_patch_metadata, load_patch_set};
@@ -27,16 +27,10 @@ impl Step for TrainCnnStep {
     }
 
     /// Reads the real CNN splits and metadata (so `samples_per_class` reaches it through those
-    /// files); depends on epochs, patience, seed and the quality gate; writes the model, its
-    /// sidecar and history, the test predictions and the metrics.
+    /// files) and depends on epochs, patience, seed and the quality gate.
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
-        Some(
-            training_step_deps(workdir, "cnn")
-                .setting("cnn_epochs", settings.cnn_epochs)
-                .setting("cnn_patience", settings.cnn_patience)
-                .setting("seed", settings.seed)
-                .setting("cnn_min_accuracy", settings.cnn_min_accuracy),
-        )
+        let used = ["cnn-epochs", "cnn-patience", "seed", "cnn-min-accuracy"];
+        Some(training_step_deps(workdir, "cnn").uses(settings, &used))
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
@@ -88,51 +82,39 @@ impl Step for TrainCnnStep {
             let rule = &evaluation.predictors["ndvi_rule_centre"].accuracy;
             ctx.warn(format!("{note} (the rule itself scores accuracy {rule})"));
         }
-        let baselines: serde_json::Map<String, serde_json::Value> = CNN_BASELINES
-            .iter()
-            .map(|b| (b.to_string(), json!(evaluation.predictors[*b])))
-            .collect();
-        let headline = json!({
-            "accuracy": evaluation.predictors["model"].accuracy,
-            "macro_f1": evaluation.predictors["model"].macro_f1,
-            "cohen_kappa": evaluation.predictors["model"].cohen_kappa,
+        let model = &evaluation.predictors["model"];
+        let figures = json!({
+            "accuracy": model.accuracy,
+            "macro_f1": model.macro_f1,
+            "cohen_kappa": model.cohen_kappa,
             "support": evaluation.support,
             "test_blocks": evaluation.clusters,
-            "baselines": baselines,
-            "best_baseline": gate_evidence.as_ref().map(|e| e.baseline.clone()),
-            "gate_evidence": gate_evidence,
             "labels": labels,
-            "split_sizes": split_sizes,
-            "confidence": crate::evaluation::CONFIDENCE,
-            "resamples": evaluation.resamples,
         });
-        let metrics_path = models.join("cnn_real_metrics.json");
-        let report = json!({
-            "evaluation": evaluation,
-            "headline": headline,
-            "gate_evidence": headline["gate_evidence"],
-            "model": "cnn_real",
-            "source": meta.source,
-            "simulated_data": meta.source == "simulated",
-            "evaluated_on": "test",
+        let baselines = baseline_figures(&evaluation.predictors, &CNN_BASELINES);
+        let headline = headline(
+            figures,
+            baselines,
+            &gate_evidence,
+            split_sizes,
+            evaluation.resamples,
+        );
+        let extra = json!({
             "test_patches": test.len(),
             "class_names": CLASS_NAMES,
             "metrics": metrics,
-            "best_epoch": outcome.best_epoch,
-            "epochs_run": outcome.history.len(),
-            "stopped_early": outcome.stopped_early,
-            "num_params": outcome.model.num_params(),
             "quality_gate": {"min_accuracy": min, "passed": gate_passed},
-            // Relative to the work directory: the folder can be moved, and two runs of one
-            // seed in two folders write the same file.
-            "model_file": model_file
-                .strip_prefix(ctx.workdir.root())
-                .unwrap_or(&model_file)
-                .display()
-                .to_string(),
         });
-        atomic_file::write_json(&metrics_path, &report)
-            .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
+        let report = MetricsReport {
+            model: "cnn_real",
+            source: &meta.source,
+            evaluation: json!(evaluation),
+            headline: &headline,
+            outcome: &outcome,
+            num_params: outcome.model.num_params(),
+            model_file: &model_file,
+        };
+        let metrics_path = report.write(ctx, extra)?;
 
         let mut out = StepOutput::new();
         out.insert("evaluated_on".into(), json!("test"));

@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
+use super::UsesSettings;
 use super::cnn_dataset::dataset_error;
 use super::evaluate::{
-    LSTM_BASELINES, baseline_pairs, evaluate_lstm_models, lstm_gate_evidence, lstm_split_sizes,
+    LSTM_BASELINES, baseline_figures, baseline_pairs, evaluate_lstm_models, headline,
+    lstm_gate_evidence, lstm_split_sizes,
 };
-use super::training::{evaluate_lstm, train_lstm, write_predictions};
+use super::training::{MetricsReport, evaluate_lstm, train_lstm, write_predictions};
 use super::{REAL, model_path, round4, training_step_deps};
-use crate::atomic_file;
 use crate::datasets::Split;
 use crate::datasets::sequences::{load_sequence_metadata, load_sequence_set};
 use crate::ml::RegressionMetrics;
@@ -23,17 +24,11 @@ impl Step for TrainLstmStep {
         StepId::TrainLstm
     }
 
-    /// Reads the real LSTM splits and metadata; depends on epochs, patience, seed and the
-    /// sequence length (it checks the dataset against it); writes the model, its sidecar and
-    /// history, the test predictions and the metrics.
+    /// Reads the real LSTM splits and metadata and depends on epochs, patience, seed and the
+    /// sequence length (it checks the dataset against it).
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
-        Some(
-            training_step_deps(workdir, "lstm")
-                .setting("lstm_epochs", settings.lstm_epochs)
-                .setting("lstm_patience", settings.lstm_patience)
-                .setting("seed", settings.seed)
-                .setting("sequence_length", settings.sequence_length),
-        )
+        let used = ["lstm-epochs", "lstm-patience", "seed", "sequence-length"];
+        Some(training_step_deps(workdir, "lstm").uses(settings, &used))
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
@@ -79,50 +74,39 @@ impl Step for TrainLstmStep {
         if let Some(e) = &gate_evidence {
             ctx.info(format!("LSTM test figures: {}", e.sentence()));
         }
-        let baselines: serde_json::Map<String, serde_json::Value> = LSTM_BASELINES
-            .iter()
-            .map(|b| (b.to_string(), json!(evaluation.predictors[*b])))
-            .collect();
-        let headline = json!({
-            "mae": evaluation.predictors["model"].mae,
-            "rmse": evaluation.predictors["model"].rmse,
-            "r2": evaluation.predictors["model"].r2,
-            "skill_vs_persistence": evaluation.predictors["model"].skill,
-            "baselines": baselines,
-            "best_baseline": gate_evidence.as_ref().map(|e| e.baseline.clone()),
-            "gate_evidence": gate_evidence,
+        let model = &evaluation.predictors["model"];
+        let figures = json!({
+            "mae": model.mae,
+            "rmse": model.rmse,
+            "r2": model.r2,
+            "skill_vs_persistence": model.skill,
             "test_target_dates": evaluation.target_dates,
             "test_spatial_clusters": evaluation.spatial_clusters,
-            "split_sizes": lstm_split_sizes(&meta),
-            "confidence": crate::evaluation::CONFIDENCE,
-            "resamples": evaluation.resamples,
         });
-        let metrics_path = models.join("lstm_real_metrics.json");
-        let report = json!({
-            "evaluation": evaluation,
-            "headline": headline,
-            "gate_evidence": headline["gate_evidence"],
-            "model": "lstm_real",
-            "source": meta.source,
-            "simulated_data": meta.source == "simulated",
-            "evaluated_on": "test",
+        let baselines = baseline_figures(&evaluation.predictors, &LSTM_BASELINES);
+        let split_sizes = lstm_split_sizes(&meta);
+        let headline = headline(
+            figures,
+            baselines,
+            &gate_evidence,
+            split_sizes,
+            evaluation.resamples,
+        );
+        let extra = json!({
             "test_sequences": test.len(),
             "metrics": metrics,
             "persistence_baseline": persistence,
-            "best_epoch": outcome.best_epoch,
-            "epochs_run": outcome.history.len(),
-            "stopped_early": outcome.stopped_early,
-            "num_params": outcome.model.num_params(),
-            // Relative to the work directory: the folder can be moved, and two runs of one
-            // seed in two folders write the same file.
-            "model_file": model_file
-                .strip_prefix(ctx.workdir.root())
-                .unwrap_or(&model_file)
-                .display()
-                .to_string(),
         });
-        atomic_file::write_json(&metrics_path, &report)
-            .map_err(|e| StepError::failed(format!("{}: {e}", metrics_path.display())))?;
+        let report = MetricsReport {
+            model: "lstm_real",
+            source: &meta.source,
+            evaluation: json!(evaluation),
+            headline: &headline,
+            outcome: &outcome,
+            num_params: outcome.model.num_params(),
+            model_file: &model_file,
+        };
+        let metrics_path = report.write(ctx, extra)?;
 
         let mut out = StepOutput::new();
         out.insert(

@@ -1,7 +1,7 @@
 //! Shared by the training and comparison steps: train a model with live events, evaluate it on
 //! a split, and write its history, metrics and predictions.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -275,4 +275,64 @@ pub(crate) fn write_predictions(
         vec![rows, width]
     };
     write_npy(path, &shape, values).map_err(|e| StepError::failed(e.to_string()))
+}
+
+/// `models/<model>_metrics.json`: the fields both training steps record (the test evaluation
+/// and its headline, where the data came from, how training went, the model file).
+pub(crate) struct MetricsReport<'a, M> {
+    /// `cnn_real` or `lstm_real`.
+    pub model: &'a str,
+    /// The dataset's source (`simulated`, `sentinel-hub`, `files`).
+    pub source: &'a str,
+    /// Every predictor's figures on the test split.
+    pub evaluation: serde_json::Value,
+    /// The figures the report shows first (with `gate_evidence`).
+    pub headline: &'a serde_json::Value,
+    /// The training run.
+    pub outcome: &'a TrainingOutcome<M>,
+    /// The model's parameter count.
+    pub num_params: usize,
+    /// The saved model.
+    pub model_file: &'a Path,
+}
+
+impl<M> MetricsReport<'_, M> {
+    /// Writes the report, with the step's own `extra` fields (an object) merged in, and
+    /// returns its path.
+    pub(crate) fn write(
+        &self,
+        ctx: &StepContext<'_>,
+        extra: serde_json::Value,
+    ) -> Result<PathBuf, StepError> {
+        let path = ctx
+            .workdir
+            .models()
+            .join(format!("{}_metrics.json", self.model));
+        let mut report = json!({
+            "evaluation": self.evaluation,
+            "headline": self.headline,
+            "gate_evidence": self.headline["gate_evidence"],
+            "model": self.model,
+            "source": self.source,
+            "simulated_data": self.source == "simulated",
+            "evaluated_on": "test",
+            "best_epoch": self.outcome.best_epoch,
+            "epochs_run": self.outcome.history.len(),
+            "stopped_early": self.outcome.stopped_early,
+            "num_params": self.num_params,
+            // Relative to the work directory: the folder can be moved, and two runs of one
+            // seed in two folders write the same file.
+            "model_file": self
+                .model_file
+                .strip_prefix(ctx.workdir.root())
+                .unwrap_or(self.model_file)
+                .display()
+                .to_string(),
+        });
+        if let (Some(report), serde_json::Value::Object(extra)) = (report.as_object_mut(), extra) {
+            report.extend(extra);
+        }
+        atomic_file::write_json(&path, &report).map_err(|e| io_failed(&path, e))?;
+        Ok(path)
+    }
 }

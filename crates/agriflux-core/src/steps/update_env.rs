@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::UsesSettings;
 use super::{REAL, model_files};
 use crate::evaluation::{GateDecision, GateEvidence, decide};
 use crate::pipeline::{
@@ -79,8 +80,7 @@ impl Step for UpdateEnvStep {
                 .inputs(model_files(workdir, "cnn", REAL, false))
                 .inputs(model_files(workdir, "lstm", REAL, false))
                 .inputs(METRICS_FILES.map(|f| FileSet::file(workdir.models().join(f))))
-                .setting("enable_models", settings.enable_models)
-                .setting("source", settings.source)
+                .uses(settings, &["enable-models", "source"])
                 .not_in_place(not_in_place),
         )
     }

@@ -7,6 +7,7 @@ use chrono::Local;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::UsesSettings;
 use crate::atomic_file;
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
@@ -193,8 +194,7 @@ impl Step for ValidateStep {
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         Some(
             StepDeps::new()
-                .setting("min_valid_fraction", settings.min_valid_fraction)
-                .setting("min_valid_dates", settings.min_valid_dates)
+                .uses(settings, &["min-valid-fraction", "min-valid-dates"])
                 .inputs([FileSet::tree(workdir.scenes())])
                 .outputs([FileSet::file(super::validation_status_path(workdir))]),
         )
