@@ -40,7 +40,7 @@ use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::activations::{cell_backward, cell_forward};
-use super::kernels::{dense, matmul, tensor, values};
+use super::kernels::{Operand, dense, matmul, tensor, values};
 
 /// Sequences per work unit: fixed, so the order in which gradients are summed never depends on
 /// the thread count.
@@ -54,6 +54,8 @@ pub trait LstmKernels: Backend {
     /// gates in the order input, forget, cell, output. Output `[B, L, 2H]` (at each time step
     /// the forward state, then the reverse state) or, with `last_only`, `[B, 2H]`: the states
     /// at the last time step only.
+    // burn's `backend_extension` makes each tensor argument a node of the autodiff graph, so
+    // the two directions' weights cannot travel in a struct: the one allowance of its kind.
     #[allow(clippy::too_many_arguments)]
     fn bilstm(
         x: FloatTensor<Self>,
@@ -419,16 +421,12 @@ impl Layer {
         // Input projection of every step at once, onto the bias.
         let mut gates = bias.repeat(steps * size);
         matmul(
-            steps * size,
-            h4,
-            d,
+            (steps * size, h4, d),
             &mut gates,
-            (1, h4 as isize),
+            h4,
             true,
-            &xs,
-            (1, d as isize),
-            w_ih,
-            (1, h4 as isize),
+            Operand::rows(&xs, d),
+            Operand::rows(w_ih, h4),
         );
 
         let mut h = vec![0.0f32; (steps + 1) * size * hd];
@@ -439,16 +437,12 @@ impl Layer {
             let a = &mut gates[s * size * h4..(s + 1) * size * h4];
             if s > 0 {
                 matmul(
-                    size,
-                    h4,
-                    hd,
+                    (size, h4, hd),
                     a,
-                    (1, h4 as isize),
+                    h4,
                     true,
-                    &h[s * block..(s + 1) * block],
-                    (1, hd as isize),
-                    w_hh,
-                    (1, h4 as isize),
+                    Operand::rows(&h[s * block..(s + 1) * block], hd),
+                    Operand::rows(w_hh, h4),
                 );
             }
             let (c_prev, c_next) = c[s * block..(s + 2) * block].split_at_mut(block);
@@ -579,16 +573,12 @@ impl Layer {
             if s > 0 {
                 // dh_{s-1} = da_s · W_hhᵀ
                 matmul(
-                    size,
-                    hd,
-                    h4,
+                    (size, hd, h4),
                     &mut dh,
-                    (1, hd as isize),
+                    hd,
                     false,
-                    da_s,
-                    (1, h4 as isize),
-                    w_hh,
-                    (h4 as isize, 1),
+                    Operand::rows(da_s, h4),
+                    Operand::transposed(w_hh, h4),
                 );
             }
         }
@@ -596,32 +586,24 @@ impl Layer {
         let all = steps * size;
         let mut dw_ih = vec![0.0f32; d * h4];
         matmul(
-            d,
-            h4,
-            all,
+            (d, h4, all),
             &mut dw_ih,
-            (1, h4 as isize),
+            h4,
             false,
-            &tr.xs,
-            (d as isize, 1),
-            &da,
-            (1, h4 as isize),
+            Operand::transposed(&tr.xs, d),
+            Operand::rows(&da, h4),
         );
         // The state before step 0 is zero: only steps 1.. contribute to W_hh's gradient.
         let mut dw_hh = vec![0.0f32; hd * h4];
         if steps > 1 {
             let k = (steps - 1) * size;
             matmul(
-                hd,
-                h4,
-                k,
+                (hd, h4, k),
                 &mut dw_hh,
-                (1, h4 as isize),
+                h4,
                 false,
-                &tr.h[block..block + k * hd],
-                (hd as isize, 1),
-                &da[size * h4..],
-                (1, h4 as isize),
+                Operand::transposed(&tr.h[block..block + k * hd], hd),
+                Operand::rows(&da[size * h4..], h4),
             );
         }
         let mut db = vec![0.0f32; h4];
@@ -632,16 +614,12 @@ impl Layer {
         if need_x {
             dxs = vec![0.0f32; all * d];
             matmul(
-                all,
-                d,
-                h4,
+                (all, d, h4),
                 &mut dxs,
-                (1, d as isize),
+                d,
                 false,
-                &da,
-                (1, h4 as isize),
-                w_ih,
-                (h4 as isize, 1),
+                Operand::rows(&da, h4),
+                Operand::transposed(w_ih, h4),
             );
         }
         UnitGrads {

@@ -220,6 +220,22 @@ pub(super) fn eval_forward(
     out
 }
 
+/// What the training forward keeps for the backward: the layer's scale and shift and the
+/// batch's statistics.
+#[derive(Clone, Copy)]
+pub(super) struct SavedLayer<'a> {
+    /// Scale per channel.
+    pub gamma: &'a FlexTensor,
+    /// Shift per channel.
+    pub beta: &'a FlexTensor,
+    /// The batch's mean per channel.
+    pub mean: &'a FlexTensor,
+    /// The batch's (biased) variance per channel.
+    pub variance: &'a FlexTensor,
+    /// Added to the variance before the square root.
+    pub epsilon: f64,
+}
+
 /// Training backward, given the forward's input, parameters and batch statistics: the
 /// gradients of the input (if `need_x`), gamma and beta.
 ///
@@ -227,17 +243,19 @@ pub(super) fn eval_forward(
 /// and `n = B · H · W`: `dbeta = Σ gz`, `dgamma = Σ gz · x̂`, and
 /// `dx = gamma · inv_std · (gz - dbeta / n - x̂ · dgamma / n)` (the batch statistics depend on
 /// `x` too).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn train_backward(
     x: &FlexTensor,
-    gamma: &FlexTensor,
-    beta: &FlexTensor,
-    mean: &FlexTensor,
-    variance: &FlexTensor,
-    epsilon: f64,
+    layer: &SavedLayer<'_>,
     grad: &FlexTensor,
     need_x: bool,
 ) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
+    let SavedLayer {
+        gamma,
+        beta,
+        mean,
+        variance,
+        epsilon,
+    } = *layer;
     let dims @ [b, c, hw] = bn_dims(x, &[gamma, beta, mean, variance]);
     let shape = dims4(x);
     assert_eq!(dims4(grad), shape, "batch norm: gradient shape");

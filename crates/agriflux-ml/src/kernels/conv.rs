@@ -11,21 +11,45 @@ use super::flex_tensor::{dense, dims4, tensor, values};
 /// never depends on the thread count).
 const GRAD_CHUNK: usize = 4;
 
-/// `dst = alpha * dst + beta * lhs * rhs` (`m × k` times `k × n`), strides in elements
-/// (column stride, row stride), on the calling thread.
-#[allow(clippy::too_many_arguments)]
+/// One factor of [`matmul`]: a row-major matrix, or the transpose of one.
+#[derive(Clone, Copy)]
+pub(crate) struct Operand<'a> {
+    data: &'a [f32],
+    /// (column stride, row stride) in elements, as `gemm` takes them.
+    strides: (isize, isize),
+}
+
+impl<'a> Operand<'a> {
+    /// A row-major matrix with `row_len` values per row.
+    pub(crate) fn rows(data: &'a [f32], row_len: usize) -> Self {
+        Self {
+            data,
+            strides: (1, row_len as isize),
+        }
+    }
+
+    /// The transpose of a row-major matrix with `row_len` values per row.
+    pub(crate) fn transposed(data: &'a [f32], row_len: usize) -> Self {
+        Self {
+            data,
+            strides: (row_len as isize, 1),
+        }
+    }
+}
+
+/// `dst = lhs · rhs`, or `dst += lhs · rhs` with `accumulate` (`m × k` times `k × n`; `dst`
+/// row-major with `dst_row_len` values per row), on the calling thread.
 pub(crate) fn matmul(
-    m: usize,
-    n: usize,
-    k: usize,
+    (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
-    dst_strides: (isize, isize),
+    dst_row_len: usize,
     accumulate: bool,
-    lhs: &[f32],
-    lhs_strides: (isize, isize),
-    rhs: &[f32],
-    rhs_strides: (isize, isize),
+    lhs: Operand<'_>,
+    rhs: Operand<'_>,
 ) {
+    let dst_strides = (1, dst_row_len as isize);
+    let (lhs_strides, rhs_strides) = (lhs.strides, rhs.strides);
+    let (lhs, rhs) = (lhs.data, rhs.data);
     let span = |rows: usize, cols: usize, (cs, rs): (isize, isize)| {
         if rows == 0 || cols == 0 {
             0
@@ -157,16 +181,12 @@ pub(super) fn conv_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTenso
                 row.fill(bias);
             }
             matmul(
-                o,
-                hw,
-                k,
+                (o, hw, k),
                 y,
-                (1, hw as isize),
+                hw,
                 true,
-                ws,
-                (1, k as isize),
-                cols,
-                (1, hw as isize),
+                Operand::rows(ws, k),
+                Operand::rows(cols, hw),
             );
         },
     );
@@ -202,16 +222,12 @@ pub(super) fn conv_backward(
                     im2col(&xs[i * c * hw..(i + 1) * c * hw], (c, h, w), &mut cols);
                     let g = &gs[i * o * hw..(i + 1) * o * hw];
                     matmul(
-                        o,
-                        k,
-                        hw,
+                        (o, k, hw),
                         &mut gw,
-                        (1, k as isize),
+                        k,
                         true,
-                        g,
-                        (1, hw as isize),
-                        &cols,
-                        (hw as isize, 1),
+                        Operand::rows(g, hw),
+                        Operand::transposed(&cols, hw),
                     );
                     for (sum, row) in gb.iter_mut().zip(g.chunks_exact(hw)) {
                         *sum += row.iter().map(|&v| f64::from(v)).sum::<f64>();
@@ -240,16 +256,12 @@ pub(super) fn conv_backward(
                 let g = &gs[i * o * hw..(i + 1) * o * hw];
                 // Wᵀ · g_i, then the patches back onto the image.
                 matmul(
-                    k,
-                    hw,
-                    o,
+                    (k, hw, o),
                     dcols,
-                    (1, hw as isize),
+                    hw,
                     false,
-                    ws,
-                    (k as isize, 1),
-                    g,
-                    (1, hw as isize),
+                    Operand::transposed(ws, k),
+                    Operand::rows(g, hw),
                 );
                 col2im(dcols, (c, h, w), dx);
             },

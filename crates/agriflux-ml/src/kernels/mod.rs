@@ -39,7 +39,7 @@ mod conv;
 mod flex_tensor;
 mod pool;
 
-pub(crate) use conv::matmul;
+pub(crate) use conv::{Operand, matmul};
 use conv::{conv_backward, conv_forward};
 pub(crate) use flex_tensor::{dense, tensor, values};
 use pool::{pool_backward, pool_forward};
@@ -228,16 +228,14 @@ impl<C: CheckpointStrategy> CnnKernels for Autodiff<Flex, C> {
                 let [node_x, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<Flex>(&ops.node);
                 let (x, gamma, beta, mean, variance, epsilon) = ops.state;
-                let (gx, gg, gb) = batch_norm::train_backward(
-                    &x,
-                    &gamma,
-                    &beta,
-                    &mean,
-                    &variance,
+                let layer = batch_norm::SavedLayer {
+                    gamma: &gamma,
+                    beta: &beta,
+                    mean: &mean,
+                    variance: &variance,
                     epsilon,
-                    &grad,
-                    node_x.is_some(),
-                );
+                };
+                let (gx, gg, gb) = batch_norm::train_backward(&x, &layer, &grad, node_x.is_some());
                 if let (Some(node), Some(g)) = (node_x, gx) {
                     grads.register::<Flex>(node.id, g);
                 }
