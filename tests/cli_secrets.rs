@@ -4,14 +4,12 @@
 //! reports, the event logs, the fingerprints and the exported HTML.
 //! (A panic inside a step is covered at library level, in agriflux-core's tests/pipeline.rs.)
 
-mod emulator;
-
 use std::path::Path;
 use std::process::Output;
 
+use crate::emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples};
 use agriflux_core::pipeline::WorkDir;
 use agriflux_tests::{agriflux, run_tiny, snapshot, text};
-use emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples};
 
 /// The secret as the token request sends it (form-encoded), which an echo would carry.
 const SECRET_FORM_ENCODED: &str = "Zx9-s3cr3t%26value%2B%2F%3D%25emul";
@@ -53,7 +51,7 @@ fn check(dir: &Path) -> Output {
 }
 
 fn run_sentinel_hub(dir: &Path, samples: &Samples) -> Output {
-    let args = emulator::run_args(dir, samples);
+    let args = crate::emulator::run_args(dir, samples);
     agriflux(&args.iter().map(String::as_str).collect::<Vec<_>>())
         .output()
         .unwrap()

@@ -2,15 +2,13 @@
 //! Bouconne sample, resume after SIGKILL mid-download, a truncated image failing step 1, and
 //! `check-connection`'s message for each failure. The client secret must never leak.
 
-mod emulator;
-
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::emulator::{CLIENT_ID, CLIENT_SECRET, Compression, Emulator, Fault, Samples, run_args};
 use agriflux_core::raster::geotiff::{RasterData, read_geotiff};
 use agriflux_tests::{agriflux, latest_report, snapshot, text};
-use emulator::{CLIENT_ID, CLIENT_SECRET, Compression, Emulator, Fault, Samples, run_args};
 
 fn workdir_for(emu: &Emulator, id: &str, secret: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -390,7 +388,7 @@ fn exhausted_quota_keeps_downloaded_dates_and_a_rerun_fetches_only_the_rest() {
     assert!(
         msg.contains(&format!(
             "the processing-unit quota of this account is used up for this month ({})",
-            emulator::QUOTA_MESSAGE
+            crate::emulator::QUOTA_MESSAGE
         )),
         "{msg}"
     );

@@ -2,18 +2,16 @@
 //! and duplicate collapsing, 429 / 5xx / 403 / 400 handling, truncated images, expired tokens,
 //! the 2500 px limit, and reflectance equal to the served DN / 10000.
 
-mod emulator;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples, bbox_for_grid};
 use agriflux_core::pipeline::CancelToken;
 use agriflux_core::sentinel_hub::{RetryPolicy, SentinelHubSource};
 use agriflux_core::settings::{Bbox, DateRange, SentinelHubSettings, SettingsResolver};
 use agriflux_core::source::{Acquisition, SceneSource};
 use chrono::NaiveDate;
-use emulator::{CLIENT_ID, CLIENT_SECRET, Emulator, Fault, Samples, bbox_for_grid};
 
 fn settings(emu: &Emulator, id: &str, secret: &str) -> SentinelHubSettings {
     let env: BTreeMap<String, String> = [
@@ -547,7 +545,7 @@ fn an_exhausted_monthly_quota_says_so_and_is_not_retried() {
             .to_string();
         let expected = format!(
             "the processing-unit quota of this account is used up for this month ({})",
-            emulator::QUOTA_MESSAGE
+            crate::emulator::QUOTA_MESSAGE
         );
         assert!(err.contains(&expected), "{status}: {err}");
         assert_eq!(emu.counts().2, 2, "{status}: not retried");
@@ -585,7 +583,7 @@ fn process_members(emu: &Emulator) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn the_emulator_serves_gdal_compressed_tiffs_like_the_service() {
-    use emulator::{Compression, gdal_available, tiff_tag};
+    use crate::emulator::{Compression, gdal_available, tiff_tag};
     if !gdal_available() {
         assert_ne!(
             std::env::var("CI").as_deref(),

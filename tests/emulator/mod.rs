@@ -4,7 +4,6 @@
 //! GeoTIFFs inside a tar, compressed like the real service (Deflate with code 32946 and the
 //! horizontal predictor by default, made by GDAL), and behaves like Copernicus Data Space where
 //! told to: short-lived tokens, 429 without `Retry-After`, an exhausted monthly quota.
-#![allow(dead_code)]
 
 mod handlers;
 mod process;
@@ -519,9 +518,4 @@ pub fn run_args(dir: &Path, samples: &Samples) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-/// Whether the file exists (helper for kill tests).
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }
