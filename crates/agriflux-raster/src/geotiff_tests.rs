@@ -10,21 +10,7 @@ use super::georef::{
     TAG_MODEL_PIXEL_SCALE, TAG_MODEL_TIEPOINT, TAG_MODEL_TRANSFORMATION, USER_DEFINED,
 };
 use super::geotiff::*;
-
-const TAG_IMAGE_WIDTH: u16 = 256;
-const TAG_IMAGE_LENGTH: u16 = 257;
-const TAG_BITS_PER_SAMPLE: u16 = 258;
-const TAG_COMPRESSION: u16 = 259;
-const TAG_PHOTOMETRIC: u16 = 262;
-const TAG_STRIP_OFFSETS: u16 = 273;
-const TAG_SAMPLES_PER_PIXEL: u16 = 277;
-const TAG_STRIP_BYTE_COUNTS: u16 = 279;
-const TAG_PLANAR_CONFIGURATION: u16 = 284;
-const TAG_TILE_WIDTH: u16 = 322;
-const TAG_TILE_LENGTH: u16 = 323;
-const TAG_TILE_OFFSETS: u16 = 324;
-const TAG_TILE_BYTE_COUNTS: u16 = 325;
-const TAG_SAMPLE_FORMAT: u16 = 339;
+use tiff::tags::Tag;
 
 fn utm31n_transform() -> GeoTransform {
     GeoTransform {
@@ -400,17 +386,20 @@ fn reads_big_endian_band_interleaved_tiled_uint16() {
     }
     let bytes = build_tiff(true, &tiles, |offsets| {
         vec![
-            (TAG_IMAGE_WIDTH, Field::Short(vec![width as u16])),
-            (TAG_IMAGE_LENGTH, Field::Long(vec![height as u32])),
-            (TAG_BITS_PER_SAMPLE, Field::Short(vec![16, 16])),
-            (TAG_PHOTOMETRIC, Field::Short(vec![1])),
-            (TAG_SAMPLES_PER_PIXEL, Field::Short(vec![2])),
-            (TAG_PLANAR_CONFIGURATION, Field::Short(vec![2])),
-            (TAG_TILE_WIDTH, Field::Short(vec![tw as u16])),
-            (TAG_TILE_LENGTH, Field::Short(vec![th as u16])),
-            (TAG_TILE_OFFSETS, Field::Long(offsets.to_vec())),
+            (Tag::ImageWidth.to_u16(), Field::Short(vec![width as u16])),
+            (Tag::ImageLength.to_u16(), Field::Long(vec![height as u32])),
+            (Tag::BitsPerSample.to_u16(), Field::Short(vec![16, 16])),
             (
-                TAG_TILE_BYTE_COUNTS,
+                Tag::PhotometricInterpretation.to_u16(),
+                Field::Short(vec![1]),
+            ),
+            (Tag::SamplesPerPixel.to_u16(), Field::Short(vec![2])),
+            (Tag::PlanarConfiguration.to_u16(), Field::Short(vec![2])),
+            (Tag::TileWidth.to_u16(), Field::Short(vec![tw as u16])),
+            (Tag::TileLength.to_u16(), Field::Short(vec![th as u16])),
+            (Tag::TileOffsets.to_u16(), Field::Long(offsets.to_vec())),
+            (
+                Tag::TileByteCounts.to_u16(),
                 Field::Long(vec![(tw * th * 2) as u32; 8]),
             ),
             (TAG_MODEL_PIXEL_SCALE, Field::Double(vec![0.5, 0.25, 0.0])),
@@ -461,11 +450,11 @@ fn reads_model_transformation_and_pixel_is_point() {
     ];
     let bytes = build_tiff(false, std::slice::from_ref(&pixels), |offsets| {
         vec![
-            (TAG_IMAGE_WIDTH, Field::Long(vec![3])),
-            (TAG_IMAGE_LENGTH, Field::Long(vec![2])),
-            (TAG_BITS_PER_SAMPLE, Field::Short(vec![8])),
-            (TAG_STRIP_OFFSETS, Field::Long(offsets.to_vec())),
-            (TAG_STRIP_BYTE_COUNTS, Field::Long(vec![6])),
+            (Tag::ImageWidth.to_u16(), Field::Long(vec![3])),
+            (Tag::ImageLength.to_u16(), Field::Long(vec![2])),
+            (Tag::BitsPerSample.to_u16(), Field::Short(vec![8])),
+            (Tag::StripOffsets.to_u16(), Field::Long(offsets.to_vec())),
+            (Tag::StripByteCounts.to_u16(), Field::Long(vec![6])),
             (TAG_MODEL_TRANSFORMATION, Field::Double(matrix)),
             (
                 TAG_GEO_KEY_DIRECTORY,
@@ -502,11 +491,11 @@ fn rejects_rotated_rasters_and_user_defined_crs() {
         ];
         build_tiff(false, &[vec![0]], |offsets| {
             vec![
-                (TAG_IMAGE_WIDTH, Field::Long(vec![1])),
-                (TAG_IMAGE_LENGTH, Field::Long(vec![1])),
-                (TAG_BITS_PER_SAMPLE, Field::Short(vec![8])),
-                (TAG_STRIP_OFFSETS, Field::Long(offsets.to_vec())),
-                (TAG_STRIP_BYTE_COUNTS, Field::Long(vec![1])),
+                (Tag::ImageWidth.to_u16(), Field::Long(vec![1])),
+                (Tag::ImageLength.to_u16(), Field::Long(vec![1])),
+                (Tag::BitsPerSample.to_u16(), Field::Short(vec![8])),
+                (Tag::StripOffsets.to_u16(), Field::Long(offsets.to_vec())),
+                (Tag::StripByteCounts.to_u16(), Field::Long(vec![1])),
                 (TAG_MODEL_TRANSFORMATION, Field::Double(matrix)),
                 (
                     TAG_GEO_KEY_DIRECTORY,
@@ -550,15 +539,15 @@ fn writer_compresses_with_deflate_and_the_predictor_for_the_sample_type() {
     let raster = float_raster(300, 200, 4); // rows of 4800 bytes
     write_geotiff(&path, &raster).unwrap();
     let bytes = fs::read(&path).unwrap();
-    assert_eq!(uints(&bytes, TAG_COMPRESSION), [8]);
+    assert_eq!(uints(&bytes, Tag::Compression.to_u16()), [8]);
     assert_eq!(uints(&bytes, 317), [3]); // floating-point predictor
     assert_eq!(uints(&bytes, 278), [13]); // 65536 / 4800 rows per strip
-    assert_eq!(uints(&bytes, TAG_STRIP_OFFSETS).len(), 16);
+    assert_eq!(uints(&bytes, Tag::StripOffsets.to_u16()).len(), 16);
     assert_eq!(uints(&bytes, 338), [0, 0, 0]); // unspecified extra samples
-    assert_eq!(uints(&bytes, TAG_SAMPLE_FORMAT), [3; 4]);
-    assert_eq!(uints(&bytes, TAG_BITS_PER_SAMPLE), [32; 4]);
-    assert_eq!(uints(&bytes, TAG_PLANAR_CONFIGURATION), [1]);
-    assert_eq!(uints(&bytes, TAG_PHOTOMETRIC), [1]);
+    assert_eq!(uints(&bytes, Tag::SampleFormat.to_u16()), [3; 4]);
+    assert_eq!(uints(&bytes, Tag::BitsPerSample.to_u16()), [32; 4]);
+    assert_eq!(uints(&bytes, Tag::PlanarConfiguration.to_u16()), [1]);
+    assert_eq!(uints(&bytes, Tag::PhotometricInterpretation.to_u16()), [1]);
     assert_eq!(text(&bytes, TAG_GDAL_NODATA), "nan");
     let xml = text(&bytes, TAG_GDAL_METADATA);
     assert!(
@@ -660,7 +649,7 @@ fn reads_deflate_tagged_with_the_old_code_32946() {
     let raster = float_raster(40, 30, 4);
     write_geotiff(&path, &raster).unwrap();
     let mut bytes = fs::read(&path).unwrap();
-    let pos = entry_pos(&bytes, TAG_COMPRESSION);
+    let pos = entry_pos(&bytes, Tag::Compression.to_u16());
     assert_eq!(u16::from_le_bytes([bytes[pos + 8], bytes[pos + 9]]), 8);
     bytes[pos + 8..pos + 10].copy_from_slice(&32946u16.to_le_bytes());
     fs::write(&path, &bytes).unwrap();
@@ -723,7 +712,7 @@ fn rejects_unsupported_sample_types() {
     let path = dir.path().join("u32.tif");
     write_geotiff(&path, &float_raster(6, 5, 1)).unwrap();
     let mut bytes = fs::read(&path).unwrap();
-    let pos = entry_pos(&bytes, TAG_SAMPLE_FORMAT);
+    let pos = entry_pos(&bytes, Tag::SampleFormat.to_u16());
     bytes[pos + 8..pos + 10].copy_from_slice(&1u16.to_le_bytes()); // 32-bit unsigned
     let err = decode_geotiff(Path::new("u32.tif"), &bytes).unwrap_err();
     assert_eq!(
@@ -752,18 +741,18 @@ fn rejects_tiff_without_georeferencing() {
 fn hostile_tiff(width: u32, height: u32, bands: u16, offset: Option<u32>, count: u32) -> Vec<u8> {
     build_tiff(false, &[vec![7; 64]], |offsets| {
         vec![
-            (TAG_IMAGE_WIDTH, Field::Long(vec![width])),
-            (TAG_IMAGE_LENGTH, Field::Long(vec![height])),
+            (Tag::ImageWidth.to_u16(), Field::Long(vec![width])),
+            (Tag::ImageLength.to_u16(), Field::Long(vec![height])),
             (
-                TAG_BITS_PER_SAMPLE,
+                Tag::BitsPerSample.to_u16(),
                 Field::Short(vec![8; usize::from(bands)]),
             ),
-            (TAG_SAMPLES_PER_PIXEL, Field::Short(vec![bands])),
+            (Tag::SamplesPerPixel.to_u16(), Field::Short(vec![bands])),
             (
-                TAG_STRIP_OFFSETS,
+                Tag::StripOffsets.to_u16(),
                 Field::Long(vec![offset.unwrap_or(offsets[0])]),
             ),
-            (TAG_STRIP_BYTE_COUNTS, Field::Long(vec![count])),
+            (Tag::StripByteCounts.to_u16(), Field::Long(vec![count])),
             (TAG_MODEL_PIXEL_SCALE, Field::Double(vec![10.0, 10.0, 0.0])),
             (
                 TAG_MODEL_TIEPOINT,
