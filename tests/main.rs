@@ -10,6 +10,7 @@ mod cli_failures;
 mod cli_files;
 mod cli_incremental;
 mod cli_lock;
+mod cli_models;
 mod cli_run;
 mod cli_secrets;
 mod cli_sentinel_hub;

@@ -35,6 +35,36 @@ pub enum Command {
     /// Check the Sentinel Hub settings of a work directory's .env: fetch a token and run a
     /// one-result catalog search. Exit codes: 0 connected, 1 failed (the message says why).
     CheckConnection(CheckConnectionArgs),
+    /// Say whether the AI models are switched on (USE_AI_MODELS in .env), by which run or
+    /// command and with which figures; or switch them on or off. Every change is logged in
+    /// logs/env_changes.jsonl.
+    Models(ModelsArgs),
+}
+
+/// Options of `agriflux models`.
+#[derive(Args, Debug)]
+pub struct ModelsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ModelsAction,
+    /// Work directory whose .env holds USE_AI_MODELS.
+    #[arg(long, default_value = ".", value_name = "DIR", global = true)]
+    pub workdir: PathBuf,
+}
+
+/// `agriflux models` actions.
+#[derive(Subcommand, Debug, Clone, Copy)]
+pub enum ModelsAction {
+    /// Print whether the models are on, who switched them and the latest run's gate.
+    Status,
+    /// Write USE_AI_MODELS=true: only when the latest run's gate passed, unless --force.
+    On {
+        /// Switch them on even though the latest run's gate held them back.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write USE_AI_MODELS=false.
+    Off,
 }
 
 /// Options of `agriflux check-connection`.

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use agriflux_core::pipeline::WorkDir;
 use agriflux_core::sentinel_hub::{ShError, check_connection};
-use agriflux_core::settings::{EnvFile, SettingsResolver};
+use agriflux_core::settings::load_settings;
 
 use crate::args::CheckConnectionArgs;
 
@@ -16,11 +16,7 @@ use crate::args::CheckConnectionArgs;
 pub fn run(args: CheckConnectionArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.workdir);
     let env_path = workdir.env_file();
-    let env_file = EnvFile::load(&env_path)?;
-    let env_values = env_file.values()?;
-    let flags = BTreeMap::new();
-    let settings = SettingsResolver::new(&env_values, env_path.clone(), &flags)
-        .resolve(chrono::Local::now().date_naive())?;
+    let settings = load_settings(&env_path, &BTreeMap::new())?;
     let sh = &settings.sentinel_hub;
     println!(
         "Checking {} ({}): token {}, API {}",

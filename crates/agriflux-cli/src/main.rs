@@ -5,6 +5,7 @@ mod args;
 mod connection;
 mod console;
 mod logging;
+mod models;
 mod settings_flags;
 
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Plan(args) => plan(*args),
         Command::CheckConnection(args) => connection::run(args),
+        Command::Models(args) => models::run(args),
     };
     match result {
         Ok(code) => code,

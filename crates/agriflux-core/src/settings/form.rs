@@ -11,9 +11,10 @@ use ts_rs::TS;
 
 use crate::pipeline::StepId;
 
+pub use super::SettingsChange;
 use super::{
     Bbox, EnvFile, FormGroup, OPTIONS, OptionInput, OptionSpec, Settings, SettingsError,
-    SettingsResolver, SourceKind, check_bbox,
+    SettingsResolver, SourceKind, check_bbox, record_env_change,
 };
 
 /// The `.env` key of the OAuth client secret.
@@ -96,17 +97,6 @@ pub struct SettingsCheck {
     pub errors: BTreeMap<String, String>,
     /// Size of the area the values describe, when it is valid.
     pub area: Option<AreaSize>,
-}
-
-/// One line written to `.env`; secrets appear only as `(set)`, `(changed)` or `(removed)`.
-#[derive(Clone, Debug, PartialEq, Serialize, TS)]
-pub struct SettingsChange {
-    /// The key.
-    pub key: String,
-    /// The old value (`""` when it was unset).
-    pub from: String,
-    /// The new value.
-    pub to: String,
 }
 
 /// What saving did.
@@ -403,22 +393,14 @@ pub fn save_settings(
             continue;
         }
         file.set(key, value);
-        changes.push(if key == SECRET_KEY {
-            SettingsChange {
-                key: key.clone(),
-                from: if old.is_empty() { "" } else { "(set)" }.into(),
-                to: if old.is_empty() { "(set)" } else { "(changed)" }.into(),
-            }
-        } else {
-            SettingsChange {
-                key: key.clone(),
-                from: old.into(),
-                to: value.into(),
-            }
-        });
+        changes.push(SettingsChange::new(key, old, value));
     }
     if !changes.is_empty() {
         file.save()?;
+        // `.env` is saved: a log that cannot be written is worth a warning, not a failed save.
+        if let Err(e) = record_env_change(env_path, "settings panel", None, &changes) {
+            tracing::warn!("the .env change log was not written: {e}");
+        }
     }
     Ok(SaveOutcome {
         ok: true,
@@ -543,6 +525,13 @@ mod tests {
         let json = serde_json::to_string(&outcome).unwrap();
         assert!(!json.contains("s3cr3t"), "{json}");
         assert_eq!(outcome.changes.len(), 3);
+        // The change log records the same three keys, by the panel, with no secret.
+        let log = std::fs::read_to_string(crate::settings::env_log_path(&env)).unwrap();
+        assert!(!log.contains("s3cr3t"), "{log}");
+        let records = crate::settings::read_env_log(&env).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].by, "settings panel");
+        assert_eq!(records[0].changes, outcome.changes);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! errors name the flag or the key (and the file) that held the bad value.
 
 mod env_file;
+mod env_log;
 pub mod form;
 mod options;
 mod resolver;
@@ -19,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::raster::{Bbox, SourceKind};
 pub use env_file::EnvFile;
+pub use env_log::{
+    ENV_LOG_FILE, EnvChangeRecord, SettingsChange, env_log_path, is_secret_name, read_env_log,
+    record_env_change,
+};
 pub use options::{FormGroup, OPTIONS, OptionInput, OptionSpec, env_key, option};
 pub use resolver::{
     MAX_BBOX_SIDE_M, ORIGINAL_BBOX, SIMULATED_BBOX, SettingsResolver, check_bbox, load_settings,

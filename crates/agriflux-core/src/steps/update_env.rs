@@ -12,7 +12,9 @@ use crate::evaluation::{GateDecision, GateEvidence, decide};
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
-use crate::settings::{EnvFile, Settings, SourceKind, USE_AI_MODELS_KEY};
+use crate::settings::{
+    EnvFile, Settings, SettingsChange, SourceKind, USE_AI_MODELS_KEY, record_env_change,
+};
 
 /// The metrics files steps 5 and 6 write, whose `gate_evidence` the gate reads.
 const METRICS_FILES: [&str; 2] = ["cnn_real_metrics.json", "lstm_real_metrics.json"];
@@ -112,6 +114,13 @@ impl Step for UpdateEnvStep {
         let changed = previous.as_deref() != Some("true");
         if changed || !env.existed() {
             env.save()?;
+            let by = format!("step 8 of run {}", ctx.run_id);
+            let change =
+                SettingsChange::new(USE_AI_MODELS_KEY, previous.as_deref().unwrap_or(""), "true");
+            // `.env` says true: a log that cannot be written is worth a warning, not a failure.
+            if let Err(e) = record_env_change(&path, &by, Some(ctx.run_id), &[change]) {
+                ctx.warn(format!("the .env change log was not written: {e}"));
+            }
         }
         ctx.info(format!(
             "{USE_AI_MODELS_KEY}=true in {} (was {})",

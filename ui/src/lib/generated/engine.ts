@@ -707,7 +707,8 @@ errors: { [key in string]: string },
 area: AreaSize | null, };
 
 /**
- * One line written to `.env`; secrets appear only as `(set)`, `(changed)` or `(removed)`.
+ * One key written to `.env`; a secret's values appear only as `(set)`, `(changed)` or
+ * `(removed)`.
  */
 export type SettingsChange = { 
 /**
@@ -719,7 +720,7 @@ key: string,
  */
 from: string, 
 /**
- * The new value.
+ * The new value (`""` when it was removed).
  */
 to: string, };
 
