@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "load_report",
     "export_report",
     "open_folder",
+    "env_changes",
     "read_settings",
     "check_settings",
     "save_settings",

@@ -11,11 +11,11 @@ use agriflux_core::pipeline::{
     LogLevel, PlannedAction, PlannedStep, RunEvent, StepId, StepInfo, StepStatus,
 };
 use agriflux_core::sentinel_hub::cost::CostEstimate;
-use agriflux_core::settings::SourceKind;
 use agriflux_core::settings::form::{
     AreaSize, FieldKind, SaveOutcome, SettingsChange, SettingsCheck, SettingsField, SettingsGroup,
     SettingsView,
 };
+use agriflux_core::settings::{EnvChangeRecord, SourceKind};
 use ts_rs::{Config, TS};
 
 use crate::bridge::{EventBatch, LiveRun};
@@ -79,6 +79,7 @@ pub fn typescript_declarations() -> String {
         ChartView,
         ReportView,
         Folder,
+        EnvChangeRecord,
         // The settings form.
         FieldKind,
         SettingsField,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use agriflux_core::history::{self, ReportView, RunSummary};
+use agriflux_core::settings::{EnvChangeRecord, read_env_log};
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt as _;
@@ -58,6 +59,27 @@ pub async fn export_report(
         history::export_html(&dir, &report_name(&report_file))
             .map(|p| p.display().to_string())
             .map_err(|e| CommandError::history("The HTML report could not be written.", e))
+    })
+    .await
+}
+
+/// Every write of the work directory's `.env` (the settings panel, step 8, `agriflux
+/// models`), newest first, secrets masked.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn env_changes(
+    workdir: State<'_, AppWorkDir>,
+) -> Result<Vec<EnvChangeRecord>, CommandError> {
+    let env_path = workdir.env_file();
+    blocking(move || {
+        let mut records = read_env_log(&env_path).map_err(|e| {
+            CommandError::new(
+                ErrorKind::Files,
+                "The log of .env changes could not be read.",
+            )
+            .with_detail(e)
+        })?;
+        records.reverse();
+        Ok(records)
     })
     .await
 }

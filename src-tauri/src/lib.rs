@@ -33,6 +33,7 @@ macro_rules! commands {
             history::load_report,
             history::export_report,
             history::open_folder,
+            history::env_changes,
             settings::read_settings,
             settings::check_settings,
             settings::save_settings,

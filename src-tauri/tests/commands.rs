@@ -55,6 +55,35 @@ fn saves_settings_and_never_sends_the_secret_back() {
 }
 
 #[test]
+fn lists_the_env_changes_newest_first_without_a_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(".env"), "AGRIFLUX_SEED=1\n").unwrap();
+    let (_app, window) = app(tmp.path());
+    assert_eq!(
+        invoke(&window, "env_changes", json!({})).unwrap(),
+        json!([])
+    );
+    let values =
+        json!({"values": {"AGRIFLUX_SEED": "2", "SENTINEL_HUB_CLIENT_SECRET": "top-secret-123"}});
+    invoke(&window, "save_settings", values).unwrap();
+    invoke(
+        &window,
+        "save_settings",
+        json!({"values": {"AGRIFLUX_SEED": "3"}}),
+    )
+    .unwrap();
+    let changes = invoke(&window, "env_changes", json!({})).unwrap();
+    assert!(!changes.to_string().contains("top-secret"), "{changes}");
+    let records = changes.as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[0]["changes"],
+        json!([{"key": "AGRIFLUX_SEED", "from": "2", "to": "3"}])
+    );
+    assert_eq!(records[1]["by"], "settings panel");
+}
+
+#[test]
 fn refuses_report_names_outside_the_logs_folder() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join(".env"), "SENTINEL_HUB_CLIENT_SECRET=s\n").unwrap();

@@ -8,6 +8,7 @@ import type {
   AppInfo,
   CommandError,
   ConnectionResult,
+  EnvChangeRecord,
   ErrorKind,
   EventBatch,
   Folder,
@@ -65,6 +66,7 @@ export const listRuns = () => invoke<RunSummary[]>('list_runs');
 export const loadReport = (report_file: string) => invoke<ReportView>('load_report', { report_file });
 export const exportReport = (report_file: string) => invoke<string>('export_report', { report_file });
 export const openFolder = (folder: Folder) => invoke<null>('open_folder', { folder });
+export const envChanges = () => invoke<EnvChangeRecord[]>('env_changes');
 export const readSettings = () => invoke<SettingsView>('read_settings');
 export const checkSettings = (values: Record<string, string>) =>
   invoke<SettingsCheck>('check_settings', { values });

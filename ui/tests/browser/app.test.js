@@ -133,6 +133,15 @@ test('the secret never appears in the DOM', async () => {
   const html = await page.evaluate(() => document.documentElement.outerHTML);
   assert.equal(html.includes(typed), false);
   assert.equal(await secret.inputValue(), '');
+  // The save is in the History's log of .env changes, the secret only as "(changed)".
+  await page.getByTestId('nav-history').click();
+  const change = page.getByTestId('env-change').first();
+  await change.waitFor();
+  const line = await change.innerText();
+  assert.match(line, /settings panel/);
+  assert.match(line, /SENTINEL_HUB_CLIENT_SECRET: \(set\) → \(changed\)/);
+  const after = await page.evaluate(() => document.documentElement.outerHTML);
+  assert.equal(after.includes(typed), false);
   await context.close();
 });
 

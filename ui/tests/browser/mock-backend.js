@@ -12,6 +12,8 @@ export function installMockBackend(fx) {
   const saved = sessionStorage.getItem('mock-live');
   let live = saved ? JSON.parse(saved) : null;
   const settings = JSON.parse(JSON.stringify(fx.settings));
+  // The .env change log the mock keeps, as the engine's logs/env_changes.jsonl (oldest first).
+  const envLog = [];
 
   function registerCallback(callback, once = false) {
     const id = window.crypto.getRandomValues(new Uint32Array(1))[0];
@@ -48,6 +50,7 @@ export function installMockBackend(fx) {
     run_state: () => live,
     plan_run: () => fx.plan,
     list_runs: () => fx.runs,
+    env_changes: () => envLog.slice().reverse(),
     load_report: () => fx.report,
     export_report: () => '/home/agronomist/agriflux/demo/reports/pipeline_report_20261124_080356.html',
     open_folder: () => null,
@@ -74,6 +77,7 @@ export function installMockBackend(fx) {
           }
         }
       }
+      if (changes.length) envLog.push({ at: new Date().toISOString(), by: 'settings panel', run_id: null, changes });
       return { ok: true, errors: {}, changes, env_path: settings.env_path };
     },
     test_connection: () => ({ ok: false, message: 'Sentinel Hub refused the credentials (HTTP 401: invalid client)' }),

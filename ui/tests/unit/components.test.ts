@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, cleanup } from '@testing-library/svelte';
 import StepCard from '../../src/components/StepCard.svelte';
 import ProblemMessage from '../../src/components/ProblemMessage.svelte';
+import EnvChanges from '../../src/components/EnvChanges.svelte';
 import App from '../../src/App.svelte';
 import { initialState, applyEvent } from '../../src/lib/runState';
 import { ui } from '../../src/lib/ui.svelte';
@@ -67,6 +68,43 @@ describe('ProblemMessage', () => {
     expect(summary.parentElement?.querySelector('details')).toBeNull();
     expect(document.body.textContent).not.toContain('Technical detail');
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+});
+
+describe('EnvChanges', () => {
+  it('lists each write of .env with who made it, an unset value and a removal said in words', async () => {
+    mockBackend({
+      env_changes: () => [
+        {
+          at: '2026-11-29T20:13:57+00:00',
+          by: 'agriflux models off',
+          run_id: null,
+          changes: [{ key: 'USE_AI_MODELS', from: 'true', to: 'false' }],
+        },
+        {
+          at: '2026-11-29T19:00:00+00:00',
+          by: 'settings panel',
+          run_id: null,
+          changes: [
+            { key: 'AGRIFLUX_SEED', from: '', to: '7' },
+            { key: 'WEATHER_API_KEY', from: '(set)', to: '(removed)' },
+          ],
+        },
+      ],
+    });
+    render(EnvChanges);
+    const rows = await screen.findAllByTestId('env-change');
+    expect(rows).toHaveLength(2);
+    expect(rows[0].textContent).toContain('agriflux models off');
+    expect(rows[0].textContent).toContain('USE_AI_MODELS: true → false');
+    expect(rows[1].textContent).toContain('AGRIFLUX_SEED: (unset) → 7');
+    expect(rows[1].textContent).toContain('WEATHER_API_KEY: (set) → (removed)');
+  });
+
+  it('says when nothing was recorded', async () => {
+    mockBackend({ env_changes: () => [] });
+    render(EnvChanges);
+    expect(await screen.findByText('No change to .env recorded yet.')).toBeTruthy();
   });
 });
 

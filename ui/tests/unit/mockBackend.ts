@@ -22,6 +22,7 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
     run_state: () => null,
     plan_run: () => fixture('plan.json'),
     list_runs: () => fixture('runs.json'),
+    env_changes: () => [],
     load_report: () => fixture('report.json'),
     read_settings: () => fixture('settings.json'),
     check_settings: () => ({ errors: {}, area: { width_px: 382, height_px: 387, km2: 14.8 } }),

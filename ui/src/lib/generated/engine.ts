@@ -605,6 +605,27 @@ charts_note: string | null, };
 export type Folder = "reports" | "workdir" | "logs";
 
 /**
+ * One write of `.env`.
+ */
+export type EnvChangeRecord = { 
+/**
+ * ISO 8601 time of the write.
+ */
+at: string, 
+/**
+ * Who wrote: `settings panel`, `step 8 of run <id>`, `agriflux models off` …
+ */
+by: string, 
+/**
+ * The run whose step 8 wrote, if a run did.
+ */
+run_id: string | null, 
+/**
+ * The keys written.
+ */
+changes: Array<SettingsChange>, };
+
+/**
  * How a field is edited.
  */
 export type FieldKind = "text" | "number" | "date" | "select" | "secret" | "bbox";
