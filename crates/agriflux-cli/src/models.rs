@@ -1,49 +1,68 @@
-//! `agriflux models status|on|off`: whether `USE_AI_MODELS` is on, who switched it (from the
-//! `.env` change log) with that run's figures, and switching it by hand. Step 8 switches the
-//! models on only when its gate passes; `on` follows the latest run's gate unless `--force`.
+//! `agriflux models status|on|off`: prints the engine's view of the AI-models switch
+//! ([`agriflux_core::ai_models`]): its state, who last switched it (step 8 of which run, with
+//! that run's figures, or a command) and the latest run's gate; or switches it by hand.
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use agriflux_core::history::{self, ReportView};
-use agriflux_core::pipeline::WorkDir;
-use agriflux_core::settings::{
-    EnvFile, SettingsChange, USE_AI_MODELS_KEY, read_env_log, record_env_change,
+use agriflux_core::ai_models::{
+    AiModelsError, ModelsState, latest_gate, models_state, switch_models,
 };
+use agriflux_core::history::ReportView;
+use agriflux_core::pipeline::WorkDir;
+use agriflux_core::settings::USE_AI_MODELS_KEY;
 
 use crate::args::{ModelsAction, ModelsArgs};
 
 /// Runs the action; exit 0, or 1 when `on` is refused.
 pub fn run(args: ModelsArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.workdir);
-    match args.action {
-        ModelsAction::Status => status(&workdir),
-        ModelsAction::On { force } => switch_on(&workdir, force),
-        ModelsAction::Off => switch(&workdir, "false", "agriflux models off"),
+    let (on, force) = match args.action {
+        ModelsAction::Status => {
+            print_status(&workdir, &models_state(&workdir)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        ModelsAction::On { force } => (true, force),
+        ModelsAction::Off => (false, false),
+    };
+    let by = match (on, force) {
+        (false, _) => "agriflux models off",
+        (true, false) => "agriflux models on",
+        (true, true) => "agriflux models on --force",
+    };
+    let value = if on { "true" } else { "false" };
+    let env_path = workdir.env_file();
+    match switch_models(&workdir, on, force, by) {
+        Ok(outcome) if !outcome.changed => {
+            println!(
+                "{USE_AI_MODELS_KEY} is already {value} in {}",
+                env_path.display()
+            );
+        }
+        Ok(outcome) => println!(
+            "{USE_AI_MODELS_KEY}={value} in {} (was {})",
+            env_path.display(),
+            outcome.previous.as_deref().unwrap_or("unset")
+        ),
+        Err(e @ AiModelsError::GateHeldBack(_)) => {
+            eprintln!("error: {e}; add --force to switch the models on anyway");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn status(workdir: &WorkDir) -> Result<ExitCode> {
-    let env_path = workdir.env_file();
-    let value = EnvFile::load(&env_path)?
-        .values()?
-        .get(USE_AI_MODELS_KEY)
-        .map(|v| v.trim().to_string());
-    let on = value.as_deref() == Some("true");
+fn print_status(workdir: &WorkDir, state: &ModelsState) {
     println!(
         "AI models: {} ({USE_AI_MODELS_KEY}={} in {})",
-        if on { "on" } else { "off" },
-        value.as_deref().unwrap_or("(unset)"),
-        env_path.display()
+        if state.is_on() { "on" } else { "off" },
+        state.value.as_deref().unwrap_or("(unset)"),
+        workdir.env_file().display()
     );
-    let log = read_env_log(&env_path)?;
-    let last = log.iter().rev().find_map(|record| {
-        let change = record.changes.iter().find(|c| c.key == USE_AI_MODELS_KEY)?;
-        Some((record, change))
-    });
-    match last {
-        Some((record, change)) => {
+    match (&state.last_switch, state.last_change()) {
+        (Some(record), Some(change)) => {
             println!(
                 "  switched {} by {} at {} (was {})",
                 if change.to == "true" { "on" } else { "off" },
@@ -55,26 +74,24 @@ fn status(workdir: &WorkDir) -> Result<ExitCode> {
                     &change.from
                 }
             );
-            if let Some(run_id) = &record.run_id {
-                match report_of(workdir, run_id)? {
-                    Some(view) => print_figures(&view),
-                    None => println!("  (the report of run {run_id} is no longer in logs/)"),
-                }
+            match (&record.run_id, &state.switched_by_run) {
+                (Some(_), Some(view)) => print_figures(view),
+                (Some(id), None) => println!("  (the report of run {id} is no longer in logs/)"),
+                _ => {}
             }
         }
-        None => println!("  no change of {USE_AI_MODELS_KEY} is in the change log"),
+        _ => println!("  no change of {USE_AI_MODELS_KEY} is in the change log"),
     }
-    if let Some(view) = latest_report(workdir)? {
-        let gate = view.headline.gate.as_ref();
+    if let Some(view) = &state.latest_run {
         println!(
             "Latest run {} ({}): {}",
             view.summary.run_id,
             view.summary.source_label,
-            gate.and_then(|g| g["reason"].as_str())
+            latest_gate(state)
+                .and_then(|g| g["reason"].as_str())
                 .unwrap_or("no gate decision recorded")
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_figures(view: &ReportView) {
@@ -93,77 +110,4 @@ fn print_figures(view: &ReportView) {
             .map_or_else(String::new, |p| format!(" (persistence {p:.3})"));
         println!("    LSTM test MAE {:.3}{persistence}", lstm.mae);
     }
-}
-
-fn report_of(workdir: &WorkDir, run_id: &str) -> Result<Option<ReportView>> {
-    let runs = history::list_runs(workdir)?;
-    match runs.iter().find(|r| r.run_id == run_id) {
-        Some(run) => Ok(Some(history::load_report(workdir, &run.report_file)?)),
-        None => Ok(None),
-    }
-}
-
-fn latest_report(workdir: &WorkDir) -> Result<Option<ReportView>> {
-    match history::list_runs(workdir)?.first() {
-        Some(run) => Ok(Some(history::load_report(workdir, &run.report_file)?)),
-        None => Ok(None),
-    }
-}
-
-fn switch_on(workdir: &WorkDir, force: bool) -> Result<ExitCode> {
-    let gate = latest_report(workdir)?.and_then(|view| view.headline.gate);
-    // Passed on its own: a gate forced by `--enable-models always` held the models back.
-    let passed = gate
-        .as_ref()
-        .is_some_and(|g| g["enable"] == true && g["forced"] != true);
-    if !passed && !force {
-        let why = gate
-            .as_ref()
-            .and_then(|g| g["reason"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "no run of this work directory has a gate decision".into());
-        eprintln!(
-            "error: not switched on: the latest run's gate did not pass ({why}); add --force to switch the models on anyway"
-        );
-        return Ok(ExitCode::from(1));
-    }
-    let by = if passed {
-        "agriflux models on"
-    } else {
-        "agriflux models on --force"
-    };
-    switch(workdir, "true", by)
-}
-
-fn switch(workdir: &WorkDir, value: &str, by: &str) -> Result<ExitCode> {
-    let env_path = workdir.env_file();
-    // Read, edit, write and log under the `.env` lock, as the settings panel and step 8 do.
-    let _lock = EnvFile::lock(&env_path)?;
-    let mut env = EnvFile::load(&env_path)?;
-    let previous = env
-        .values()?
-        .get(USE_AI_MODELS_KEY)
-        .map(|v| v.trim().to_string());
-    if previous.as_deref() == Some(value) {
-        println!(
-            "{USE_AI_MODELS_KEY} is already {value} in {}",
-            env_path.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    env.set(USE_AI_MODELS_KEY, value);
-    env.save()
-        .with_context(|| format!("cannot switch the models in {}", env_path.display()))?;
-    let change = SettingsChange::new(USE_AI_MODELS_KEY, previous.as_deref().unwrap_or(""), value);
-    if let Err(e) = record_env_change(&env_path, by, None, &[change]) {
-        eprintln!("warning: the .env change log was not written: {e}");
-    }
-    println!(
-        "{USE_AI_MODELS_KEY}={value} in {} (was {})",
-        env_path.display(),
-        previous.as_deref().unwrap_or("unset")
-    );
-    if value == "true" && by.ends_with("--force") {
-        println!("switched on by hand although the latest run's gate held the models back");
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@
 //! `agriflux-charts`) and the bottom layer `agriflux-base`; `docs/architecture.md` draws the
 //! layers.
 
+pub mod ai_models;
 pub use agriflux_base::atomic_file;
 /// The report's charts (the `agriflux-charts` crate).
 pub use agriflux_charts as charts;
