@@ -9,7 +9,7 @@ use anyhow::Result;
 use agriflux_core::ai_models::{
     AiModelsError, ModelsState, latest_gate, models_state, switch_models,
 };
-use agriflux_core::history::ReportView;
+use agriflux_core::history::{ReportView, interval};
 use agriflux_core::pipeline::WorkDir;
 use agriflux_core::settings::USE_AI_MODELS_KEY;
 
@@ -94,6 +94,8 @@ fn print_status(workdir: &WorkDir, state: &ModelsState) {
     }
 }
 
+/// The run's test figures with their 95 % intervals beside each baseline's (a figure alone
+/// says nothing of whether the model is good enough).
 fn print_figures(view: &ReportView) {
     let data = if view.summary.simulated {
         "simulated data"
@@ -104,10 +106,26 @@ fn print_figures(view: &ReportView) {
     if let Some(cnn) = &view.headline.cnn {
         println!("    CNN test accuracy {:.3}", cnn.accuracy);
     }
+    if let Some(e) = &view.headline.cnn_evaluation {
+        println!(
+            "    CNN macro-F1 {} · accuracy {}",
+            interval(e.get("macro_f1")),
+            interval(e.get("accuracy"))
+        );
+        for (name, f) in e["baselines"].as_object().into_iter().flatten() {
+            println!(
+                "      baseline {name}: macro-F1 {}",
+                interval(f.get("macro_f1"))
+            );
+        }
+    }
     if let Some(lstm) = &view.headline.lstm {
-        let persistence = lstm
-            .persistence_mae
-            .map_or_else(String::new, |p| format!(" (persistence {p:.3})"));
-        println!("    LSTM test MAE {:.3}{persistence}", lstm.mae);
+        println!("    LSTM test MAE {:.3}", lstm.mae);
+    }
+    if let Some(e) = &view.headline.lstm_evaluation {
+        println!("    LSTM MAE {}", interval(e.get("mae")));
+        for (name, f) in e["baselines"].as_object().into_iter().flatten() {
+            println!("      baseline {name}: MAE {}", interval(f.get("mae")));
+        }
     }
 }

@@ -392,8 +392,8 @@ fn headline(report: &StoredReport) -> Headline {
     }
 }
 
-/// `0.812 [0.751, 0.866]` from an estimate object.
-fn interval(v: Option<&Value>) -> String {
+/// `0.812 [0.751, 0.866]` from an estimate object of a report (`–` when it is not one).
+pub fn interval(v: Option<&Value>) -> String {
     let f = |k: &str| v.and_then(|e| e.get(k)).and_then(Value::as_f64);
     match (f("value"), f("ci_low"), f("ci_high")) {
         (Some(x), Some(lo), Some(hi)) => format!("{x:.3} [{lo:.3}, {hi:.3}]"),
