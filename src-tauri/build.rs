@@ -13,6 +13,8 @@ const COMMANDS: &[&str] = &[
     "export_report",
     "open_folder",
     "env_changes",
+    "models_state",
+    "switch_models",
     "read_settings",
     "check_settings",
     "save_settings",

@@ -30,7 +30,10 @@ fn models_status_names_the_run_that_switched_them_and_every_switch_is_logged() {
         "{said}"
     );
     assert!(
-        said.contains("(simulated data)") && said.contains("CNN test accuracy"),
+        said.contains("(simulated data, gate forced)")
+            && said.contains("CNN macro-F1")
+            && said.contains("LSTM MAE")
+            && said.contains("baseline persistence: "),
         "{said}"
     );
 

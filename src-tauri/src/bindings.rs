@@ -3,6 +3,9 @@
 //! lives at `ui/src/lib/generated/engine.ts`; a test fails when it is stale, and
 //! `UPDATE_BINDINGS=1 cargo test -p agriflux-app bindings` writes it anew.
 
+use agriflux_core::ai_models::{
+    BaselineFigure, GateView, ModelFigure, ModelsView, RunFigures, SwitchView,
+};
 use agriflux_core::evaluation::Estimate;
 use agriflux_core::history::{
     ChartView, CnnHeadline, Headline, LstmHeadline, ReportView, RunSummary, StepLine, StoppedAt,
@@ -11,11 +14,12 @@ use agriflux_core::pipeline::{
     LogLevel, PlannedAction, PlannedStep, RunEvent, StepId, StepInfo, StepStatus,
 };
 use agriflux_core::sentinel_hub::cost::CostEstimate;
+use agriflux_core::settings::env_keys::{DuplicateKey, EnvKeyEdit, EnvKeyView};
 use agriflux_core::settings::form::{
-    AreaSize, FieldKind, SaveOutcome, SettingsChange, SettingsCheck, SettingsField, SettingsGroup,
+    AreaSize, FieldKind, SaveOutcome, SettingsCheck, SettingsEdits, SettingsField, SettingsGroup,
     SettingsView,
 };
-use agriflux_core::settings::{EnvChangeRecord, SourceKind};
+use agriflux_core::settings::{EnvChangeRecord, SettingsChange, SourceKind};
 use ts_rs::{Config, TS};
 
 use crate::bridge::{EventBatch, LiveRun};
@@ -87,9 +91,20 @@ pub fn typescript_declarations() -> String {
         SettingsView,
         AreaSize,
         SettingsCheck,
+        EnvKeyView,
+        DuplicateKey,
+        EnvKeyEdit,
+        SettingsEdits,
         SettingsChange,
         SaveOutcome,
         ConnectionResult,
+        // The AI-models switch.
+        BaselineFigure,
+        ModelFigure,
+        RunFigures,
+        SwitchView,
+        GateView,
+        ModelsView,
         // Errors of every command.
         ErrorKind,
         CommandError,

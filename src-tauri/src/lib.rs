@@ -7,6 +7,7 @@ mod bindings;
 mod bridge;
 mod error;
 mod history;
+mod models;
 mod run;
 mod settings;
 #[cfg(feature = "test-hooks")]
@@ -34,6 +35,8 @@ macro_rules! commands {
             history::export_report,
             history::open_folder,
             history::env_changes,
+            models::models_state,
+            models::switch_models,
             settings::read_settings,
             settings::check_settings,
             settings::save_settings,

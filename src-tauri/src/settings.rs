@@ -1,11 +1,11 @@
 //! Settings commands: the form over the work directory's `.env`, live checks, saving, the
 //! source badge and the Sentinel Hub connection test. The client secret goes in, never out.
 
-use std::collections::BTreeMap;
-
 use agriflux_core::sentinel_hub::check_connection;
 use agriflux_core::settings::SourceKind;
-use agriflux_core::settings::form::{self, SaveOutcome, SettingsCheck, SettingsView};
+use agriflux_core::settings::form::{
+    self, SaveOutcome, SettingsCheck, SettingsEdits, SettingsView,
+};
 use serde::Serialize;
 use tauri::State;
 use ts_rs::TS;
@@ -62,25 +62,25 @@ pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsVie
     blocking(move || form::read_settings(&env_path).map_err(CommandError::settings)).await
 }
 
-/// Checks edited values without writing anything.
+/// Checks edited values and keys without writing anything.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn check_settings(
     workdir: State<'_, AppWorkDir>,
-    values: BTreeMap<String, String>,
+    edits: SettingsEdits,
 ) -> Result<SettingsCheck, CommandError> {
     let env_path = workdir.env_file();
-    blocking(move || form::check_settings(&env_path, &values).map_err(CommandError::settings)).await
+    blocking(move || form::check_settings(&env_path, &edits).map_err(CommandError::settings)).await
 }
 
-/// Writes edited values to `.env` (every other byte kept) when all are valid.
+/// Writes edited values and keys to `.env` (every other byte kept) when all are valid.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn save_settings(
     workdir: State<'_, AppWorkDir>,
-    values: BTreeMap<String, String>,
+    edits: SettingsEdits,
 ) -> Result<SaveOutcome, CommandError> {
     let env_path = workdir.env_file();
     let outcome =
-        blocking(move || form::save_settings(&env_path, &values).map_err(CommandError::settings))
+        blocking(move || form::save_settings(&env_path, &edits).map_err(CommandError::settings))
             .await?;
     tracing::info!(
         changed = ?outcome.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),

@@ -34,7 +34,7 @@ fn saves_settings_and_never_sends_the_secret_back() {
     let saved = invoke(
         &window,
         "save_settings",
-        json!({"values": {"AGRIFLUX_SEED": "9", "SENTINEL_HUB_CLIENT_SECRET": "top-secret-123"}}),
+        json!({"edits": {"values": {"AGRIFLUX_SEED": "9", "SENTINEL_HUB_CLIENT_SECRET": "top-secret-123"}}}),
     )
     .unwrap();
     assert_eq!(saved["ok"], true);
@@ -47,7 +47,7 @@ fn saves_settings_and_never_sends_the_secret_back() {
     let bad = invoke(
         &window,
         "save_settings",
-        json!({"values": {"AGRIFLUX_SEED": "x"}}),
+        json!({"edits": {"values": {"AGRIFLUX_SEED": "x"}}}),
     )
     .unwrap();
     assert_eq!(bad["ok"], false);
@@ -63,13 +63,12 @@ fn lists_the_env_changes_newest_first_without_a_secret() {
         invoke(&window, "env_changes", json!({})).unwrap(),
         json!([])
     );
-    let values =
-        json!({"values": {"AGRIFLUX_SEED": "2", "SENTINEL_HUB_CLIENT_SECRET": "top-secret-123"}});
+    let values = json!({"edits": {"values": {"AGRIFLUX_SEED": "2", "SENTINEL_HUB_CLIENT_SECRET": "top-secret-123"}}});
     invoke(&window, "save_settings", values).unwrap();
     invoke(
         &window,
         "save_settings",
-        json!({"values": {"AGRIFLUX_SEED": "3"}}),
+        json!({"edits": {"values": {"AGRIFLUX_SEED": "3"}}}),
     )
     .unwrap();
     let changes = invoke(&window, "env_changes", json!({})).unwrap();
@@ -81,6 +80,71 @@ fn lists_the_env_changes_newest_first_without_a_secret() {
         json!([{"key": "AGRIFLUX_SEED", "from": "2", "to": "3"}])
     );
     assert_eq!(records[1]["by"], "settings panel");
+}
+
+#[test]
+fn edits_keys_outside_the_form_and_never_sends_a_secret_named_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env =
+        "# monitoring\nexport DB_PATH=\"/srv/db\" # sqlite\nWEATHER_API_KEY=wk-top-secret-9\n";
+    std::fs::write(tmp.path().join(".env"), env).unwrap();
+    let (_app, window) = app(tmp.path());
+    let read = invoke(&window, "read_settings", json!({})).unwrap();
+    assert!(!read.to_string().contains("wk-top-secret"), "{read}");
+    assert_eq!(
+        read["env_keys"],
+        json!([
+            {"key": "DB_PATH", "value": "/srv/db", "secret": false, "is_set": true, "comment": "monitoring · sqlite", "line": 2},
+            {"key": "WEATHER_API_KEY", "value": "", "secret": true, "is_set": true, "comment": null, "line": 3}
+        ])
+    );
+    let edits = json!({"edits": {"env_keys": [
+        {"action": "set", "key": "DB_PATH", "value": "/srv/db2"},
+        {"action": "remove", "key": "WEATHER_API_KEY"},
+        {"action": "set", "key": "9LIVES", "value": "x"}
+    ]}});
+    let refused = invoke(&window, "save_settings", edits).unwrap();
+    assert_eq!(refused["ok"], false);
+    assert!(refused["errors"]["9LIVES"].is_string(), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join(".env")).unwrap(),
+        env
+    );
+    let edits = json!({"edits": {"env_keys": [
+        {"action": "set", "key": "DB_PATH", "value": "/srv/db2"},
+        {"action": "remove", "key": "WEATHER_API_KEY"}
+    ]}});
+    let saved = invoke(&window, "save_settings", edits).unwrap();
+    assert_eq!(saved["ok"], true, "{saved}");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join(".env")).unwrap(),
+        "# monitoring\nexport DB_PATH=\"/srv/db2\" # sqlite\n"
+    );
+}
+
+#[test]
+fn switches_the_ai_models_off_and_refuses_on_without_a_passed_gate() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(".env"), "USE_AI_MODELS=true\n").unwrap();
+    let (_app, window) = app(tmp.path());
+    let state = invoke(&window, "models_state", json!({})).unwrap();
+    assert_eq!(state["on"], true);
+    assert_eq!(state["can_switch_on"], false);
+    let off = invoke(&window, "switch_models", json!({"on": false})).unwrap();
+    assert_eq!(off["on"], false);
+    assert_eq!(off["last_switch"]["by"], "app (AI-models switch)");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join(".env")).unwrap(),
+        "USE_AI_MODELS=false\n"
+    );
+    let refused = invoke(&window, "switch_models", json!({"on": true})).unwrap_err();
+    assert_eq!(refused["kind"], "conflict", "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("no run"),
+        "{refused}"
+    );
+    let changes = invoke(&window, "env_changes", json!({})).unwrap();
+    assert_eq!(changes[0]["changes"][0]["to"], "false");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +19,11 @@ const SHOTS = join(ROOT, 'test-artifacts/desktop');
 const SECRET = 'wd-secret-7f3a9c1e5b';
 const STEPS = ['download', 'validate', 'cnn_dataset', 'lstm_dataset', 'train_cnn', 'train_lstm', 'compare', 'update_env'];
 
-// Tiny settings: a 2.6 km x 2 km area, 14 simulated dates, one CNN epoch.
+// The crop-monitoring system's own key that holds a secret: it must never leave .env.
+const WEATHER_KEY = 'wk-7c1e55d0a9b3f2';
+
+// Tiny settings: a 2.6 km x 2 km area, 14 simulated dates, one CNN epoch; below them, keys of
+// the crop-monitoring system that reads the same file (comments, export, quotes, a secret).
 const ENV = `# AgriFlux test farm: tiny settings so a whole run takes seconds
 AGRIFLUX_BBOX=75.80,30.90,75.827,30.918
 AGRIFLUX_START=2025-01-01
@@ -31,7 +36,15 @@ AGRIFLUX_SAMPLES_PER_CLASS=16
 # training
 AGRIFLUX_CNN_EPOCHS=1
 AGRIFLUX_LSTM_EPOCHS=2
+
+# --- the crop-monitoring system (not AgriFlux) ---
+export DATABASE_PATH="/var/lib/crops/monitoring.sqlite"   # sqlite file
+# forecasts come from this service
+WEATHER_API_KEY='${WEATHER_KEY}'
+REPORT_TITLE='North farm'
+LEGACY_FLAG=1
 `;
+const CLI = process.env.AGRIFLUX_CLI_BIN ?? join(TARGET, 'debug/agriflux');
 
 let app;
 let s;
@@ -147,6 +160,42 @@ test('settings are saved to .env with comments kept, and the secret never shows'
   assert.ok(!html.includes(SECRET), 'the secret is in the DOM');
 });
 
+
+test('the other keys of .env: edited, added and removed with every other byte kept, the API key never shown', async () => {
+  await s.click('[data-testid="nav-settings"]');
+  await s.waitFor('[data-testid="env-key-WEATHER_API_KEY"]');
+  const keys = await s.exec(
+    `return [...document.querySelectorAll('[data-testid^="env-key-"]')].map(e => e.dataset.testid.slice('env-key-'.length));`,
+  );
+  assert.deepEqual(keys, ['DATABASE_PATH', 'WEATHER_API_KEY', 'REPORT_TITLE', 'LEGACY_FLAG']);
+  assert.equal(await s.attr(await s.find('[data-testid="env-value-WEATHER_API_KEY"]'), 'type'), 'password');
+  assert.equal(await s.text(await s.find('[data-testid="secret-state-WEATHER_API_KEY"]')), 'set');
+  const db = await s.find('[data-testid="env-key-DATABASE_PATH"]');
+  assert.match(await s.text(db), /sqlite file/);
+
+  const before = readFileSync(join(workdir, '.env'), 'utf8');
+  await s.type('[data-testid="env-value-DATABASE_PATH"]', '/srv/crops/monitoring.sqlite');
+  await s.click('[data-testid="env-remove-LEGACY_FLAG"]');
+  await s.click('[data-testid="env-add"]');
+  await s.type('[data-testid="env-new-key-0"]', 'FIELD_NOTES');
+  await s.type('[data-testid="env-new-value-0"]', 'wet corner by the canal');
+  await s.until('Save to be enabled', async () =>
+    s.exec('return !document.querySelector(\'[data-testid="settings-save"]\').disabled'), 10_000, 100);
+  await s.screenshot(SHOTS, 'settings-env-keys.png');
+  await s.click('[data-testid="settings-save"]');
+  const expected = before
+    .replace('"/var/lib/crops/monitoring.sqlite"', '"/srv/crops/monitoring.sqlite"')
+    .replace('LEGACY_FLAG=1\n', '') + 'FIELD_NOTES="wet corner by the canal"\n';
+  const after = await s.until('.env to be saved', async () => {
+    const text = readFileSync(join(workdir, '.env'), 'utf8');
+    return text !== before ? text : null;
+  }, 20_000, 200);
+  assert.equal(after, expected);
+  await s.waitFor('[data-testid="env-key-FIELD_NOTES"]', 10_000);
+  const html = await s.exec('return document.documentElement.outerHTML');
+  assert.ok(!html.includes(WEATHER_KEY), 'the API key is in the DOM');
+});
+
 test('after a settings change only the affected steps run; a cancel shows as cancelled', async () => {
   await s.click('[data-testid="nav-run"]');
   // The preview names what will run and why: the CNN epochs changed from 1 to 2.
@@ -180,6 +229,75 @@ test('after a settings change only the affected steps run; a cancel shows as can
   await s.screenshot(SHOTS, 'run-cancelled.png');
 });
 
+test('a run whose step 8 switches the models on shows in Settings; switching off asks, writes false and is logged', async () => {
+  // Simulated models never pass the gate: force it, as `--enable-models always` does.
+  await s.click('[data-testid="nav-settings"]');
+  await s.waitFor('[data-testid="settings-AGRIFLUX_ENABLE_MODELS"]');
+  await s.exec(
+    `const el = document.querySelector('[data-testid="settings-AGRIFLUX_ENABLE_MODELS"]');
+     el.value = 'always';
+     el.dispatchEvent(new Event('change', { bubbles: true }));`,
+  );
+  await s.until('Save to be enabled', async () =>
+    s.exec('return !document.querySelector(\'[data-testid="settings-save"]\').disabled'), 10_000, 100);
+  await s.click('[data-testid="settings-save"]');
+  await s.until('.env to say always', async () =>
+    readFileSync(join(workdir, '.env'), 'utf8').includes('AGRIFLUX_ENABLE_MODELS=always'), 20_000, 200);
+
+  await s.click('[data-testid="nav-run"]');
+  await s.waitFor('[data-testid="run-button"]', 30_000);
+  await s.click('[data-testid="run-button"]');
+  await s.waitFor('[data-testid="cancel-button"]', 30_000);
+  await s.until('step 8 to switch the models on', async () => {
+    const st = await statuses();
+    if (Object.values(st).some((v) => v === 'failed' || v === 'cancelled')) throw new Error(JSON.stringify(st));
+    return st.update_env === 'success' ? st : null;
+  }, 10 * 60_000);
+  await s.waitFor('[data-testid="run-button"]', 30_000);
+  assert.match(readFileSync(join(workdir, '.env'), 'utf8'), /^USE_AI_MODELS=true$/m);
+  const log = readFileSync(join(workdir, 'logs/env_changes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const runId = log[log.length - 1].run_id;
+  assert.ok(runId, JSON.stringify(log[log.length - 1]));
+
+  await s.click('[data-testid="nav-settings"]');
+  const title = await s.until('the switch to say on', async () => {
+    const el = await s.find('[data-testid="models-title"]');
+    const text = el ? await s.text(el) : '';
+    return /AI models: on/.test(text) ? text : null;
+  }, 20_000, 200);
+  assert.match(title, new RegExp(`switched on by step 8 of run ${runId}`));
+  const figures = await s.text(await s.find('[data-testid="models-run"]'));
+  assert.match(figures, /simulated data/);
+  assert.match(figures, /gate forced/);
+  assert.match(figures, /CNN macro-F1/);
+  assert.match(figures, /persistence/);
+  await s.screenshot(SHOTS, 'settings-models-on.png');
+
+  await s.click('[data-testid="models-off"]');
+  await s.waitFor('[data-testid="models-off-confirm"]');
+  assert.match(readFileSync(join(workdir, '.env'), 'utf8'), /^USE_AI_MODELS=true$/m, 'asking wrote nothing');
+  await s.click('[data-testid="models-off-confirm"]');
+  await s.until('.env to say false', async () =>
+    /^USE_AI_MODELS=false$/m.test(readFileSync(join(workdir, '.env'), 'utf8')), 20_000, 200);
+  await s.until('the switch to say off', async () =>
+    /AI models: off/.test(await s.text(await s.find('[data-testid="models-title"]'))), 10_000, 200);
+
+  await s.click('[data-testid="nav-history"]');
+  const change = await s.until('the switch in the History', async () => {
+    const el = await s.find('[data-testid="env-change"]');
+    const text = el ? await s.text(el) : '';
+    return /USE_AI_MODELS: true → false/.test(text) ? text : null;
+  }, 20_000, 300);
+  assert.match(change, /app \(AI-models switch\)/);
+  await s.screenshot(SHOTS, 'history-env-changes.png');
+
+  // The CLI reads the same state.
+  assert.ok(existsSync(CLI), `${CLI} is missing: cargo test builds it`);
+  const status = execFileSync(CLI, ['models', 'status', '--workdir', workdir], { encoding: 'utf8' });
+  assert.match(status, /AI models: off/);
+  assert.match(status, /switched off by app \(AI-models switch\)/);
+});
+
 test('the secret is in no file the app wrote other than .env', async () => {
   const leaks = [];
   const walk = (dir) => {
@@ -187,13 +305,16 @@ test('the secret is in no file the app wrote other than .env', async () => {
       const path = join(dir, name);
       const st = statSync(path);
       if (st.isDirectory()) walk(path);
-      else if (path !== join(workdir, '.env') && st.size < 50_000_000 && readFileSync(path).includes(SECRET)) leaks.push(path);
+      else if (path !== join(workdir, '.env') && st.size < 50_000_000) {
+        const bytes = readFileSync(path);
+        if (bytes.includes(SECRET) || bytes.includes(WEATHER_KEY)) leaks.push(path);
+      }
     }
   };
   walk(workdir);
   assert.deepEqual(leaks, []);
   const html = await s.exec('return document.documentElement.outerHTML');
-  assert.ok(!html.includes(SECRET));
+  assert.ok(!html.includes(SECRET) && !html.includes(WEATHER_KEY));
 });
 
 test('5,000 log lines through the real bridge leave the window responsive', async () => {

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use agriflux_core::ai_models::{
-    AiModelsError, ModelsState, latest_gate, models_state, switch_models,
+    AiModelsError, ModelsView, RunFigures, models_state, switch_models,
 };
-use agriflux_core::history::{ReportView, interval};
 use agriflux_core::pipeline::WorkDir;
 use agriflux_core::settings::USE_AI_MODELS_KEY;
 
@@ -20,7 +19,7 @@ pub fn run(args: ModelsArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.workdir);
     let (on, force) = match args.action {
         ModelsAction::Status => {
-            print_status(&workdir, &models_state(&workdir)?);
+            print_status(&models_state(&workdir)?);
             return Ok(ExitCode::SUCCESS);
         }
         ModelsAction::On { force } => (true, force),
@@ -54,78 +53,55 @@ pub fn run(args: ModelsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_status(workdir: &WorkDir, state: &ModelsState) {
+fn print_status(state: &ModelsView) {
     println!(
         "AI models: {} ({USE_AI_MODELS_KEY}={} in {})",
-        if state.is_on() { "on" } else { "off" },
+        if state.on { "on" } else { "off" },
         state.value.as_deref().unwrap_or("(unset)"),
-        workdir.env_file().display()
+        state.env_path
     );
-    match (&state.last_switch, state.last_change()) {
-        (Some(record), Some(change)) => {
+    match &state.last_switch {
+        Some(switch) => {
             println!(
                 "  switched {} by {} at {} (was {})",
-                if change.to == "true" { "on" } else { "off" },
-                record.by,
-                record.at,
-                if change.from.is_empty() {
+                if switch.on { "on" } else { "off" },
+                switch.by,
+                switch.at,
+                if switch.from.is_empty() {
                     "unset"
                 } else {
-                    &change.from
+                    &switch.from
                 }
             );
-            match (&record.run_id, &state.switched_by_run) {
-                (Some(_), Some(view)) => print_figures(view),
+            match (&switch.run_id, &switch.run) {
+                (Some(_), Some(run)) => print_figures(run),
                 (Some(id), None) => println!("  (the report of run {id} is no longer in logs/)"),
                 _ => {}
             }
         }
-        _ => println!("  no change of {USE_AI_MODELS_KEY} is in the change log"),
+        None => println!("  no change of {USE_AI_MODELS_KEY} is in the change log"),
     }
-    if let Some(view) = &state.latest_run {
+    if let Some(gate) = &state.latest_gate {
         println!(
             "Latest run {} ({}): {}",
-            view.summary.run_id,
-            view.summary.source_label,
-            latest_gate(state)
-                .and_then(|g| g["reason"].as_str())
-                .unwrap_or("no gate decision recorded")
+            gate.run_id, gate.source_label, gate.reason
         );
     }
 }
 
-/// The run's test figures with their 95 % intervals beside each baseline's (a figure alone
-/// says nothing of whether the model is good enough).
-fn print_figures(view: &ReportView) {
-    let data = if view.summary.simulated {
+/// The run's test figures with their 95 % intervals beside each baseline's.
+fn print_figures(run: &RunFigures) {
+    let data = if run.simulated {
         "simulated data"
     } else {
         "real data"
     };
-    println!("  run {} ({data}):", view.summary.run_id);
-    if let Some(cnn) = &view.headline.cnn {
-        println!("    CNN test accuracy {:.3}", cnn.accuracy);
-    }
-    if let Some(e) = &view.headline.cnn_evaluation {
-        println!(
-            "    CNN macro-F1 {} · accuracy {}",
-            interval(e.get("macro_f1")),
-            interval(e.get("accuracy"))
-        );
-        for (name, f) in e["baselines"].as_object().into_iter().flatten() {
-            println!(
-                "      baseline {name}: macro-F1 {}",
-                interval(f.get("macro_f1"))
-            );
-        }
-    }
-    if let Some(lstm) = &view.headline.lstm {
-        println!("    LSTM test MAE {:.3}", lstm.mae);
-    }
-    if let Some(e) = &view.headline.lstm_evaluation {
-        println!("    LSTM MAE {}", interval(e.get("mae")));
-        for (name, f) in e["baselines"].as_object().into_iter().flatten() {
-            println!("      baseline {name}: MAE {}", interval(f.get("mae")));
+    let gate = if run.gate_forced { ", gate forced" } else { "" };
+    println!("  run {} ({data}{gate}):", run.run_id);
+    for figure in &run.figures {
+        println!("    {} {}", figure.label, figure.value);
+        for baseline in &figure.baselines {
+            println!("      baseline {}: {}", baseline.name, baseline.value);
         }
     }
 }

@@ -240,6 +240,16 @@ pub fn load_report(workdir: &WorkDir, report_file: &str) -> Result<ReportView, H
     })
 }
 
+/// Loads one run's summary and headline figures only, without its charts (for callers that
+/// show figures, not the report).
+pub fn load_headline(
+    workdir: &WorkDir,
+    report_file: &str,
+) -> Result<(RunSummary, Headline), HistoryError> {
+    let report = read_report(workdir, report_file)?;
+    Ok((summarise(report_file, &report), headline(&report)))
+}
+
 fn is_report_name(name: &str) -> bool {
     name.starts_with(REPORT_PREFIX)
         && name.ends_with(".json")

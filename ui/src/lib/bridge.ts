@@ -13,12 +13,14 @@ import type {
   EventBatch,
   Folder,
   LiveRun,
+  ModelsView,
   PlannedStep,
   ReportView,
   RunOptions,
   RunSummary,
   SaveOutcome,
   SettingsCheck,
+  SettingsEdits,
   SettingsView,
   StartedRun,
 } from './generated/engine';
@@ -68,10 +70,10 @@ export const exportReport = (report_file: string) => invoke<string>('export_repo
 export const openFolder = (folder: Folder) => invoke<null>('open_folder', { folder });
 export const envChanges = () => invoke<EnvChangeRecord[]>('env_changes');
 export const readSettings = () => invoke<SettingsView>('read_settings');
-export const checkSettings = (values: Record<string, string>) =>
-  invoke<SettingsCheck>('check_settings', { values });
-export const saveSettings = (values: Record<string, string>) =>
-  invoke<SaveOutcome>('save_settings', { values });
+export const checkSettings = (edits: SettingsEdits) => invoke<SettingsCheck>('check_settings', { edits });
+export const saveSettings = (edits: SettingsEdits) => invoke<SaveOutcome>('save_settings', { edits });
+export const modelsState = () => invoke<ModelsView>('models_state');
+export const switchModels = (on: boolean) => invoke<ModelsView>('switch_models', { on });
 export const testConnection = () => invoke<ConnectionResult>('test_connection');
 
 /** Subscribes to `run-events`; resolves once the listener is registered. */

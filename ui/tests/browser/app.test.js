@@ -103,7 +103,7 @@ test('settings: validation messages beside the field, area under the bbox', asyn
   const save = page.getByTestId('settings-save');
   assert.equal(await save.isDisabled(), true);
   await epochs.fill('ten');
-  const field = epochs.locator('xpath=ancestor::div[contains(@class,"field")]');
+  const field = epochs.locator('xpath=ancestor::div[contains(@class,"setting-row")]');
   await field.getByText('"ten" is not a whole number').waitFor();
   assert.equal(await save.isDisabled(), true);
   assert.match(await page.getByTestId('settings-area').innerText(), /382 × 387 px · 14\.79 km²/);
@@ -114,6 +114,25 @@ test('settings: validation messages beside the field, area under the bbox', asyn
   await epochs.fill('12');
   await page.waitForFunction(() => !document.querySelector('[data-testid="settings-save"]').disabled);
   assert.equal(await field.getByText('not a whole number').count(), 0);
+  await context.close();
+});
+
+test('settings: the AI-models switch with its run, and the other keys of .env', async () => {
+  const { page, context } = await app.openPage();
+  await page.getByTestId('nav-settings').click();
+  const title = page.getByTestId('models-title');
+  await title.getByText('switched on by step 8 of run 20261124-080356-04500').waitFor();
+  assert.match(await page.getByTestId('models-run').innerText(), /majority class: 0\.221 \[0\.204, 0\.238\]/);
+  await shot(page, 'settings-models.png');
+  await page.getByTestId('env-keys').scrollIntoViewIfNeeded();
+  assert.equal(await page.getByTestId('env-value-WEATHER_API_KEY').getAttribute('type'), 'password');
+  await page.getByTestId('env-duplicates').getByText('line 25 is used').waitFor();
+  await shot(page, 'settings-env-keys.png');
+  await page.getByTestId('models-off').click();
+  await page.getByTestId('models-off-confirm').click();
+  await page.getByTestId('models-state').getByText('off').waitFor();
+  await page.getByTestId('nav-history').click();
+  await page.getByTestId('env-change').first().getByText('USE_AI_MODELS: true → false').waitFor();
   await context.close();
 });
 
@@ -128,7 +147,7 @@ test('the secret never appears in the DOM', async () => {
   await page.waitForFunction(() => !document.querySelector('[data-testid="settings-save"]').disabled);
   await page.getByTestId('settings-save').click();
   await page.getByTestId('save-outcome').getByText('(changed)').waitFor();
-  const sent = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === 'save_settings').args.values);
+  const sent = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === 'save_settings').args.edits.values);
   assert.equal(sent.SENTINEL_HUB_CLIENT_SECRET, typed);
   const html = await page.evaluate(() => document.documentElement.outerHTML);
   assert.equal(html.includes(typed), false);

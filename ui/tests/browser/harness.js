@@ -20,6 +20,7 @@ export function loadFixtures() {
     runs: json('runs.json'),
     report: json('report.json'),
     settings: json('settings.json'),
+    models: json('models.json'),
     events: readFileSync(resolve(FIXTURES, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
   };
 }

@@ -12,6 +12,7 @@ export function installMockBackend(fx) {
   const saved = sessionStorage.getItem('mock-live');
   let live = saved ? JSON.parse(saved) : null;
   const settings = JSON.parse(JSON.stringify(fx.settings));
+  let models = JSON.parse(JSON.stringify(fx.models));
   // The .env change log the mock keeps, as the engine's logs/env_changes.jsonl (oldest first).
   const envLog = [];
 
@@ -55,11 +56,21 @@ export function installMockBackend(fx) {
     export_report: () => '/home/agronomist/agriflux/demo/reports/pipeline_report_20261124_080356.html',
     open_folder: () => null,
     read_settings: () => settings,
-    check_settings: ({ values }) => ({
-      errors: checkValues(values),
+    check_settings: ({ edits }) => ({
+      errors: checkValues(edits.values),
       area: { width_px: 382, height_px: 387, km2: 14.79 },
+      secret_keys: edits.env_keys.map((e) => e.key).filter((k) => /SECRET|_KEY$|_TOKEN$|_PASSWORD$/.test(k)),
     }),
-    save_settings: ({ values }) => {
+    models_state: () => models,
+    switch_models: ({ on }) => {
+      const at = new Date().toISOString();
+      const from = models.value ?? '';
+      models = { ...models, on, value: String(on), last_switch: { on, by: 'app (AI-models switch)', at, from, run_id: null, run: null } };
+      envLog.push({ at, by: 'app (AI-models switch)', run_id: null, changes: [{ key: 'USE_AI_MODELS', from, to: String(on) }] });
+      return models;
+    },
+    save_settings: ({ edits }) => {
+      const values = edits.values;
       const errors = checkValues(values);
       if (Object.keys(errors).length) return { ok: false, errors, changes: [], env_path: settings.env_path };
       const changes = [];

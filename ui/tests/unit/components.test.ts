@@ -147,8 +147,8 @@ describe('App', () => {
     const typed = 'sup3r-s3cret-value';
     const { calls } = mockBackend({
       check_settings: (a) => {
-        const v = a.values as Record<string, string>;
-        return { errors: v.AGRIFLUX_CNN_EPOCHS === 'zero' ? { AGRIFLUX_CNN_EPOCHS: 'must be a whole number' } : {}, area: null };
+        const v = (a.edits as { values: Record<string, string> }).values;
+        return { errors: v.AGRIFLUX_CNN_EPOCHS === 'zero' ? { AGRIFLUX_CNN_EPOCHS: 'must be a whole number' } : {}, area: null, secret_keys: [] };
       },
       save_settings: () => ({ ok: true, errors: {}, env_path: '/x/.env', changes: [{ key: 'SENTINEL_HUB_CLIENT_SECRET', from: '(set)', to: '(changed)' }] }),
     });
@@ -169,8 +169,8 @@ describe('App', () => {
     await waitFor(() => expect(save.disabled).toBe(false));
     await fireEvent.click(save);
     await screen.findByTestId('save-outcome');
-    const sent = calls.find((c) => c.cmd === 'save_settings')?.args as { values: Record<string, string> };
-    expect(sent.values).toEqual({ AGRIFLUX_CNN_EPOCHS: '12', SENTINEL_HUB_CLIENT_SECRET: typed });
+    const sent = calls.find((c) => c.cmd === 'save_settings')?.args as { edits: { values: Record<string, string> } };
+    expect(sent.edits.values).toEqual({ AGRIFLUX_CNN_EPOCHS: '12', SENTINEL_HUB_CLIENT_SECRET: typed });
     await waitFor(() => expect((screen.getByTestId('settings-SENTINEL_HUB_CLIENT_SECRET') as HTMLInputElement).value).toBe(''));
     expect(document.documentElement.outerHTML).not.toContain(typed);
   });

@@ -25,7 +25,8 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
     env_changes: () => [],
     load_report: () => fixture('report.json'),
     read_settings: () => fixture('settings.json'),
-    check_settings: () => ({ errors: {}, area: { width_px: 382, height_px: 387, km2: 14.8 } }),
+    check_settings: () => ({ errors: {}, area: { width_px: 382, height_px: 387, km2: 14.8 }, secret_keys: [] }),
+    models_state: () => fixture('models.json'),
   };
   mockIPC(
     (cmd, args) => {

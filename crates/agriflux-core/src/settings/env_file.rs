@@ -27,8 +27,8 @@ pub struct EnvFile {
     existed: bool,
     /// The file started with a UTF-8 byte-order mark (kept on save).
     bom: bool,
-    /// The values set since loading, checked to read back equal before saving.
-    edited: Vec<(String, String)>,
+    /// The values set (`None`: removed) since loading, checked to read back before saving.
+    edited: Vec<(String, Option<String>)>,
 }
 
 const BOM: char = '\u{feff}';
@@ -84,33 +84,28 @@ impl EnvFile {
     /// Sets `key` to `value`: rewrites the value of its last assignment in place (keeping an
     /// `export` prefix, the quote style and a trailing comment), or appends `KEY=value`.
     pub fn set(&mut self, key: &str, value: &str) {
-        self.edited.push((key.to_string(), value.to_string()));
-        let lines: Vec<&str> = self.text.split_inclusive('\n').collect();
-        let found = lines.iter().enumerate().rev().find_map(|(i, line)| {
-            parse_assignment(line)
-                .filter(|a| a.key == key)
-                .map(|a| (i, a))
-        });
-        match found {
-            Some((index, assignment)) => {
-                let line = lines[index];
-                let rendered = render_value(value, assignment.quote);
-                let mut new_line = String::with_capacity(line.len() + value.len());
-                new_line.push_str(&line[..assignment.value_start]);
-                new_line.push_str(&rendered);
-                new_line.push_str(&line[assignment.value_end..]);
-                let mut text = String::with_capacity(self.text.len() + value.len());
-                for (i, l) in lines.iter().enumerate() {
-                    text.push_str(if i == index { &new_line } else { l });
-                }
-                self.text = text;
+        self.edited.push((key.to_string(), Some(value.to_string())));
+        let last = logical_lines(&self.text)
+            .into_iter()
+            .rev()
+            .find_map(|span| {
+                parse_assignment(&self.text[span.clone()])
+                    .filter(|a| a.key == key)
+                    .map(|a| {
+                        (
+                            span.start + a.value_start,
+                            span.start + a.value_end,
+                            a.quote,
+                        )
+                    })
+            });
+        match last {
+            Some((start, end, quote)) => {
+                self.text
+                    .replace_range(start..end, &render_value(value, quote));
             }
             None => {
-                let eol = if self.text.contains("\r\n") {
-                    "\r\n"
-                } else {
-                    "\n"
-                };
+                let eol = self.line_end();
                 if !self.text.is_empty() && !self.text.ends_with('\n') {
                     self.text.push_str(eol);
                 }
@@ -120,6 +115,65 @@ impl EnvFile {
                     .push_str(&render_value(value, needs_quotes(value)));
                 self.text.push_str(eol);
             }
+        }
+    }
+
+    /// Removes every assignment of `key` (each whole line, a multi-line value's lines
+    /// included); comments and every other line stay. Returns whether there was one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.edited.push((key.to_string(), None));
+        let spans: Vec<_> = logical_lines(&self.text)
+            .into_iter()
+            .filter(|span| parse_assignment(&self.text[span.clone()]).is_some_and(|a| a.key == key))
+            .collect();
+        for span in spans.iter().rev() {
+            self.text.replace_range(span.clone(), "");
+        }
+        !spans.is_empty()
+    }
+
+    /// Every assignment of the file in file order, with its line and comment. A key assigned
+    /// more than once appears once per assignment; [`EnvFile::values`] takes the last.
+    pub fn entries(&self) -> Vec<EnvEntry> {
+        let mut entries = Vec::new();
+        // The `#` lines right above the current line, with no blank line in between.
+        let mut comment_above: Vec<&str> = Vec::new();
+        for span in logical_lines(&self.text) {
+            let text = &self.text[span.clone()];
+            let trimmed = text.trim();
+            if let Some(comment) = trimmed.strip_prefix('#') {
+                comment_above.push(comment.trim());
+                continue;
+            }
+            if let Some(a) = parse_assignment(text) {
+                let after = text[a.value_end..].trim();
+                let trailing = after
+                    .strip_prefix('#')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty());
+                let above = comment_above.join(" ");
+                let comment = match (above.is_empty(), trailing) {
+                    (false, Some(t)) => Some(format!("{above} · {t}")),
+                    (false, None) => Some(above),
+                    (true, t) => t.map(str::to_string),
+                };
+                entries.push(EnvEntry {
+                    key: a.key.to_string(),
+                    line: self.text[..span.start].matches('\n').count() + 1,
+                    comment,
+                });
+            }
+            comment_above.clear();
+        }
+        entries
+    }
+
+    /// The file's line end: CRLF when it already uses them.
+    fn line_end(&self) -> &'static str {
+        if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
         }
     }
 
@@ -138,7 +192,7 @@ impl EnvFile {
             other => other,
         })?;
         for (key, value) in &self.edited {
-            if not_parsed.get(key) != Some(value) {
+            if not_parsed.get(key) != value.as_ref() {
                 return Err(SettingsError::EnvValueNotRoundTrip {
                     path: self.path.clone(),
                     key: key.clone(),
@@ -222,6 +276,17 @@ impl EnvFile {
     }
 }
 
+/// One assignment of a `.env` file, as [`EnvFile::entries`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvEntry {
+    /// The key.
+    pub key: String,
+    /// The (1-based) line where the assignment starts.
+    pub line: usize,
+    /// The `#` lines right above it and its trailing `# comment`, without the `#`.
+    pub comment: Option<String>,
+}
+
 /// The `.env` edit lock; released when dropped (or when the process ends, by the kernel).
 #[derive(Debug)]
 pub struct EnvLock {
@@ -266,6 +331,82 @@ fn restore_mode(file: &fs::File, original: Option<&fs::Metadata>) -> std::io::Re
 #[cfg(not(unix))]
 fn restore_mode(_file: &fs::File, _original: Option<&fs::Metadata>) -> std::io::Result<()> {
     Ok(())
+}
+
+/// Where dotenvy's line splitter is at the end of a physical line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SplitState {
+    Complete,
+    Escape,
+    StrongOpen,
+    StrongOpenEscape,
+    WeakOpen,
+    WeakOpenEscape,
+    WhiteSpace,
+}
+
+/// The byte ranges of the file's logical lines (a quoted value may span several physical
+/// lines), each with its line end. This mirrors dotenvy's private line splitter state for
+/// state, so that an edit finds the same assignments dotenvy reads: no crate exposes it.
+fn logical_lines(text: &str) -> Vec<std::ops::Range<usize>> {
+    use SplitState::*;
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut end = 0;
+    let mut state = Complete;
+    for line in text.split_inclusive('\n') {
+        end += line.len();
+        if start + line.len() == end && line.trim_start().starts_with('#') {
+            spans.push(start..end);
+            start = end;
+            continue;
+        }
+        let mut comment = false;
+        for c in line.chars() {
+            state = match state {
+                WhiteSpace if c == '#' => {
+                    comment = true;
+                    break;
+                }
+                WhiteSpace => match c {
+                    '\\' => Escape,
+                    '"' => WeakOpen,
+                    '\'' => StrongOpen,
+                    _ => Complete,
+                },
+                Escape => Complete,
+                Complete => match c {
+                    c if c.is_whitespace() && c != '\n' && c != '\r' => WhiteSpace,
+                    '\\' => Escape,
+                    '"' => WeakOpen,
+                    '\'' => StrongOpen,
+                    _ => Complete,
+                },
+                WeakOpen => match c {
+                    '\\' => WeakOpenEscape,
+                    '"' => Complete,
+                    _ => WeakOpen,
+                },
+                WeakOpenEscape => WeakOpen,
+                StrongOpen => match c {
+                    '\\' => StrongOpenEscape,
+                    '\'' => Complete,
+                    _ => StrongOpen,
+                },
+                StrongOpenEscape => StrongOpen,
+            };
+        }
+        if comment || state == Complete {
+            spans.push(start..end);
+            start = end;
+            state = Complete;
+        }
+    }
+    if start < text.len() {
+        // An unclosed quote runs to the end; `values` reports it as a parse error.
+        spans.push(start..text.len());
+    }
+    spans
 }
 
 fn parse(text: &str) -> Result<BTreeMap<String, String>, dotenvy::Error> {
@@ -635,17 +776,75 @@ mod tests {
     }
 
     #[test]
-    fn refuses_a_value_that_would_not_read_back_and_writes_nothing() {
-        // `A=1` here is inside NOTE's quoted value: editing it in place would not set A.
+    fn a_key_inside_a_multi_line_value_is_not_an_assignment() {
+        // `A=1` here is inside NOTE's quoted value, as dotenvy reads it: setting A appends it.
         let text = "NOTE=\"first\nA=1\n\"\n";
         let (_dir, mut env) = env_with(text);
         env.set("A", "2");
-        let err = env.save().unwrap_err();
-        assert!(
-            matches!(&err, SettingsError::EnvValueNotRoundTrip { key, .. } if key == "A"),
-            "{err}"
+        env.save().unwrap();
+        assert_eq!(
+            fs::read_to_string(env.path()).unwrap(),
+            format!("{text}A=2\n")
         );
-        assert_eq!(fs::read_to_string(env.path()).unwrap(), text);
+        let values = env.values().unwrap();
+        assert_eq!(values["NOTE"], "first\nA=1\n");
+        assert_eq!(values["A"], "2");
+    }
+
+    #[test]
+    fn a_multi_line_value_is_edited_and_removed_whole() {
+        let text = "# note\nNOTE=\"first\nsecond\" # two lines\nB=2\n";
+        let (_dir, mut env) = env_with(text);
+        env.set("NOTE", "one line");
+        assert_eq!(env.text(), "# note\nNOTE=\"one line\" # two lines\nB=2\n");
+        let (_dir, mut env) = env_with(text);
+        assert!(env.remove("NOTE"));
+        assert_eq!(env.text(), "# note\nB=2\n");
+    }
+
+    #[test]
+    fn removing_a_key_keeps_every_other_byte() {
+        let (_dir, mut env) = env_with(MESSY);
+        assert!(env.remove("SOME_UNKNOWN_KEY"));
+        assert_eq!(
+            env.text(),
+            MESSY.replace("  SOME_UNKNOWN_KEY='keep me'\n", "")
+        );
+        env.save().unwrap();
+        assert!(!env.values().unwrap().contains_key("SOME_UNKNOWN_KEY"));
+        assert!(!env.remove("NOT_THERE"));
+    }
+
+    #[test]
+    fn removing_a_repeated_key_removes_every_assignment() {
+        let (_dir, mut env) = env_with("A=1\r\nB=2\r\nA=3\r\n");
+        env.remove("A");
+        assert_eq!(env.text(), "B=2\r\n");
+    }
+
+    #[test]
+    fn lists_assignments_in_file_order_with_their_lines_and_comments() {
+        let (_dir, env) = env_with(
+            "# header\n\n# the database\n# of the farm\nexport DB='x' # sqlite\nA=1\n\n# about B\nB=\"two\nlines\"\nA=2\n",
+        );
+        let listed: Vec<(String, usize, Option<String>)> = env
+            .entries()
+            .into_iter()
+            .map(|e| (e.key, e.line, e.comment))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    "DB".into(),
+                    5,
+                    Some("the database of the farm · sqlite".into())
+                ),
+                ("A".into(), 6, None),
+                ("B".into(), 9, Some("about B".into())),
+                ("A".into(), 11, None),
+            ]
+        );
     }
 
     #[cfg(unix)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::SettingsError;
+use super::{EnvFile, SettingsError, USE_AI_MODELS_KEY};
 
 /// The log's file name, under the work directory's `logs/`.
 pub const ENV_LOG_FILE: &str = "env_changes.jsonl";
@@ -84,9 +84,88 @@ pub fn env_log_path(env_path: &Path) -> PathBuf {
         .join(ENV_LOG_FILE)
 }
 
+/// What [`edit_env`] wrote.
+#[derive(Debug)]
+pub struct EnvEdit {
+    /// The keys written (secrets masked), in the order the edit made them.
+    pub changes: Vec<SettingsChange>,
+    /// Why the change log was not written, when it was not (`.env` itself was saved).
+    pub log_error: Option<SettingsError>,
+}
+
+/// The one way to write `.env`: under the `.env` lock, loads the file, lets `edit` change it
+/// (given the values as they are now) and say what it changed, saves it when it changed
+/// something and appends one record by `by` to the change log. The lock spans the whole read,
+/// edit, write and log, so the settings panel, step 8 and the CLI never lose each other's
+/// edits and the log keeps the order of the writes.
+///
+/// A log that cannot be written does not fail the edit (`.env` is already saved): it comes
+/// back as [`EnvEdit::log_error`] for the caller to warn about.
+pub fn edit_env(
+    env_path: &Path,
+    by: &str,
+    run_id: Option<&str>,
+    edit: impl FnOnce(
+        &mut EnvFile,
+        &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<SettingsChange>, SettingsError>,
+) -> Result<EnvEdit, SettingsError> {
+    let _lock = EnvFile::lock(env_path)?;
+    let mut file = EnvFile::load(env_path)?;
+    let before = file.values()?;
+    let changes = edit(&mut file, &before)?;
+    if changes.is_empty() {
+        return Ok(EnvEdit {
+            changes,
+            log_error: None,
+        });
+    }
+    file.save()?;
+    let log_error = record_env_change(env_path, by, run_id, &changes).err();
+    Ok(EnvEdit { changes, log_error })
+}
+
+/// What [`set_use_ai_models`] did.
+#[derive(Debug)]
+pub struct ModelsSwitched {
+    /// `USE_AI_MODELS` before (trimmed; `None`: unset).
+    pub previous: Option<String>,
+    /// Whether `.env` was written (not when it already said so).
+    pub changed: bool,
+    /// Why the change log was not written, when it was not.
+    pub log_error: Option<SettingsError>,
+}
+
+/// Writes `USE_AI_MODELS=true|false` through [`edit_env`], as made `by` (step 8 of a run, the
+/// app's switch, `agriflux models`); nothing when `.env` already says so.
+pub fn set_use_ai_models(
+    env_path: &Path,
+    on: bool,
+    by: &str,
+    run_id: Option<&str>,
+) -> Result<ModelsSwitched, SettingsError> {
+    let value = if on { "true" } else { "false" };
+    let mut previous = None;
+    let edit = edit_env(env_path, by, run_id, |env, values| {
+        previous = values.get(USE_AI_MODELS_KEY).map(|v| v.trim().to_string());
+        if previous.as_deref() == Some(value) {
+            return Ok(Vec::new());
+        }
+        env.set(USE_AI_MODELS_KEY, value);
+        let from = previous.as_deref().unwrap_or("");
+        Ok(vec![SettingsChange::new(USE_AI_MODELS_KEY, from, value)])
+    })?;
+    Ok(ModelsSwitched {
+        previous,
+        changed: !edit.changes.is_empty(),
+        log_error: edit.log_error,
+    })
+}
+
 /// Appends one record (now, `by`, `changes`) to the log beside `env_path`; nothing when
-/// `changes` is empty. Callers hold the `.env` lock, so records keep the order of the writes.
-pub fn record_env_change(
+/// `changes` is empty. [`edit_env`] holds the `.env` lock, so records keep the order of the
+/// writes.
+fn record_env_change(
     env_path: &Path,
     by: &str,
     run_id: Option<&str>,

@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::pipeline::StepId;
 
-pub use super::SettingsChange;
+use super::env_keys::{
+    DuplicateKey, EnvKeyEdit, EnvKeyView, apply_env_edits, check_env_edits, other_keys,
+};
 use super::{
-    Bbox, EnvFile, FormGroup, OPTIONS, OptionInput, OptionSpec, Settings, SettingsError,
-    SettingsResolver, SourceKind, check_bbox, record_env_change,
+    Bbox, EnvFile, FormGroup, OPTIONS, OptionInput, OptionSpec, Settings, SettingsChange,
+    SettingsError, SettingsResolver, SourceKind, check_bbox, edit_env, is_secret_name,
 };
 
 /// The `.env` key of the OAuth client secret.
@@ -77,6 +79,22 @@ pub struct SettingsView {
     pub env_path: String,
     /// The groups, in display order.
     pub groups: Vec<SettingsGroup>,
+    /// The other keys of `.env`, in file order.
+    pub env_keys: Vec<EnvKeyView>,
+    /// Every key `.env` assigns more than once, and which line is used.
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// What the panel sends to check or save: the form's edited fields and the edits of the
+/// other keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, TS)]
+pub struct SettingsEdits {
+    /// Key → new text of each edited form field (`""` unsets; for the secret, keeps it).
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Edits of the keys outside the form, in the order made.
+    #[serde(default)]
+    pub env_keys: Vec<EnvKeyEdit>,
 }
 
 /// Size of an area at Sentinel-2's 10 m resolution.
@@ -97,6 +115,9 @@ pub struct SettingsCheck {
     pub errors: BTreeMap<String, String>,
     /// Size of the area the values describe, when it is valid.
     pub area: Option<AreaSize>,
+    /// The edited keys outside the form whose names make them secrets: their inputs are
+    /// masked, and their values never come back.
+    pub secret_keys: Vec<String>,
 }
 
 /// What saving did.
@@ -191,7 +212,9 @@ fn today() -> NaiveDate {
 
 /// Builds the form from the `.env` file at `env_path` (a missing file is an empty form).
 pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
-    let values = EnvFile::load(env_path)?.values()?;
+    let file = EnvFile::load(env_path)?;
+    let values = file.values()?;
+    let (env_keys, duplicates) = other_keys(&file, &form_keys())?;
     let defaults = resolve(&BTreeMap::new(), env_path).ok();
     let current = resolve(&values, env_path).ok();
     let value_of = |key: &str| values.get(key).cloned().unwrap_or_default();
@@ -211,7 +234,11 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
         // apply to the current settings when they resolve.
         let basis = current.as_ref().or(defaults.as_ref());
         SettingsField {
-            value: value_of(&key),
+            value: if is_secret_name(&key) {
+                String::new()
+            } else {
+                value_of(&key)
+            },
             placeholder: basis.map(spec.current).unwrap_or_default(),
             options,
             is_set: values.get(&key).is_some_and(|v| !v.trim().is_empty()),
@@ -223,7 +250,7 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
     };
     let mut sentinel_hub = Vec::new();
     for spec in SENTINEL_HUB_FIELDS {
-        let secret = spec.kind == FieldKind::Secret;
+        let secret = spec.kind == FieldKind::Secret || is_secret_name(spec.key);
         sentinel_hub.push(SettingsField {
             key: spec.key.into(),
             label: spec.label.into(),
@@ -282,6 +309,8 @@ pub fn read_settings(env_path: &Path) -> Result<SettingsView, SettingsError> {
             ),
             group("advanced", "Advanced", advanced),
         ],
+        env_keys,
+        duplicates,
     })
 }
 
@@ -293,16 +322,33 @@ fn group(id: &str, title: &str, fields: Vec<SettingsField>) -> SettingsGroup {
     }
 }
 
-/// Checks `edits` (key → new text; `""` unsets a key, and for the secret keeps it) on top of
-/// the `.env` at `env_path`, and gives a reason beside each invalid field.
+/// Checks `edits` on top of the `.env` at `env_path`, and gives a reason beside each invalid
+/// field or key.
 pub fn check_settings(
     env_path: &Path,
-    edits: &BTreeMap<String, String>,
+    edits: &SettingsEdits,
 ) -> Result<SettingsCheck, SettingsError> {
     let mut values = EnvFile::load(env_path)?.values()?;
-    let mut errors = BTreeMap::new();
     let known = form_keys();
-    for (key, value) in edits {
+    let mut errors = check_env_edits(&edits.env_keys, &known);
+    // A key outside the form may still be a setting (a hidden option such as
+    // `AGRIFLUX_SKIP_DOWNLOAD`): the resolver checks it with the rest.
+    for edit in edits
+        .env_keys
+        .iter()
+        .filter(|e| !errors.contains_key(e.key()))
+    {
+        match edit {
+            EnvKeyEdit::Set { key, value } if !(value.is_empty() && is_secret_name(key)) => {
+                values.insert(key.clone(), value.clone());
+            }
+            EnvKeyEdit::Set { .. } => {}
+            EnvKeyEdit::Remove { key } => {
+                values.remove(key);
+            }
+        }
+    }
+    for (key, value) in &edits.values {
         if !known.contains(key) {
             errors.insert(key.clone(), "not a setting this form edits".into());
         } else if value.contains(['\n', '\r']) {
@@ -333,6 +379,7 @@ pub fn check_settings(
         }
     }
     let area = match edits
+        .values
         .get("AGRIFLUX_BBOX")
         .or(values.get("AGRIFLUX_BBOX"))
         .filter(|v| !v.trim().is_empty())
@@ -342,7 +389,18 @@ pub fn check_settings(
             .map(area_size),
         None => resolve(&values, env_path).ok().map(|s| area_size(s.bbox)),
     };
-    Ok(SettingsCheck { errors, area })
+    let secret_keys = edits
+        .env_keys
+        .iter()
+        .map(EnvKeyEdit::key)
+        .filter(|k| is_secret_name(k))
+        .map(str::to_string)
+        .collect();
+    Ok(SettingsCheck {
+        errors,
+        area,
+        secret_keys,
+    })
 }
 
 /// The `.env` key named at the start of a [`SettingsError::Invalid`] origin such as
@@ -365,11 +423,8 @@ fn area_size(b: Bbox) -> AreaSize {
 }
 
 /// Checks `edits` and, when all are valid, writes them to `.env` keeping every other byte of
-/// the file; returns what changed. Nothing is written when a value is invalid.
-pub fn save_settings(
-    env_path: &Path,
-    edits: &BTreeMap<String, String>,
-) -> Result<SaveOutcome, SettingsError> {
+/// the file, and logs them; returns what changed. Nothing is written when a value is invalid.
+pub fn save_settings(env_path: &Path, edits: &SettingsEdits) -> Result<SaveOutcome, SettingsError> {
     let check = check_settings(env_path, edits)?;
     let env_path_text = env_path.display().to_string();
     if !check.errors.is_empty() {
@@ -380,32 +435,30 @@ pub fn save_settings(
             env_path: env_path_text,
         });
     }
-    // Read, edited and written under the `.env` lock, so that a run's step 8 writing at the
-    // same moment loses nothing and is not lost.
-    let _lock = EnvFile::lock(env_path)?;
-    let mut file = EnvFile::load(env_path)?;
-    let before = file.values()?;
-    let mut changes = Vec::new();
-    for (key, value) in edits {
-        let value = value.trim();
-        let old = before.get(key).map(|v| v.trim()).unwrap_or("");
-        if old == value || (key == SECRET_KEY && value.is_empty()) {
-            continue;
+    // Through the one `.env` writer: a run's step 8 writing at the same moment loses nothing
+    // and is not lost.
+    let edit = edit_env(env_path, "settings panel", None, |file, before| {
+        let mut changes = Vec::new();
+        for (key, value) in &edits.values {
+            let value = value.trim();
+            let old = before.get(key).map(|v| v.trim()).unwrap_or("");
+            if old == value || (key == SECRET_KEY && value.is_empty()) {
+                continue;
+            }
+            file.set(key, value);
+            changes.push(SettingsChange::new(key, old, value));
         }
-        file.set(key, value);
-        changes.push(SettingsChange::new(key, old, value));
-    }
-    if !changes.is_empty() {
-        file.save()?;
+        changes.extend(apply_env_edits(file, before, &edits.env_keys));
+        Ok(changes)
+    })?;
+    if let Some(e) = edit.log_error {
         // `.env` is saved: a log that cannot be written is worth a warning, not a failed save.
-        if let Err(e) = record_env_change(env_path, "settings panel", None, &changes) {
-            tracing::warn!("the .env change log was not written: {e}");
-        }
+        tracing::warn!("the .env change log was not written: {e}");
     }
     Ok(SaveOutcome {
         ok: true,
         errors: BTreeMap::new(),
-        changes,
+        changes: edit.changes,
         env_path: env_path_text,
     })
 }
@@ -443,11 +496,14 @@ pub fn env_path_of(workdir: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn edits(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn edits(pairs: &[(&str, &str)]) -> SettingsEdits {
+        SettingsEdits {
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            env_keys: Vec::new(),
+        }
     }
 
     #[test]
@@ -557,5 +613,167 @@ mod tests {
         let outcome = save_settings(&env, &edits(&[(SECRET_KEY, "")])).unwrap();
         assert!(outcome.ok && outcome.changes.is_empty());
         assert!(std::fs::read_to_string(&env).unwrap().contains("keep-me"));
+    }
+
+    const MONITORING_ENV: &str = "\
+# the crop-monitoring system's settings
+export DATABASE_PATH=\"/var/lib/crops/db.sqlite\"   # sqlite
+WEATHER_API_KEY='wk-9f8e7d6c5b' # forecasts
+OLD_FLAG=1
+AGRIFLUX_SEED=3
+";
+
+    #[test]
+    fn edits_adds_and_removes_keys_outside_the_form_keeping_every_other_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, MONITORING_ENV).unwrap();
+        let view = read_settings(&env).unwrap();
+        let keys: Vec<&str> = view.env_keys.iter().map(|k| k.key.as_str()).collect();
+        assert_eq!(keys, ["DATABASE_PATH", "WEATHER_API_KEY", "OLD_FLAG"]);
+        assert!(!serde_json::to_string(&view).unwrap().contains("wk-9f8e"));
+        let outcome = save_settings(
+            &env,
+            &SettingsEdits {
+                values: BTreeMap::new(),
+                env_keys: vec![
+                    EnvKeyEdit::Set {
+                        key: "DATABASE_PATH".into(),
+                        value: "/srv/crops.db".into(),
+                    },
+                    EnvKeyEdit::Set {
+                        key: "FIELD_BOUNDARIES_KEY".into(),
+                        value: "fb-0123456789".into(),
+                    },
+                    EnvKeyEdit::Remove {
+                        key: "OLD_FLAG".into(),
+                    },
+                ],
+            },
+        )
+        .unwrap();
+        assert!(outcome.ok, "{outcome:?}");
+        let text = std::fs::read_to_string(&env).unwrap();
+        assert_eq!(
+            text,
+            MONITORING_ENV
+                .replace("/var/lib/crops/db.sqlite", "/srv/crops.db")
+                .replace("OLD_FLAG=1\n", "")
+                + "FIELD_BOUNDARIES_KEY=fb-0123456789\n"
+        );
+        let json = serde_json::to_string(&outcome).unwrap();
+        assert!(!json.contains("fb-0123"), "{json}");
+        let log = std::fs::read_to_string(crate::settings::env_log_path(&env)).unwrap();
+        assert!(
+            !log.contains("fb-0123") && log.contains("(removed)"),
+            "{log}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_key_name_or_a_form_key_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, MONITORING_ENV).unwrap();
+        let outcome = save_settings(
+            &env,
+            &SettingsEdits {
+                values: BTreeMap::new(),
+                env_keys: vec![
+                    EnvKeyEdit::Set {
+                        key: "2FA-CODE".into(),
+                        value: "x".into(),
+                    },
+                    EnvKeyEdit::Set {
+                        key: "AGRIFLUX_SEED".into(),
+                        value: "4".into(),
+                    },
+                    EnvKeyEdit::Set {
+                        key: "AGRIFLUX_SKIP_DOWNLOAD".into(),
+                        value: "maybe".into(),
+                    },
+                ],
+            },
+        )
+        .unwrap();
+        assert!(!outcome.ok);
+        assert!(outcome.errors["2FA-CODE"].contains("letters, digits and _"));
+        assert!(outcome.errors["AGRIFLUX_SEED"].contains("form above"));
+        assert!(
+            outcome.errors.contains_key("AGRIFLUX_SKIP_DOWNLOAD"),
+            "{outcome:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&env).unwrap(), MONITORING_ENV);
+    }
+
+    #[test]
+    fn duplicate_keys_are_listed_with_the_line_that_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "AGRIFLUX_SEED=1\nTITLE=a\nAGRIFLUX_SEED=2\nTITLE=b\n").unwrap();
+        let view = read_settings(&env).unwrap();
+        let seed = view
+            .groups
+            .iter()
+            .flat_map(|g| &g.fields)
+            .find(|f| f.key == "AGRIFLUX_SEED");
+        assert_eq!(seed.unwrap().value, "2");
+        let lines: Vec<(&str, &[u32], u32)> = view
+            .duplicates
+            .iter()
+            .map(|d| (d.key.as_str(), d.lines.as_slice(), d.used_line))
+            .collect();
+        assert_eq!(
+            lines,
+            [("AGRIFLUX_SEED", &[1, 3][..], 3), ("TITLE", &[2, 4][..], 4)]
+        );
+        assert_eq!(view.env_keys[0].value, "b");
+    }
+
+    #[test]
+    fn concurrent_saves_from_the_panel_and_step_8_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, MONITORING_ENV).unwrap();
+        const ROUNDS: usize = 25;
+        let panel = {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                for i in 0..ROUNDS {
+                    let edits = SettingsEdits {
+                        values: [("AGRIFLUX_SEED".to_string(), (100 + i).to_string())].into(),
+                        env_keys: vec![EnvKeyEdit::Set {
+                            key: format!("PANEL_{i}"),
+                            value: i.to_string(),
+                        }],
+                    };
+                    assert!(save_settings(&env, &edits).unwrap().ok);
+                }
+            })
+        };
+        // Step 8 writes through `set_use_ai_models`, as the pipeline's step does.
+        let step_8 = {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                for i in 0..ROUNDS {
+                    let run = format!("run-{i}");
+                    let by = format!("step 8 of {run}");
+                    crate::settings::set_use_ai_models(&env, i % 2 == 0, &by, Some(&run)).unwrap();
+                }
+            })
+        };
+        panel.join().unwrap();
+        step_8.join().unwrap();
+        let values = EnvFile::load(&env).unwrap().values().unwrap();
+        for i in 0..ROUNDS {
+            assert_eq!(values[&format!("PANEL_{i}")], i.to_string());
+        }
+        assert_eq!(values["AGRIFLUX_SEED"], (100 + ROUNDS - 1).to_string());
+        assert_eq!(values["USE_AI_MODELS"], "true");
+        assert_eq!(values["WEATHER_API_KEY"], "wk-9f8e7d6c5b");
+        let records = crate::settings::read_env_log(&env).unwrap();
+        let by_panel = records.iter().filter(|r| r.by == "settings panel").count();
+        let by_step = records.iter().filter(|r| r.run_id.is_some()).count();
+        assert_eq!((by_panel, by_step), (ROUNDS, ROUNDS));
     }
 }

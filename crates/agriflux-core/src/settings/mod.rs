@@ -5,6 +5,7 @@
 //! errors name the flag or the key (and the file) that held the bad value.
 
 mod env_file;
+pub mod env_keys;
 mod env_log;
 pub mod form;
 mod options;
@@ -19,10 +20,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use crate::raster::{Bbox, SourceKind};
-pub use env_file::EnvFile;
+pub use env_file::{EnvEntry, EnvFile};
 pub use env_log::{
-    ENV_LOG_FILE, EnvChangeRecord, SettingsChange, env_log_path, is_secret_name, read_env_log,
-    record_env_change,
+    ENV_LOG_FILE, EnvChangeRecord, EnvEdit, ModelsSwitched, SettingsChange, edit_env, env_log_path,
+    is_secret_name, read_env_log, set_use_ai_models,
 };
 pub use options::{FormGroup, OPTIONS, OptionInput, OptionSpec, env_key, option};
 pub use resolver::{

@@ -218,7 +218,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::settings::{OPTIONS, SettingsResolver};
+    use crate::settings::SettingsResolver;
 
     #[test]
     fn settings_used_are_recorded_as_fingerprints_always_recorded_them() {
@@ -266,7 +266,6 @@ mod tests {
         let s = SettingsResolver::new(&BTreeMap::new(), PathBuf::from(".env"), &BTreeMap::new())
             .resolve(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
             .unwrap();
-        assert!(!OPTIONS.is_empty());
         let _ = StepDeps::new().uses(&s, &["cnn_epochs"]);
     }
 }

@@ -12,9 +12,7 @@ use crate::evaluation::{GateDecision, GateEvidence, decide};
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
-use crate::settings::{
-    EnvFile, Settings, SettingsChange, SourceKind, USE_AI_MODELS_KEY, record_env_change,
-};
+use crate::settings::{EnvFile, Settings, SourceKind, USE_AI_MODELS_KEY, set_use_ai_models};
 
 /// The metrics files steps 5 and 6 write, whose `gate_evidence` the gate reads.
 const METRICS_FILES: [&str; 2] = ["cnn_real_metrics.json", "lstm_real_metrics.json"];
@@ -106,22 +104,15 @@ impl Step for UpdateEnvStep {
             ctx.info(format!("gate {}", decision.reason));
         }
         let path = ctx.workdir.env_file();
-        // Held around read-edit-write: the app's Save may be editing the file right now.
-        let _lock = EnvFile::lock(&path)?;
-        let mut env = EnvFile::load(&path)?;
-        let previous = env.values()?.get(USE_AI_MODELS_KEY).cloned();
-        env.set(USE_AI_MODELS_KEY, "true");
-        let changed = previous.as_deref() != Some("true");
-        if changed || !env.existed() {
-            env.save()?;
-            let by = format!("step 8 of run {}", ctx.run_id);
-            let change =
-                SettingsChange::new(USE_AI_MODELS_KEY, previous.as_deref().unwrap_or(""), "true");
+        let existed = path.exists();
+        // Through the `.env` lock: the app's Save may be editing the file right now.
+        let by = format!("step 8 of run {}", ctx.run_id);
+        let switched = set_use_ai_models(&path, true, &by, Some(ctx.run_id))?;
+        if let Some(e) = &switched.log_error {
             // `.env` says true: a log that cannot be written is worth a warning, not a failure.
-            if let Err(e) = record_env_change(&path, &by, Some(ctx.run_id), &[change]) {
-                ctx.warn(format!("the .env change log was not written: {e}"));
-            }
+            ctx.warn(format!("the .env change log was not written: {e}"));
         }
+        let (previous, changed) = (switched.previous, switched.changed);
         ctx.info(format!(
             "{USE_AI_MODELS_KEY}=true in {} (was {})",
             path.display(),
@@ -132,7 +123,7 @@ impl Step for UpdateEnvStep {
         out.insert("previous_value".into(), json!(previous));
         out.insert("new_value".into(), json!("true"));
         out.insert("changed".into(), json!(changed));
-        out.insert("created".into(), json!(!env.existed()));
+        out.insert("created".into(), json!(!existed));
         out.insert("gate".into(), gate);
         out.insert("models_enabled".into(), json!(true));
         Ok(out)

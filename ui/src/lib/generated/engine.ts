@@ -695,7 +695,15 @@ env_path: string,
 /**
  * The groups, in display order.
  */
-groups: Array<SettingsGroup>, };
+groups: Array<SettingsGroup>, 
+/**
+ * The other keys of `.env`, in file order.
+ */
+env_keys: Array<EnvKeyView>, 
+/**
+ * Every key `.env` assigns more than once, and which line is used.
+ */
+duplicates: Array<DuplicateKey>, };
 
 /**
  * Size of an area at Sentinel-2's 10 m resolution.
@@ -725,7 +733,90 @@ errors: { [key in string]: string },
 /**
  * Size of the area the values describe, when it is valid.
  */
-area: AreaSize | null, };
+area: AreaSize | null, 
+/**
+ * The edited keys outside the form whose names make them secrets: their inputs are
+ * masked, and their values never come back.
+ */
+secret_keys: Array<string>, };
+
+/**
+ * One key of `.env` that the form does not show.
+ */
+export type EnvKeyView = { 
+/**
+ * The key.
+ */
+key: string, 
+/**
+ * Its value as read (`""` for a secret, which is never sent).
+ */
+value: string, 
+/**
+ * Whether the name says it is a secret: shown as set or not, replaced, never read.
+ */
+secret: boolean, 
+/**
+ * Whether it has a non-empty value.
+ */
+is_set: boolean, 
+/**
+ * The `#` lines right above it and its trailing comment.
+ */
+comment: string | null, 
+/**
+ * The (1-based) line of the assignment that is used.
+ */
+line: number, };
+
+/**
+ * A key assigned on more than one line.
+ */
+export type DuplicateKey = { 
+/**
+ * The key.
+ */
+key: string, 
+/**
+ * Every line that assigns it, in order.
+ */
+lines: Array<number>, 
+/**
+ * The line whose value is used: the last one, as AgriFlux (and python-dotenv) read the
+ * file. Edits change that line; removing the key removes every line.
+ */
+used_line: number, };
+
+/**
+ * An edit of a key outside the form.
+ */
+export type EnvKeyEdit = { "action": "set", 
+/**
+ * The key.
+ */
+key: string, 
+/**
+ * The new value.
+ */
+value: string, } | { "action": "remove", 
+/**
+ * The key.
+ */
+key: string, };
+
+/**
+ * What the panel sends to check or save: the form's edited fields and the edits of the
+ * other keys.
+ */
+export type SettingsEdits = { 
+/**
+ * Key → new text of each edited form field (`""` unsets; for the secret, keeps it).
+ */
+values: { [key in string]: string }, 
+/**
+ * Edits of the keys outside the form, in the order made.
+ */
+env_keys: Array<EnvKeyEdit>, };
 
 /**
  * One key written to `.env`; a secret's values appear only as `(set)`, `(changed)` or
@@ -778,6 +869,148 @@ ok: boolean,
  * What works, or what is wrong.
  */
 message: string, };
+
+/**
+ * A baseline's figure.
+ */
+export type BaselineFigure = { 
+/**
+ * The baseline ("majority class", "persistence" …).
+ */
+name: string, 
+/**
+ * Its figure with its interval.
+ */
+value: string, };
+
+/**
+ * One test figure of a model.
+ */
+export type ModelFigure = { 
+/**
+ * "CNN macro-F1", "LSTM MAE" …
+ */
+label: string, 
+/**
+ * `0.836 [0.801, 0.870]`, or the bare figure where the report has no interval.
+ */
+value: string, 
+/**
+ * The same figure for each baseline, by name.
+ */
+baselines: Array<BaselineFigure>, };
+
+/**
+ * A run's data and its models' test figures beside their baselines.
+ */
+export type RunFigures = { 
+/**
+ * The run.
+ */
+run_id: string, 
+/**
+ * When it started.
+ */
+started_at: string, 
+/**
+ * Its data source in words ("Simulated data", "Sentinel Hub" …).
+ */
+source_label: string, 
+/**
+ * Whether it ran on simulated data.
+ */
+simulated: boolean, 
+/**
+ * Whether its gate was forced (`--enable-models always`) rather than passed.
+ */
+gate_forced: boolean, 
+/**
+ * Its headline figures, each with its 95 % interval and its baselines'.
+ */
+figures: Array<ModelFigure>, };
+
+/**
+ * One switch of `USE_AI_MODELS`, from the change log.
+ */
+export type SwitchView = { 
+/**
+ * Whether it switched the models on.
+ */
+on: boolean, 
+/**
+ * Who: `step 8 of run <id>`, `app`, `agriflux models off` …
+ */
+by: string, 
+/**
+ * When (ISO 8601).
+ */
+at: string, 
+/**
+ * The value before (`""`: unset).
+ */
+from: string, 
+/**
+ * The run whose step 8 switched, if a run did.
+ */
+run_id: string | null, 
+/**
+ * That run's data and figures, while its report is still in `logs/`.
+ */
+run: RunFigures | null, };
+
+/**
+ * The latest run's gate.
+ */
+export type GateView = { 
+/**
+ * The run.
+ */
+run_id: string, 
+/**
+ * Its data source in words.
+ */
+source_label: string, 
+/**
+ * Whether the gate let the models through.
+ */
+enable: boolean, 
+/**
+ * Whether that was forced rather than earned.
+ */
+forced: boolean, 
+/**
+ * The gate's reason in plain words.
+ */
+reason: string, };
+
+/**
+ * Where the switch stands, and why.
+ */
+export type ModelsView = { 
+/**
+ * Whether `.env` switches the models on (`USE_AI_MODELS=true`).
+ */
+on: boolean, 
+/**
+ * `USE_AI_MODELS` as `.env` says it (trimmed), if set.
+ */
+value: string | null, 
+/**
+ * The `.env` file.
+ */
+env_path: string, 
+/**
+ * The last change of `USE_AI_MODELS` in the change log.
+ */
+last_switch: SwitchView | null, 
+/**
+ * The latest run's gate decision, if a run recorded one.
+ */
+latest_gate: GateView | null, 
+/**
+ * Whether `on` is allowed without force: the latest run's gate passed on its own.
+ */
+can_switch_on: boolean, };
 
 /**
  * What went wrong, so that the window can choose its words and actions.
