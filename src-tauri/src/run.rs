@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agriflux_core::command_steps::{PipelineFileError, pipeline_steps};
 use agriflux_core::pipeline::{
-    self, CancelToken, PlannedStep, StepId, plan_run as plan, run_pipeline,
+    self, CancelToken, PlannedStep, Step, StepId, plan_run as plan, run_pipeline,
 };
 use agriflux_core::settings::{Settings, load_settings};
-use agriflux_core::steps::standard_steps;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
 use tokio::sync::oneshot;
@@ -132,6 +132,7 @@ pub async fn start_run<R: Runtime>(
         });
         journal
     };
+    let steps = pipeline_steps_of(&workdir)?;
     // Why the engine refused the run (the lock is held, a folder cannot be written), if it does.
     let (refused_tx, mut refused_rx) = oneshot::channel::<CommandError>();
     let dir = workdir.dir().clone();
@@ -141,7 +142,6 @@ pub async fn start_run<R: Runtime>(
         .name("pipeline".into())
         .spawn(move || {
             let _finish = FinishOnDrop(Arc::clone(&thread_journal));
-            let steps = standard_steps();
             let result = run_pipeline(
                 &steps,
                 &settings,
@@ -219,7 +219,7 @@ pub async fn plan_run(
     let dir = workdir.dir().clone();
     blocking(move || {
         plan(
-            &standard_steps(),
+            &pipeline_steps(&dir).map_err(pipeline_file_error)?,
             &settings,
             &options.engine_options(),
             &dir,
@@ -227,4 +227,18 @@ pub async fn plan_run(
         .map_err(|e| CommandError::pipeline("The run could not be planned.", e))
     })
     .await
+}
+
+/// The run's steps: the built-in ones, with the commands of the work directory's
+/// `agriflux.toml` in their place.
+fn pipeline_steps_of(workdir: &AppWorkDir) -> Result<Vec<Box<dyn Step>>, CommandError> {
+    pipeline_steps(workdir.dir()).map_err(pipeline_file_error)
+}
+
+fn pipeline_file_error(e: PipelineFileError) -> CommandError {
+    CommandError::new(
+        ErrorKind::Settings,
+        "The pipeline file agriflux.toml could not be used.",
+    )
+    .with_detail(e)
 }

@@ -13,11 +13,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use agriflux_core::command_steps::pipeline_steps;
 use agriflux_core::pipeline::{
     CancelToken, EventSink, StepStatus, WorkDir, plan_run, run_pipeline,
 };
 use agriflux_core::settings::{Settings, load_settings};
-use agriflux_core::steps::standard_steps;
 
 use args::{Cli, Command, EventsFormat, PipelineArgs, PlanArgs, RunArgs};
 
@@ -51,7 +51,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.pipeline.workdir);
     let settings = resolve_settings(&workdir, &args.pipeline)?;
     let plan = plan_run(
-        &standard_steps(),
+        &pipeline_steps(&workdir)?,
         &settings,
         &args.pipeline.run_options(),
         &workdir,
@@ -95,7 +95,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Box::new(console::Console::new())
         }
     };
-    let steps = standard_steps();
+    let steps = pipeline_steps(&workdir)?;
     let outcome = run_pipeline(&steps, &settings, &options, &workdir, sink.as_ref(), cancel)?;
     if args.events.is_none() {
         console::print_summary(&outcome.report, &outcome.report_path);

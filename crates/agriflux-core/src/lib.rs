@@ -18,6 +18,7 @@ pub mod ai_models;
 pub use agriflux_base::atomic_file;
 /// The report's charts (the `agriflux-charts` crate).
 pub use agriflux_charts as charts;
+pub mod command_steps;
 pub mod datasets;
 pub mod evaluation;
 pub mod files_source;

@@ -36,6 +36,9 @@ pub enum FileSet {
     /// Every file under a folder, recursively (names starting with `.`, such as temporary
     /// files, are left out).
     Tree(PathBuf),
+    /// The files matching a glob pattern (an absolute path with `*`, `?`, `[…]` or `**`), as a
+    /// command step declares its inputs and outputs.
+    Glob(PathBuf),
     /// The files directly inside `dir` whose names start with `prefix` and end with `suffix`.
     Matching {
         /// The folder.
@@ -58,6 +61,19 @@ impl FileSet {
         Self::Tree(dir.into())
     }
 
+    /// Files matching the glob `pattern` (an absolute path).
+    pub fn glob(pattern: impl Into<PathBuf>) -> Self {
+        Self::Glob(pattern.into())
+    }
+
+    /// The folder a glob cannot leave: its path up to the first component with a wildcard.
+    fn glob_root(pattern: &Path) -> PathBuf {
+        pattern
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect()
+    }
+
     /// Files in `dir` named `<prefix>…<suffix>`.
     pub fn matching(dir: impl Into<PathBuf>, prefix: &str, suffix: &str) -> Self {
         Self::Matching {
@@ -72,6 +88,15 @@ impl FileSet {
     pub fn overlaps(&self, other: &FileSet) -> bool {
         use FileSet::*;
         match (self, other) {
+            // Judged on the folder a glob cannot leave: it may overlap more than it does,
+            // which re-runs a step too often, never too seldom.
+            (Glob(pattern), other) | (other, Glob(pattern)) => {
+                let root = Tree(Self::glob_root(pattern));
+                match other {
+                    Glob(p) => root.overlaps(&Tree(Self::glob_root(p))),
+                    other => root.overlaps(other),
+                }
+            }
             (File(a), File(b)) => a == b,
             (File(f), Tree(d)) | (Tree(d), File(f)) => f.starts_with(d),
             (Tree(a), Tree(b)) => a.starts_with(b) || b.starts_with(a),
@@ -115,6 +140,21 @@ impl FileSet {
             Self::Tree(dir) => {
                 let mut out = Vec::new();
                 walk(dir, &mut out);
+                out.sort();
+                out
+            }
+            Self::Glob(pattern) => {
+                let hidden = |p: &Path| {
+                    p.components()
+                        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+                };
+                let root = Self::glob_root(pattern);
+                let mut out: Vec<PathBuf> = glob::glob(&pattern.to_string_lossy())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|p| p.is_file() && !hidden(p.strip_prefix(&root).unwrap_or(p)))
+                    .collect();
                 out.sort();
                 out
             }

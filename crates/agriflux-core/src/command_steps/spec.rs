@@ -1,0 +1,260 @@
+//! `agriflux.toml`: what each command step runs, read with the `toml` crate; every error names
+//! the file and the line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::pipeline::{StepId, WorkDir};
+use crate::settings::{Settings, option};
+
+/// The pipeline file's name, in the work directory.
+pub const PIPELINE_FILE: &str = "agriflux.toml";
+
+/// Why the pipeline file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineFileError {
+    /// It exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// A line of it is wrong.
+    #[error("{path}, line {line}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The (1-based) line.
+        line: usize,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+}
+
+/// One command step, as `[steps.<id>]` declares it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// The program and its arguments (one string, a shell command line, with `shell = true`);
+    /// `{setting}` placeholders (`{cnn-epochs}`, `{workdir}`) are filled in.
+    pub command: Vec<String>,
+    /// Run `command` (one string) through `sh -c`.
+    #[serde(default)]
+    pub shell: bool,
+    /// Extra environment variables for the command.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Seconds before the command is stopped and the step fails as timed out.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// Globs (relative to the work directory) of the files the command reads.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// Globs of the files it writes.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    /// A JSON file the command writes whose figures go into the step's summary.
+    #[serde(default)]
+    pub metrics: Option<String>,
+    /// `.env` secrets the command is given by name (none by default).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+/// The parsed pipeline file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PipelineFile {
+    /// The command of each step it replaces.
+    pub steps: BTreeMap<StepId, CommandSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    steps: BTreeMap<String, CommandSpec>,
+}
+
+/// The secrets a command may ask for by name.
+const SECRETS: &[&str] = &["SENTINEL_HUB_CLIENT_SECRET"];
+
+/// Reads the pipeline file at `path`; `None` when there is none.
+pub fn load_pipeline_file(path: &Path) -> Result<Option<PipelineFile>, PipelineFileError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(PipelineFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    parse(path, &text).map(Some)
+}
+
+fn parse(path: &Path, text: &str) -> Result<PipelineFile, PipelineFileError> {
+    let invalid = |line: usize, message: String| PipelineFileError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
+        invalid(line, e.message().to_string())
+    })?;
+    let mut steps = BTreeMap::new();
+    for (name, spec) in raw.steps {
+        // Where `[steps.<name>]` is, for the messages about this table.
+        let line = text
+            .lines()
+            .position(|l| {
+                let l = l.trim();
+                l.starts_with('[') && l.contains(&format!("steps.{name}"))
+            })
+            .map_or(1, |i| i + 1);
+        let id = StepId::ALL
+            .iter()
+            .copied()
+            .find(|id| id.as_str() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = StepId::ALL.iter().map(|s| s.as_str()).collect();
+                invalid(
+                    line,
+                    format!(
+                        "steps.{name}: no step is called {name}; the steps are {}",
+                        known.join(", ")
+                    ),
+                )
+            })?;
+        if spec.command.is_empty() || spec.command[0].trim().is_empty() {
+            return Err(invalid(line, format!("steps.{name}.command: empty")));
+        }
+        if spec.shell && spec.command.len() != 1 {
+            return Err(invalid(
+                line,
+                format!("steps.{name}.command: with shell = true, give one command line"),
+            ));
+        }
+        if spec.timeout == Some(0) {
+            return Err(invalid(
+                line,
+                format!("steps.{name}.timeout: must be at least 1 second"),
+            ));
+        }
+        for secret in &spec.secrets {
+            if !SECRETS.contains(&secret.as_str()) {
+                return Err(invalid(
+                    line,
+                    format!(
+                        "steps.{name}.secrets: {secret} is not a secret AgriFlux holds (only {})",
+                        SECRETS.join(", ")
+                    ),
+                ));
+            }
+        }
+        for pattern in spec.inputs.iter().chain(&spec.outputs) {
+            if let Err(e) = glob::Pattern::new(pattern) {
+                return Err(invalid(
+                    line,
+                    format!("steps.{name}: bad glob {pattern:?}: {e}"),
+                ));
+            }
+            if Path::new(pattern).is_absolute() || pattern.split('/').any(|c| c == "..") {
+                return Err(invalid(
+                    line,
+                    format!("steps.{name}: {pattern:?} must stay inside the work directory"),
+                ));
+            }
+        }
+        steps.insert(id, spec);
+    }
+    Ok(PipelineFile { steps })
+}
+
+impl CommandSpec {
+    /// The argument list with every placeholder filled in, or the placeholder that cannot be.
+    pub fn resolved_command(
+        &self,
+        workdir: &WorkDir,
+        settings: &Settings,
+    ) -> Result<Vec<String>, String> {
+        let argv: Vec<String> = self
+            .command
+            .iter()
+            .map(|part| fill(part, workdir, settings))
+            .collect::<Result<_, _>>()?;
+        Ok(if self.shell {
+            vec!["sh".into(), "-c".into(), argv[0].clone()]
+        } else {
+            argv
+        })
+    }
+
+    /// The script (the first argument that names a file, e.g. `train.py` of `python3 train.py
+    /// …`, else the program) and the arguments after it, as the seed's console shows them.
+    pub fn script_and_args(&self, argv: &[String]) -> (String, Vec<String>) {
+        let script_at = argv
+            .iter()
+            .skip(1)
+            .position(|a| !a.starts_with('-') && Path::new(a).extension().is_some())
+            .map_or(0, |i| i + 1);
+        let script_at = if self.shell { 0 } else { script_at };
+        (argv[script_at].clone(), argv[script_at + 1..].to_vec())
+    }
+}
+
+/// `text` with each `{name}` (a lowercase setting name such as `{cnn-epochs}`) replaced by
+/// that setting; `{{` and `}}` are braces. Other braces stay as they are, so that a shell's
+/// `${VAR}` or a JSON object in an argument needs no escaping.
+fn fill(text: &str, workdir: &WorkDir, settings: &Settings) -> Result<String, String> {
+    let is_name = |name: &str| {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        let placeholder_end = tail
+            .strip_prefix('{')
+            .and_then(|after| after.find('}'))
+            .map(|end| (end + 1, &tail[1..end + 1]));
+        match placeholder_end {
+            Some((end, name)) if is_name(name) => {
+                out.push_str(&placeholder(name, workdir, settings)?);
+                rest = &tail[end + 1..];
+            }
+            _ => {
+                out.push_str(&tail[..1]);
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn placeholder(name: &str, workdir: &WorkDir, settings: &Settings) -> Result<String, String> {
+    let name = name.trim().replace('_', "-");
+    match name.as_str() {
+        "workdir" => Ok(workdir.root().display().to_string()),
+        _ => option(&name)
+            .map(|spec| (spec.current)(settings))
+            .ok_or_else(|| format!("no setting is called {{{name}}}")),
+    }
+}
