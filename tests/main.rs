@@ -5,6 +5,7 @@
 
 mod emulator;
 
+mod cli_commands;
 mod cli_evaluation;
 mod cli_failures;
 mod cli_files;

@@ -107,7 +107,7 @@ fn parse(path: &Path, text: &str) -> Result<PipelineFile, PipelineFileError> {
         let line = e
             .span()
             .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
-        invalid(line, e.message().to_string())
+        invalid(line, format!("{}{}", key_at(text, line), e.message()))
     })?;
     let mut steps = BTreeMap::new();
     for (name, spec) in raw.steps {
@@ -176,6 +176,27 @@ fn parse(path: &Path, text: &str) -> Result<PipelineFile, PipelineFileError> {
         steps.insert(id, spec);
     }
     Ok(PipelineFile { steps })
+}
+
+/// `steps.<id>.<key>: ` for the key assigned on `line` (1-based), as far as the text says.
+fn key_at(text: &str, line: usize) -> String {
+    let table = text
+        .lines()
+        .take(line)
+        .map(str::trim)
+        .filter(|l| l.starts_with('['))
+        .last()
+        .map(|l| l.trim_matches(['[', ']', ' ']).to_string());
+    let key = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().to_string());
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}: "),
+        (Some(one), None) | (None, Some(one)) => format!("{one}: "),
+        (None, None) => String::new(),
+    }
 }
 
 impl CommandSpec {
