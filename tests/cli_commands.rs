@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use agriflux_tests::{latest_report, run_tiny, text};
+use agriflux_tests::{TINY, agriflux, latest_report, plan_json, run_tiny, text};
 use serde_json::Value;
 
 const COMPARE_SCRIPT: &str = r#"echo "comparing with label $2"
@@ -49,6 +49,24 @@ fn a_command_replaces_compare_and_stays_up_to_date_until_its_command_changes() {
     assert!(first.status.success(), "{}", text(&first));
     write(tmp.path(), "scripts/compare.sh", COMPARE_SCRIPT);
     write(tmp.path(), "agriflux.toml", &pipeline_file(""));
+    // The plan names the command it will run, placeholders filled in.
+    let plan = plan_json(tmp.path(), TINY);
+    let compare = plan.iter().find(|p| p["step"] == "compare").unwrap();
+    assert_eq!(compare["action"], "run", "{compare}");
+    let command = compare["command"].as_str().unwrap();
+    assert!(
+        command.starts_with("sh scripts/compare.sh --label seed-"),
+        "{command}"
+    );
+    assert!(plan.iter().filter(|p| p["command"].is_string()).count() == 1);
+    let mut args = vec!["plan", "--workdir", tmp.path().to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let printed = agriflux(&args).output().unwrap();
+    assert!(
+        text(&printed).contains("command (agriflux.toml): sh scripts/compare.sh"),
+        "{}",
+        text(&printed)
+    );
 
     let second = run_tiny(tmp.path(), &[]);
     let said = text(&second);

@@ -115,6 +115,9 @@ pub fn print_plan(workdir: &WorkDir, plan: &[PlannedStep]) {
         if let Some(cost) = &p.cost {
             println!("     Sentinel Hub cost: {}", cost.summary());
         }
+        if let Some(command) = &p.command {
+            println!("     command (agriflux.toml): {command}");
+        }
     }
     println!();
     println!("{}.", plan_counts(plan));

@@ -87,6 +87,13 @@ impl Step for CommandStep {
         Ok(out)
     }
 
+    fn external_command(&self, workdir: &WorkDir, settings: &Settings) -> Option<String> {
+        Some(match self.spec.resolved_command(workdir, settings) {
+            Ok(argv) => shell_words(&argv),
+            Err(e) => format!("(cannot be resolved: {e})"),
+        })
+    }
+
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         // The command line is a setting of the step: changing it (or a setting it names) runs
         // the step again, and everything after it.

@@ -335,6 +335,9 @@ pub struct PlannedStep {
     /// For a download from Sentinel Hub that runs: the estimated processing units and requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostEstimate>,
+    /// For a step the work directory's `agriflux.toml` replaced: the command line it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 #[cfg(test)]

@@ -151,6 +151,7 @@ pub(crate) fn make_plan(
                 cost: (action == PlannedAction::Run)
                     .then(|| step.cost_estimate(settings, workdir))
                     .flatten(),
+                command: step.external_command(workdir, settings),
             },
             deps,
             record,

@@ -87,6 +87,12 @@ pub trait Step: Send + Sync {
     fn cost_estimate(&self, _settings: &Settings, _workdir: &WorkDir) -> Option<CostEstimate> {
         None
     }
+
+    /// The command line of a step that runs the user's command, shown in the plan. `None`
+    /// (the default): a built-in step.
+    fn external_command(&self, _workdir: &WorkDir, _settings: &Settings) -> Option<String> {
+        None
+    }
 }
 
 impl From<NotEnoughSpace> for StepError {

@@ -108,7 +108,11 @@ reused_from: string | null,
 /**
  * For a download from Sentinel Hub that runs: the estimated processing units and requests.
  */
-cost?: CostEstimate | null, };
+cost?: CostEstimate | null, 
+/**
+ * For a step the work directory's `agriflux.toml` replaced: the command line it runs.
+ */
+command?: string | null, };
 
 /**
  * One event of a run, serialised as tagged JSON (`{"type": "step_started", …}`).
