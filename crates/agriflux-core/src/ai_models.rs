@@ -129,6 +129,11 @@ pub fn models_state(workdir: &WorkDir) -> Result<ModelsView, AiModelsError> {
         .get(USE_AI_MODELS_KEY)
         .map(|v| v.trim().to_string());
     let runs = history::list_runs(workdir)?;
+    // The latest run's report is read once: it is usually also the one that switched.
+    let latest = runs
+        .first()
+        .map(|r| history::load_headline(workdir, &r.report_file))
+        .transpose()?;
     let last_switch = read_env_log(&env_path)?
         .into_iter()
         .rev()
@@ -145,12 +150,15 @@ pub fn models_state(workdir: &WorkDir) -> Result<ModelsView, AiModelsError> {
                 .run_id
                 .as_deref()
                 .and_then(|id| runs.iter().find(|r| r.run_id == id));
-            let run = match report {
-                Some(r) => {
+            let run = match (report, &latest) {
+                (Some(r), Some((summary, headline))) if summary.run_id == r.run_id => {
+                    Some(run_figures(summary, headline))
+                }
+                (Some(r), _) => {
                     let (summary, headline) = history::load_headline(workdir, &r.report_file)?;
                     Some(run_figures(&summary, &headline))
                 }
-                None => None,
+                (None, _) => None,
             };
             Ok(SwitchView {
                 on: change.to == "true",
@@ -162,19 +170,15 @@ pub fn models_state(workdir: &WorkDir) -> Result<ModelsView, AiModelsError> {
             })
         })
         .transpose()?;
-    let latest_gate = match runs.first() {
-        Some(r) => {
-            let (summary, headline) = history::load_headline(workdir, &r.report_file)?;
-            headline.gate.as_ref().map(|g| GateView {
-                run_id: summary.run_id.clone(),
-                source_label: summary.source_label.clone(),
-                enable: g["enable"] == true,
-                forced: g["forced"] == true,
-                reason: g["reason"].as_str().unwrap_or_default().to_string(),
-            })
-        }
-        None => None,
-    };
+    let latest_gate = latest.as_ref().and_then(|(summary, headline)| {
+        headline.gate.as_ref().map(|g| GateView {
+            run_id: summary.run_id.clone(),
+            source_label: summary.source_label.clone(),
+            enable: g["enable"] == true,
+            forced: g["forced"] == true,
+            reason: g["reason"].as_str().unwrap_or_default().to_string(),
+        })
+    });
     Ok(ModelsView {
         on: value.as_deref() == Some("true"),
         value,

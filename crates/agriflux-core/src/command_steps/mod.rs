@@ -18,14 +18,13 @@
 mod spec;
 mod supervise;
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
 use crate::settings::Settings;
+use crate::workfiles;
 
 pub use spec::{CommandSpec, PIPELINE_FILE, PipelineFile, PipelineFileError, load_pipeline_file};
 pub use supervise::{METRIC_PREFIX, OUTPUT_TAIL_LINES, PROGRESS_PREFIX};
@@ -42,15 +41,12 @@ impl CommandStep {
         Self { id, spec }
     }
 
-    /// The command as it would run now: placeholders filled from `settings`.
-    pub fn command_line(
-        &self,
-        workdir: &WorkDir,
-        settings: &Settings,
-    ) -> Result<Vec<String>, StepError> {
+    /// The command as it would run now, as one line: placeholders filled from `settings`, or
+    /// the placeholder that cannot be.
+    fn command_text(&self, workdir: &WorkDir, settings: &Settings) -> Result<String, String> {
         self.spec
             .resolved_command(workdir, settings)
-            .map_err(StepError::Failed)
+            .map(|argv| shell_words(&argv))
     }
 
     fn file_sets(workdir: &WorkDir, patterns: &[String]) -> Vec<FileSet> {
@@ -67,7 +63,10 @@ impl Step for CommandStep {
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
-        let argv = self.command_line(ctx.workdir, ctx.settings)?;
+        let argv = self
+            .spec
+            .resolved_command(ctx.workdir, ctx.settings)
+            .map_err(StepError::Failed)?;
         let (script, args) = self.spec.script_and_args(&argv);
         // The seed's console lines for a script step.
         ctx.info(format!("Script: {script}"));
@@ -80,7 +79,7 @@ impl Step for CommandStep {
         out.insert("exit_code".into(), json!(finished.exit_code));
         out.insert("output_lines".into(), json!(finished.lines));
         if let Some(file) = &self.spec.metrics {
-            for (key, value) in read_metrics(&ctx.workdir.root().join(file))? {
+            for (key, value) in read_metrics(ctx.workdir, file)? {
                 out.insert(key, value);
             }
         }
@@ -88,19 +87,18 @@ impl Step for CommandStep {
     }
 
     fn external_command(&self, workdir: &WorkDir, settings: &Settings) -> Option<String> {
-        Some(match self.spec.resolved_command(workdir, settings) {
-            Ok(argv) => shell_words(&argv),
-            Err(e) => format!("(cannot be resolved: {e})"),
-        })
+        Some(
+            self.command_text(workdir, settings)
+                .unwrap_or_else(|e| format!("(cannot be resolved: {e})")),
+        )
     }
 
     fn dependencies(&self, workdir: &WorkDir, settings: &Settings) -> Option<StepDeps> {
         // The command line is a setting of the step: changing it (or a setting it names) runs
         // the step again, and everything after it.
-        let command = match self.spec.resolved_command(workdir, settings) {
-            Ok(argv) => shell_words(&argv),
-            Err(e) => format!("unresolved: {e}"),
-        };
+        let command = self
+            .command_text(workdir, settings)
+            .unwrap_or_else(|e| format!("unresolved: {e}"));
         let env: Vec<String> = self
             .spec
             .env
@@ -136,15 +134,18 @@ pub fn pipeline_steps(workdir: &WorkDir) -> Result<Vec<Box<dyn Step>>, PipelineF
         .collect())
 }
 
-/// The numbers of a command's metrics file, for the step's summary and the report.
-fn read_metrics(path: &Path) -> Result<Vec<(String, Value)>, StepError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        StepError::failed(format!(
-            "the command did not write its metrics file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let value: Value = serde_json::from_str(&text)
+/// The numbers of a command's metrics file, for the step's summary and the report. Read as
+/// any file of the work directory is: no link out of it, no FIFO, no huge file.
+fn read_metrics(workdir: &WorkDir, file: &str) -> Result<Vec<(String, Value)>, StepError> {
+    let path = workdir.root().join(file);
+    let bytes = workfiles::read_capped_within(workdir.root(), &path, workfiles::REPORT_CAP)
+        .map_err(|e| {
+            StepError::failed(format!(
+                "the command did not write its metrics file {}: {e}",
+                path.display()
+            ))
+        })?;
+    let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| StepError::failed(format!("{} is not JSON: {e}", path.display())))?;
     let Value::Object(map) = value else {
         return Err(StepError::failed(format!(

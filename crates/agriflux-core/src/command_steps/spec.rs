@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::pipeline::{StepId, WorkDir};
+use crate::settings::form::SECRET_KEY;
 use crate::settings::{Settings, option};
+use crate::workfiles;
 
 /// The pipeline file's name, in the work directory.
 pub const PIPELINE_FILE: &str = "agriflux.toml";
@@ -80,12 +82,13 @@ struct RawFile {
 }
 
 /// The secrets a command may ask for by name.
-const SECRETS: &[&str] = &["SENTINEL_HUB_CLIENT_SECRET"];
+pub(super) const SECRETS: &[&str] = &[SECRET_KEY];
 
 /// Reads the pipeline file at `path`; `None` when there is none.
 pub fn load_pipeline_file(path: &Path) -> Result<Option<PipelineFile>, PipelineFileError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    // Read as any file of the work directory is: a FIFO or a huge file is an error, not a hang.
+    let bytes = match workfiles::read_capped(path, workfiles::INDEX_CAP) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(PipelineFileError::Read {
@@ -94,6 +97,11 @@ pub fn load_pipeline_file(path: &Path) -> Result<Option<PipelineFile>, PipelineF
             });
         }
     };
+    let text = String::from_utf8(bytes).map_err(|_| PipelineFileError::Invalid {
+        path: path.to_path_buf(),
+        line: 1,
+        message: "the file is not UTF-8 text".into(),
+    })?;
     parse(path, &text).map(Some)
 }
 
@@ -221,12 +229,14 @@ impl CommandSpec {
     /// The script (the first argument that names a file, e.g. `train.py` of `python3 train.py
     /// …`, else the program) and the arguments after it, as the seed's console shows them.
     pub fn script_and_args(&self, argv: &[String]) -> (String, Vec<String>) {
-        let script_at = argv
-            .iter()
-            .skip(1)
-            .position(|a| !a.starts_with('-') && Path::new(a).extension().is_some())
-            .map_or(0, |i| i + 1);
-        let script_at = if self.shell { 0 } else { script_at };
+        let script_at = if self.shell {
+            0
+        } else {
+            argv.iter()
+                .skip(1)
+                .position(|a| !a.starts_with('-') && Path::new(a).extension().is_some())
+                .map_or(0, |i| i + 1)
+        };
         (argv[script_at].clone(), argv[script_at + 1..].to_vec())
     }
 }

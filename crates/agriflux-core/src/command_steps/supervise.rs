@@ -93,7 +93,9 @@ pub fn run_command(
         .stderr(Stdio::piped());
     // Every setting as `AGRIFLUX_*`; the secret only when the step asks for it by name (and
     // not even inherited from the shell that started AgriFlux).
-    command.env_remove("SENTINEL_HUB_CLIENT_SECRET");
+    for secret in super::spec::SECRETS {
+        command.env_remove(secret);
+    }
     for option in OPTIONS {
         command.env(option.env_key(), (option.current)(ctx.settings));
     }

@@ -792,6 +792,20 @@ mod tests {
     }
 
     #[test]
+    fn refuses_to_save_an_edit_that_would_not_read_back_and_writes_nothing() {
+        // The safety net under `set` and `remove`: an edit the new text would not give back
+        // (here recorded without touching the text) is refused, naming its key.
+        let (_dir, mut env) = env_with("A=1\n");
+        env.edited.push(("A".into(), Some("2".into())));
+        let err = env.save().unwrap_err();
+        assert!(
+            matches!(&err, SettingsError::EnvValueNotRoundTrip { key, .. } if key == "A"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(env.path()).unwrap(), "A=1\n");
+    }
+
+    #[test]
     fn a_multi_line_value_is_edited_and_removed_whole() {
         let text = "# note\nNOTE=\"first\nsecond\" # two lines\nB=2\n";
         let (_dir, mut env) = env_with(text);

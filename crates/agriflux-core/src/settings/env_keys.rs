@@ -178,9 +178,7 @@ pub fn apply_env_edits(
             }
             EnvKeyEdit::Remove { .. } => {
                 if file.remove(key) {
-                    let mut change = SettingsChange::new(key, old.map_or("", String::as_str), "");
-                    change.to = "(removed)".into();
-                    changes.push(change);
+                    changes.push(SettingsChange::removed(key, old.map_or("", String::as_str)));
                 }
             }
         }

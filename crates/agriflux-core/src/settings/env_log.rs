@@ -49,6 +49,15 @@ impl SettingsChange {
             to: to.into(),
         }
     }
+
+    /// The removal of `key`, whose value was `old`: `to` is `(removed)` (a secret's `from`
+    /// masked as by [`SettingsChange::new`]).
+    pub fn removed(key: &str, old: &str) -> Self {
+        Self {
+            to: "(removed)".into(),
+            ..Self::new(key, old, "")
+        }
+    }
 }
 
 /// One write of `.env`.
