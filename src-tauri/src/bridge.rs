@@ -142,8 +142,8 @@ impl<R: Runtime> EventSink for RunJournal<R> {
         }
         state.live.events.push(event.clone());
         if let RunEvent::StepLog { step, .. } = event {
-            let step = *step;
-            let count = state.logs_per_step.entry(step).or_default();
+            let step = step.clone();
+            let count = state.logs_per_step.entry(step.clone()).or_default();
             *count += 1;
             // Keep the newest lines: drop the oldest half once twice the limit is reached,
             // so trimming costs little per line.

@@ -41,7 +41,7 @@ impl RunOptions {
     /// The engine's view of the options that are not settings.
     fn engine_options(&self) -> pipeline::RunOptions {
         pipeline::RunOptions {
-            from: self.from_step,
+            from: self.from_step.clone(),
             force: self.force,
         }
     }

@@ -29,9 +29,10 @@ pub async fn test_log_burst<R: Runtime>(
         source_reason: "test hook".into(),
         steps: StepId::ALL
             .iter()
-            .map(|id| StepInfo {
-                id: *id,
-                number: id.number(),
+            .enumerate()
+            .map(|(index, id)| StepInfo {
+                id: id.clone(),
+                number: index + 1,
                 name: id.name().into(),
                 description: id.description().into(),
             })

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -296,6 +296,51 @@ test('a run whose step 8 switches the models on shows in Settings; switching off
   const status = execFileSync(CLI, ['models', 'status', '--workdir', workdir], { encoding: 'utf8' });
   assert.match(status, /AI models: off/);
   assert.match(status, /switched off by app \(AI-models switch\)/);
+});
+
+test('a step agriflux.toml adds shows as an external command card with its output as it comes', async () => {
+  writeFileSync(join(workdir, 'agriflux.toml'), `# added by the desktop test
+[steps.field_report]
+name = "Field report"
+after = "update_env"
+command = ["sh", "-c", "echo 'agriflux:progress {\\"done\\":1,\\"total\\":2,\\"unit\\":\\"fields\\"}'; echo 'field north: healthy'; sleep 3; echo 'field south: stressed'; sleep 3"]
+`);
+  try {
+    // The preview is asked again when the run view opens.
+    await s.click('[data-testid="nav-settings"]');
+    await s.click('[data-testid="nav-run"]');
+    const chips = await s.until('the plan preview to show nine steps', async () => {
+      const c = await s.exec(
+        `return [...document.querySelectorAll('[data-testid="plan-preview"] [data-action]')].map(c => [c.dataset.step, c.textContent]);`,
+      );
+      return c.length === 9 ? c : null;
+    }, 30_000);
+    assert.equal(chips[8][0], 'field_report');
+    assert.match(chips[8][1], /^9.*external command/);
+    await s.click('[data-testid="run-button"]');
+    await s.waitFor('[data-testid="step-card-field_report"]', 30_000);
+    await s.until('the command step to run', async () =>
+      (await statuses()).field_report === 'running', 10 * 60_000, 100);
+    const card = '[data-testid="step-card-field_report"]';
+    assert.equal(await s.text(await s.find(`${card} [data-testid="external-command"]`)), 'external command');
+    await s.click(`${card} button.row`);
+    // Its first line shows while the command still runs (it sleeps after it).
+    const live = await s.until('the first line while it runs', async () => {
+      const [status, text] = await s.exec(
+        `const c = document.querySelector('${card}'); return [c.dataset.status, c.innerText];`,
+      );
+      return status === 'running' && text.includes('field north: healthy') ? text : null;
+    }, 20_000, 100);
+    assert.doesNotMatch(live, /field south/);
+    assert.match(await s.text(await s.find(`${card} [data-testid="step-command"]`)), /sh -c/);
+    await s.screenshot(SHOTS, 'run-command-step.png');
+    await s.until('the command step to succeed', async () =>
+      (await statuses()).field_report === 'success', 60_000, 200);
+    assert.match(await s.text(await s.find(card)), /field south: stressed/);
+    await s.waitFor('[data-testid="run-button"]', 30_000);
+  } finally {
+    rmSync(join(workdir, 'agriflux.toml'), { force: true });
+  }
 });
 
 test('the secret is in no file the app wrote other than .env', async () => {

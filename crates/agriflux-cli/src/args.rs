@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use agriflux_core::pipeline::{RunOptions, StepId};
+use agriflux_core::pipeline::{RunOptions, Step};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings_flags::SettingsFlags;
@@ -104,21 +104,6 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
-/// A step by machine name (`train_cnn`, also `train-cnn`) or number (`5`).
-fn parse_step(text: &str) -> Result<StepId, String> {
-    let name = text.trim().replace('-', "_");
-    StepId::parse(&name)
-        .or_else(|| {
-            name.parse::<usize>()
-                .ok()
-                .and_then(|n| StepId::ALL.get(n.checked_sub(1)?).copied())
-        })
-        .ok_or_else(|| {
-            let names: Vec<&str> = StepId::ALL.iter().map(|s| s.as_str()).collect();
-            format!("expected a step: {}, or its number 1-8", names.join(", "))
-        })
-}
-
 /// The work directory, the settings and the per-invocation options of a run or a plan.
 #[derive(Args, Debug)]
 pub struct PipelineArgs {
@@ -129,22 +114,46 @@ pub struct PipelineArgs {
     #[command(flatten)]
     pub settings: SettingsFlags,
     /// Re-run this step and every later one even if up to date: download, validate,
-    /// cnn_dataset, lstm_dataset, train_cnn, train_lstm, compare, update_env (or 1-8). Earlier
-    /// steps run only if they are not up to date. Not a setting: never read from .env
-    #[arg(long, value_name = "STEP", value_parser = parse_step)]
-    pub from: Option<StepId>,
+    /// cnn_dataset, lstm_dataset, train_cnn, train_lstm, compare, update_env, a step
+    /// agriflux.toml adds, or its number (1-8 without added steps). Earlier steps run only if
+    /// they are not up to date. Not a setting: never read from .env
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
     /// Re-run every step, whatever their fingerprints say. Not a setting: never read from .env
     #[arg(long)]
     pub force: bool,
 }
 
 impl PipelineArgs {
-    /// The per-invocation options (`--from`, `--force`).
-    pub fn run_options(&self) -> RunOptions {
-        RunOptions {
-            from: self.from,
+    /// The per-invocation options (`--from`, `--force`), `--from` looked up among `steps`
+    /// by machine name (`train_cnn`, also `train-cnn`) or number.
+    pub fn run_options(&self, steps: &[Box<dyn Step>]) -> Result<RunOptions, String> {
+        let from = match &self.from {
+            None => None,
+            Some(text) => {
+                let name = text.trim().replace('-', "_");
+                let by_number = name
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| steps.get(n.checked_sub(1)?));
+                let found = by_number
+                    .map(|s| s.id())
+                    .or_else(|| steps.iter().map(|s| s.id()).find(|id| id.as_str() == name));
+                let Some(id) = found else {
+                    let names: Vec<String> = steps.iter().map(|s| s.id().to_string()).collect();
+                    return Err(format!(
+                        "--from {text}: expected a step: {}, or its number 1-{}",
+                        names.join(", "),
+                        steps.len()
+                    ));
+                };
+                Some(id)
+            }
+        };
+        Ok(RunOptions {
+            from,
             force: self.force,
-        }
+        })
     }
 
     /// The settings given on the command line, keyed by option name (`cnn-epochs`, …).

@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use agriflux_core::pipeline::{
-    EventSink, LogLevel, PlannedAction, PlannedStep, RunEvent, RunReport, StepId, StepStatus,
-    WorkDir,
+    EventSink, LogLevel, PlannedAction, PlannedStep, RunEvent, RunReport, StepId, StepInfo,
+    StepStatus, WorkDir,
 };
 use agriflux_core::settings::{Settings, SourceKind};
 
@@ -79,6 +79,8 @@ struct ConsoleState {
     bar: Option<ProgressBar>,
     /// Why each step runs, from the run's plan.
     reasons: BTreeMap<StepId, String>,
+    /// Each step's number and names, from `run_started`.
+    steps: BTreeMap<StepId, StepInfo>,
 }
 
 /// "2 steps to run, 6 up to date, 0 skipped".
@@ -106,12 +108,7 @@ pub fn print_plan(workdir: &WorkDir, plan: &[PlannedStep]) {
             PlannedAction::UpToDate => "up to date",
             PlannedAction::Skip => "skip",
         };
-        println!(
-            "  {}. {:<28}  {action:<10}  {}",
-            p.step.number(),
-            p.step.name(),
-            p.reason
-        );
+        println!("  {}. {:<28}  {action:<10}  {}", p.number, p.name, p.reason);
         if let Some(cost) = &p.cost {
             println!("     Sentinel Hub cost: {}", cost.summary());
         }
@@ -133,6 +130,16 @@ impl Console {
 }
 
 impl ConsoleState {
+    /// What `run_started` said of `step` (its machine name alone for a step it did not list).
+    fn info(&self, step: &StepId) -> StepInfo {
+        self.steps.get(step).cloned().unwrap_or_else(|| StepInfo {
+            id: step.clone(),
+            number: 0,
+            name: step.name().into(),
+            description: step.description().into(),
+        })
+    }
+
     fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.suspend(|| println!("{line}")),
@@ -169,7 +176,11 @@ impl EventSink for Console {
                 ..
             } => {
                 state.total = steps.len();
-                state.reasons = plan.iter().map(|p| (p.step, p.reason.clone())).collect();
+                state.reasons = plan
+                    .iter()
+                    .map(|p| (p.step.clone(), p.reason.clone()))
+                    .collect();
+                state.steps = steps.iter().map(|s| (s.id.clone(), s.clone())).collect();
                 if let Some(report) = interrupted_run_report {
                     println!(
                         "⚠ The previous run in this directory was interrupted (its process died); recorded in {report}"
@@ -187,9 +198,10 @@ impl EventSink for Console {
             } => {
                 println!();
                 println!("{RULE}");
-                println!("Step {number}/{total}: {}", step.name());
+                let info = state.info(step);
+                println!("Step {number}/{total}: {}", info.name);
                 println!("{RULE}");
-                println!("Description: {}", step.description());
+                println!("Description: {}", info.description);
                 println!("Status: running");
                 if let Some(reason) = state.reasons.get(step) {
                     println!("Why: {reason}");
@@ -232,7 +244,9 @@ impl EventSink for Console {
                 if let Some(bar) = state.bar.take() {
                     bar.finish_and_clear();
                 }
-                let n = step.number();
+                let StepInfo {
+                    number: n, name, ..
+                } = state.info(step);
                 match status {
                     StepStatus::Success => {
                         println!("✓ Step {n} completed successfully ({duration_s:.1}s)")
@@ -242,15 +256,14 @@ impl EventSink for Console {
                         // A step that chose not to act (the gate) says why; a flag skip
                         // was asked for.
                         match output_summary.get("skipped_reason").and_then(Value::as_str) {
-                            Some(r) => println!("⊘ Step {n} skipped: {}: {r}", step.name()),
-                            None => println!("⊘ Step {n} skipped: {} (as requested)", step.name()),
+                            Some(r) => println!("⊘ Step {n} skipped: {name}: {r}"),
+                            None => println!("⊘ Step {n} skipped: {name} (as requested)"),
                         }
                     }
                     StepStatus::UpToDate => {
                         println!(
-                            "↺ Step {n}/{}: {}: up to date — reused from run {}",
+                            "↺ Step {n}/{}: {name}: up to date — reused from run {}",
                             state.total,
-                            step.name(),
                             reused_from.as_deref().unwrap_or("unknown")
                         );
                     }

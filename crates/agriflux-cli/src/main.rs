@@ -50,12 +50,12 @@ fn resolve_settings(workdir: &WorkDir, args: &PipelineArgs) -> Result<Settings> 
 fn plan(args: PlanArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.pipeline.workdir);
     let settings = resolve_settings(&workdir, &args.pipeline)?;
-    let plan = plan_run(
-        &pipeline_steps(&workdir)?,
-        &settings,
-        &args.pipeline.run_options(),
-        &workdir,
-    )?;
+    let steps = pipeline_steps(&workdir)?;
+    let options = args
+        .pipeline
+        .run_options(&steps)
+        .map_err(anyhow::Error::msg)?;
+    let plan = plan_run(&steps, &settings, &options, &workdir)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
@@ -65,7 +65,6 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let options = args.pipeline.run_options();
     let args_workdir = &args.pipeline.workdir;
     let workdir = WorkDir::new(args_workdir);
     std::fs::create_dir_all(workdir.root()).with_context(|| {
@@ -75,6 +74,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         )
     })?;
     let settings = resolve_settings(&workdir, &args.pipeline)?;
+    let steps = pipeline_steps(&workdir)?;
+    let options = args
+        .pipeline
+        .run_options(&steps)
+        .map_err(anyhow::Error::msg)?;
     let _log_guard = logging::init(&workdir)?;
 
     let cancel = CancelToken::new();
@@ -95,7 +99,6 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Box::new(console::Console::new())
         }
     };
-    let steps = pipeline_steps(&workdir)?;
     let outcome = run_pipeline(&steps, &settings, &options, &workdir, sink.as_ref(), cancel)?;
     if args.events.is_none() {
         console::print_summary(&outcome.report, &outcome.report_path);

@@ -50,7 +50,7 @@ struct Panicking(StepId);
 
 impl Step for Panicking {
     fn id(&self) -> StepId {
-        self.0
+        self.0.clone()
     }
     fn run(&self, _ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         panic!("index out of bounds in a test step")
@@ -62,7 +62,7 @@ struct Instant(StepId);
 
 impl Step for Instant {
     fn id(&self) -> StepId {
-        self.0
+        self.0.clone()
     }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         ctx.progress(1, 1, "things", "done");
@@ -75,7 +75,7 @@ struct Hanging(StepId);
 
 impl Step for Hanging {
     fn id(&self) -> StepId {
-        self.0
+        self.0.clone()
     }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         loop {
@@ -161,7 +161,7 @@ fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
     let started: Vec<StepId> = events
         .iter()
         .filter_map(|e| match e {
-            RunEvent::StepStarted { step, .. } => Some(*step),
+            RunEvent::StepStarted { step, .. } => Some(step.clone()),
             _ => None,
         })
         .collect();
@@ -273,7 +273,7 @@ struct PanickingWithSettings(StepId);
 
 impl Step for PanickingWithSettings {
     fn id(&self) -> StepId {
-        self.0
+        self.0.clone()
     }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
         panic!("unexpected settings: {:?}", ctx.settings)

@@ -28,6 +28,8 @@ export type StepState = {
   number: number;
   name: string;
   description: string;
+  /** The command line of a step agriflux.toml runs as an external command; null for a built-in step. */
+  command: string | null;
   status: StepStatus;
   progress: Progress | null;
   progressBase: ProgressBase | null;
@@ -64,9 +66,9 @@ export type RunViewState = {
   rev: number;
 };
 
-function newStep(id: StepId, number: number, name: string, description = ''): StepState {
+function newStep(id: StepId, number: number, name: string, description = '', command: string | null = null): StepState {
   return {
-    id, number, name, description, status: 'pending', progress: null, progressBase: null,
+    id, number, name, description, command, status: 'pending', progress: null, progressBase: null,
     startedAt: null, lastProgressAt: null, durationS: null, error: null, outputSummary: null,
     reason: null, reusedFrom: null, logs: [], logTotal: 0, metrics: {}, rev: 0,
   };
@@ -115,7 +117,9 @@ export function applyEvent(state: RunViewState, event: RunEvent, now?: number): 
       sourceReason: event.source_reason, settings: event.settings,
       interruptedRunReport: event.interrupted_run_report ?? null, plan: event.plan ?? null,
       running: true, nextSeq: state.nextSeq, rev: state.rev,
-      steps: event.steps.map((s) => newStep(s.id, s.number, s.name, s.description)),
+      steps: event.steps.map((s) =>
+        newStep(s.id, s.number, s.name, s.description, event.plan?.find((p) => p.step === s.id)?.command ?? null),
+      ),
     });
     return state;
   }

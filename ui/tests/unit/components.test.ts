@@ -30,6 +30,35 @@ describe('StepCard', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('marks a command step as an external command and shows its command line in the details', async () => {
+    const state = initialState();
+    applyEvent(state, {
+      type: 'run_started', run_id: 'r-1', started_at: '2026-11-30T03:00:00+00:00', source: 'simulated',
+      source_reason: 'no credentials', settings: {}, interrupted_run_report: null,
+      steps: [
+        { id: 'train_lstm', number: 1, name: 'Train LSTM Model', description: 'built in' },
+        { id: 'export_metrics', number: 2, name: 'Export Model Metrics to CSV', description: 'mine' },
+      ],
+      plan: [
+        { step: 'train_lstm', number: 1, name: 'Train LSTM Model', action: 'run', reason: 'first run', reused_from: null },
+        { step: 'export_metrics', number: 2, name: 'Export Model Metrics to CSV', action: 'run', reason: 'first run',
+          reused_from: null, command: 'python3 scripts/export_metrics.py --out exports/model_metrics.csv' },
+      ],
+    });
+    applyEvent(state, { type: 'step_started', step: 'export_metrics', number: 2, total: 2 });
+    applyEvent(state, { type: 'step_log', step: 'export_metrics', level: 'info', message: 'read models/cnn_real_metrics.json' });
+    render(StepCard, { step: state.steps[0], now: 0 });
+    expect(screen.queryByTestId('external-command')).toBeNull();
+    cleanup();
+    render(StepCard, { step: state.steps[1], now: 0 });
+    const card = screen.getByTestId('step-card-export_metrics');
+    expect(card.textContent).toContain('Export Model Metrics to CSV');
+    expect(screen.getByTestId('external-command').textContent).toBe('external command');
+    await fireEvent.click(screen.getByRole('button', { expanded: false }));
+    expect(screen.getByTestId('step-command').textContent).toContain('python3 scripts/export_metrics.py --out exports/model_metrics.csv');
+    expect(card.textContent).toContain('read models/cnn_real_metrics.json');
+  });
+
   it('shows up to date with the run it reused', () => {
     const state = initialState();
     applyEvent(state, { type: 'step_finished', step: 'download', status: 'up_to_date', duration_s: 0, error: null,

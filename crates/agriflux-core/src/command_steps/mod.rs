@@ -23,13 +23,15 @@ use serde_json::{Value, json};
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
-use crate::settings::Settings;
+use crate::settings::{Settings, is_secret_name};
 use crate::workfiles;
 
-pub use spec::{CommandSpec, PIPELINE_FILE, PipelineFile, PipelineFileError, load_pipeline_file};
+pub use spec::{
+    AddedStep, CommandSpec, PIPELINE_FILE, PipelineFile, PipelineFileError, load_pipeline_file,
+};
 pub use supervise::{METRIC_PREFIX, OUTPUT_TAIL_LINES, PROGRESS_PREFIX};
 
-/// A built-in step replaced by the user's command.
+/// A step that runs the user's command: a built-in one it replaces, or one it adds.
 pub struct CommandStep {
     id: StepId,
     spec: CommandSpec,
@@ -59,7 +61,21 @@ impl CommandStep {
 
 impl Step for CommandStep {
     fn id(&self) -> StepId {
-        self.id
+        self.id.clone()
+    }
+
+    fn name(&self) -> String {
+        self.spec
+            .name
+            .clone()
+            .unwrap_or_else(|| self.id.name().into())
+    }
+
+    fn description(&self) -> String {
+        self.spec
+            .description
+            .clone()
+            .unwrap_or_else(|| self.id.description().into())
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
@@ -80,7 +96,13 @@ impl Step for CommandStep {
         out.insert("output_lines".into(), json!(finished.lines));
         if let Some(file) = &self.spec.metrics {
             for (key, value) in read_metrics(ctx.workdir, file)? {
-                out.insert(key, value);
+                if out.contains_key(&key) {
+                    ctx.warn(format!(
+                        "{file}: figure {key:?} ignored: the step's own {key} keeps its value"
+                    ));
+                } else {
+                    out.insert(key, value);
+                }
             }
         }
         Ok(out)
@@ -99,16 +121,23 @@ impl Step for CommandStep {
         let command = self
             .command_text(workdir, settings)
             .unwrap_or_else(|e| format!("unresolved: {e}"));
-        let env: Vec<String> = self
-            .spec
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
         let mut deps = StepDeps::new()
             .setting("command", command)
-            .setting("shell", self.spec.shell)
-            .setting("env", env.join(" "))
+            .setting("shell", self.spec.shell);
+        for (key, value) in &self.spec.env {
+            // Recorded in the fingerprint and quoted in the plan's reasons: a secret-named
+            // variable by a hash of its value, never the value.
+            let recorded = if is_secret_name(key) {
+                format!(
+                    "(secret, hash {:016x})",
+                    xxhash_rust::xxh3::xxh3_64(value.as_bytes())
+                )
+            } else {
+                value.clone()
+            };
+            deps = deps.setting(&format!("env.{key}"), recorded);
+        }
+        deps = deps
             .inputs(Self::file_sets(workdir, &self.spec.inputs))
             .outputs(Self::file_sets(workdir, &self.spec.outputs));
         if let Some(metrics) = &self.spec.metrics {
@@ -119,19 +148,30 @@ impl Step for CommandStep {
 }
 
 /// The steps of a run in `workdir`: the built-in ones, each replaced by its command where
-/// `agriflux.toml` declares one.
+/// `agriflux.toml` declares one, and the commands it adds after them.
 pub fn pipeline_steps(workdir: &WorkDir) -> Result<Vec<Box<dyn Step>>, PipelineFileError> {
-    let built_in = crate::steps::standard_steps();
-    let Some(file) = load_pipeline_file(&workdir.root().join(PIPELINE_FILE))? else {
+    let mut built_in = crate::steps::standard_steps();
+    let path = workdir.root().join(PIPELINE_FILE);
+    let Some(file) = load_pipeline_file(&path)? else {
         return Ok(built_in);
     };
-    Ok(built_in
-        .into_iter()
-        .map(|step| match file.steps.get(&step.id()) {
-            Some(spec) => Box::new(CommandStep::new(step.id(), spec.clone())) as Box<dyn Step>,
-            None => step,
-        })
-        .collect())
+    let order = file.order(&path)?;
+    let mut steps = Vec::with_capacity(order.len());
+    for id in order {
+        let spec = file
+            .replaced
+            .get(&id)
+            .or_else(|| file.added.iter().find(|a| a.id == id).map(|a| &a.spec));
+        let step = match spec {
+            Some(spec) => Box::new(CommandStep::new(id, spec.clone())) as Box<dyn Step>,
+            None => {
+                let at = built_in.iter().position(|s| s.id() == id);
+                built_in.remove(at.expect("every built-in id has its step"))
+            }
+        };
+        steps.push(step);
+    }
+    Ok(steps)
 }
 
 /// The numbers of a command's metrics file, for the step's summary and the report. Read as

@@ -41,6 +41,15 @@ pub enum PipelineFileError {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
+    /// For a step the file adds (its id is not a built-in step's): the step it comes after.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// The human name shown in the console, the report and the app.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// One sentence saying what the step does.
+    #[serde(default)]
+    pub description: Option<String>,
     /// The program and its arguments (one string, a shell command line, with `shell = true`);
     /// `{setting}` placeholders (`{cnn-epochs}`, `{workdir}`) are filled in.
     pub command: Vec<String>,
@@ -70,8 +79,23 @@ pub struct CommandSpec {
 /// The parsed pipeline file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PipelineFile {
-    /// The command of each step it replaces.
-    pub steps: BTreeMap<StepId, CommandSpec>,
+    /// The command of each built-in step it replaces.
+    pub replaced: BTreeMap<StepId, CommandSpec>,
+    /// The steps it adds, in the order they are declared in.
+    pub added: Vec<AddedStep>,
+}
+
+/// A step the pipeline file adds after another one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddedStep {
+    /// Its id.
+    pub id: StepId,
+    /// The line of its table, for messages.
+    pub line: usize,
+    /// The step it comes after (a built-in one or another added one).
+    pub after: StepId,
+    /// What it runs.
+    pub spec: CommandSpec,
 }
 
 #[derive(Deserialize)]
@@ -117,30 +141,17 @@ fn parse(path: &Path, text: &str) -> Result<PipelineFile, PipelineFileError> {
             .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
         invalid(line, format!("{}{}", key_at(text, line), e.message()))
     })?;
-    let mut steps = BTreeMap::new();
-    for (name, spec) in raw.steps {
-        // Where `[steps.<name>]` is, for the messages about this table.
-        let line = text
-            .lines()
-            .position(|l| {
-                let l = l.trim();
-                l.starts_with('[') && l.contains(&format!("steps.{name}"))
-            })
-            .map_or(1, |i| i + 1);
-        let id = StepId::ALL
-            .iter()
-            .copied()
-            .find(|id| id.as_str() == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = StepId::ALL.iter().map(|s| s.as_str()).collect();
-                invalid(
-                    line,
-                    format!(
-                        "steps.{name}: no step is called {name}; the steps are {}",
-                        known.join(", ")
-                    ),
-                )
-            })?;
+    let mut file = PipelineFile::default();
+    // The tables in the order they appear, so that steps added after the same one keep it.
+    let mut tables: Vec<(usize, String, CommandSpec)> = raw
+        .steps
+        .into_iter()
+        .map(|(name, spec)| (table_line(text, &name), name, spec))
+        .collect();
+    tables.sort_by_key(|(line, _, _)| *line);
+    let names: Vec<String> = tables.iter().map(|(_, n, _)| n.clone()).collect();
+    for (line, name, spec) in tables {
+        let id = step_id(&name, &spec, &names).map_err(|m| invalid(line, m))?;
         if spec.command.is_empty() || spec.command[0].trim().is_empty() {
             return Err(invalid(line, format!("steps.{name}.command: empty")));
         }
@@ -181,9 +192,120 @@ fn parse(path: &Path, text: &str) -> Result<PipelineFile, PipelineFileError> {
                 ));
             }
         }
-        steps.insert(id, spec);
+        match (&id, &spec.after) {
+            (StepId::Added(_), Some(after)) => {
+                let after = StepId::parse(after).ok_or_else(|| {
+                    invalid(
+                        line,
+                        format!("steps.{name}.after: {after:?} is not a step name"),
+                    )
+                })?;
+                if after == id {
+                    return Err(invalid(
+                        line,
+                        format!("steps.{name}.after: a step cannot come after itself"),
+                    ));
+                }
+                file.added.push(AddedStep {
+                    id,
+                    line,
+                    after,
+                    spec,
+                });
+            }
+            _ => {
+                file.replaced.insert(id, spec);
+            }
+        }
     }
-    Ok(PipelineFile { steps })
+    file.order(path)?;
+    Ok(file)
+}
+
+impl PipelineFile {
+    /// Every step id of the pipeline in order: the built-in ones, each added step right after
+    /// the one it names (after those already added there, so that file order is kept). The
+    /// error names an added step whose `after` keys go round in a cycle; `path` is the file's.
+    pub fn order(&self, path: &Path) -> Result<Vec<StepId>, PipelineFileError> {
+        let mut order: Vec<StepId> = StepId::ALL.to_vec();
+        let mut waiting: Vec<&AddedStep> = self.added.iter().collect();
+        while !waiting.is_empty() {
+            let before = waiting.len();
+            waiting.retain(|step| {
+                let Some(at) = order.iter().position(|id| *id == step.after) else {
+                    return true;
+                };
+                let end = order[at + 1..]
+                    .iter()
+                    .position(|id| !matches!(id, StepId::Added(_)))
+                    .map_or(order.len(), |i| at + 1 + i);
+                order.insert(end, step.id.clone());
+                false
+            });
+            if waiting.len() == before {
+                let step = waiting[0];
+                return Err(PipelineFileError::Invalid {
+                    path: path.to_path_buf(),
+                    line: step.line,
+                    message: format!(
+                        "steps.{}.after: the after keys go round in a cycle ({} comes after {})",
+                        step.id, step.id, step.after
+                    ),
+                });
+            }
+        }
+        Ok(order)
+    }
+}
+
+/// The 1-based line of `[steps.<name>]` (1 when it cannot be found, e.g. an inline table).
+fn table_line(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim();
+            l.starts_with('[')
+                && l.trim_matches(['[', ']', ' '])
+                    .split('.')
+                    .map(|part| part.trim().trim_matches('"'))
+                    .eq(["steps", name])
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// The id of table `[steps.<name>]`: a built-in step it replaces (no `after`), or a step it
+/// adds (with `after` naming a built-in step or another table).
+fn step_id(name: &str, spec: &CommandSpec, tables: &[String]) -> Result<StepId, String> {
+    let built_in: Vec<&str> = StepId::ALL.iter().map(|s| s.as_str()).collect();
+    if let Some(id) = StepId::built_in(name) {
+        return match &spec.after {
+            None => Ok(id),
+            Some(_) => Err(format!(
+                "steps.{name}.after: {name} is a built-in step, which a command replaces in \
+                 place; to add a step, give it a name of its own"
+            )),
+        };
+    }
+    let Some(added) = crate::pipeline::AddedStepName::new(name) else {
+        return Err(format!(
+            "steps.{name}: a step's name is a lowercase letter, then lowercase letters, digits \
+             and _ (at most 64)"
+        ));
+    };
+    match &spec.after {
+        None => Err(format!(
+            "steps.{name}: no built-in step is called {name} (they are {}); to add a step, say \
+             where it goes with after = \"<step>\"",
+            built_in.join(", ")
+        )),
+        Some(after) if StepId::built_in(after).is_none() && !tables.iter().any(|t| t == after) => {
+            Err(format!(
+                "steps.{name}.after: no step is called {after} (the steps are {}, and those \
+                 this file adds)",
+                built_in.join(", ")
+            ))
+        }
+        Some(_) => Ok(StepId::Added(added)),
+    }
 }
 
 /// `steps.<id>.<key>: ` for the key assigned on `line` (1-based), as far as the text says.

@@ -71,6 +71,16 @@ struct Metric {
     value: f64,
 }
 
+/// What the step keeps of the command's output besides its log.
+struct Output {
+    /// The last lines of its error output, for the failure message.
+    tail: VecDeque<String>,
+    /// Lines seen.
+    count: u64,
+    /// The secret the command was given, masked in every line it writes.
+    secret: Option<String>,
+}
+
 /// Why the loop stopped the command.
 enum Stop {
     Cancelled,
@@ -124,11 +134,15 @@ pub fn run_command(
     let deadline = spec
         .timeout
         .map(|s| (s, Instant::now() + Duration::from_secs(s)));
-    let mut tail = VecDeque::with_capacity(OUTPUT_TAIL_LINES);
-    let mut count = 0u64;
-    let stopped = watch(ctx, &mut child, &lines, deadline, &mut tail, &mut count);
+    let secret = ctx.settings.sentinel_hub.client_secret.expose();
+    let mut output = Output {
+        tail: VecDeque::with_capacity(OUTPUT_TAIL_LINES),
+        count: 0,
+        secret: (!spec.secrets.is_empty() && !secret.is_empty()).then(|| secret.to_string()),
+    };
+    let stopped = watch(ctx, &mut child, &lines, deadline, &mut output);
     let status = match stopped {
-        Ok(status) => status,
+        Ok(status) => Some(status),
         Err(_) => terminate(&mut child),
     };
     // The leader is gone: whatever it left running in its group goes too.
@@ -138,7 +152,7 @@ pub fn run_command(
     // quiet moment, leaving its reader thread to end whenever the pipe does.
     loop {
         match lines.recv_timeout(DRAIN_QUIET) {
-            Ok(line) => handle(ctx, line, &mut tail, &mut count),
+            Ok(line) => handle(ctx, line, &mut output),
             Err(RecvTimeoutError::Disconnected) => {
                 for reader in readers.into_iter().flatten() {
                     let _ = reader.join();
@@ -158,17 +172,23 @@ pub fn run_command(
         }
         Ok(_) => {}
     }
+    let Some(status) = status else {
+        return Err(StepError::failed(format!(
+            "{} could not be waited for after it was stopped",
+            argv[0]
+        )));
+    };
     match status.code() {
         Some(0) => Ok(Finished {
             exit_code: 0,
-            lines: count,
+            lines: output.count,
         }),
         code => {
             let how = code.map_or_else(
                 || format!("was killed ({})", signal_of(&status)),
                 |c| format!("exited with status {c}"),
             );
-            let mut message: Vec<String> = tail.into_iter().collect();
+            let mut message: Vec<String> = output.tail.into_iter().collect();
             if message.is_empty() {
                 message.push(format!("{} {how} (no error output)", argv[0]));
             } else {
@@ -185,12 +205,11 @@ fn watch(
     child: &mut Child,
     lines: &Receiver<Line>,
     deadline: Option<(u64, Instant)>,
-    tail: &mut VecDeque<String>,
-    count: &mut u64,
+    output: &mut Output,
 ) -> Result<ExitStatus, Stop> {
     loop {
         match lines.recv_timeout(POLL) {
-            Ok(line) => handle(ctx, line, tail, count),
+            Ok(line) => handle(ctx, line, output),
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                 if let Ok(Some(status)) = child.try_wait() {
                     return Ok(status);
@@ -216,8 +235,13 @@ fn watch(
     }
 }
 
-fn handle(ctx: &mut StepContext<'_>, line: Line, tail: &mut VecDeque<String>, count: &mut u64) {
-    *count += 1;
+fn handle(ctx: &mut StepContext<'_>, mut line: Line, output: &mut Output) {
+    output.count += 1;
+    if let Some(secret) = &output.secret
+        && line.text.contains(secret.as_str())
+    {
+        line.text = line.text.replace(secret.as_str(), "[secret hidden]");
+    }
     if line.stream == Stream::Stdout {
         if let Some(json) = line.text.strip_prefix(PROGRESS_PREFIX)
             && let Ok(p) = serde_json::from_str::<Progress>(json)
@@ -232,10 +256,10 @@ fn handle(ctx: &mut StepContext<'_>, line: Line, tail: &mut VecDeque<String>, co
             return;
         }
     } else {
-        if tail.len() == OUTPUT_TAIL_LINES {
-            tail.pop_front();
+        if output.tail.len() == OUTPUT_TAIL_LINES {
+            output.tail.pop_front();
         }
-        tail.push_back(line.text.clone());
+        output.tail.push_back(line.text.clone());
     }
     ctx.info(line.text);
 }
@@ -273,18 +297,19 @@ fn read_lines(
     }))
 }
 
-/// Stops the command: SIGTERM to its group, SIGKILL after [`GRACE`]; returns how it ended.
-fn terminate(child: &mut Child) -> ExitStatus {
+/// Stops the command: SIGTERM to its group, SIGKILL after [`GRACE`]; returns how it ended
+/// (`None`: the system would not say).
+fn terminate(child: &mut Child) -> Option<ExitStatus> {
     kill_group(child, false);
     let until = Instant::now() + GRACE;
     while Instant::now() < until {
         if let Ok(Some(status)) = child.try_wait() {
-            return status;
+            return Some(status);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     kill_group(child, true);
-    child.wait().expect("waiting for a killed child")
+    child.wait().ok()
 }
 
 /// Signals the command's whole process group (SIGKILL when `kill`, else SIGTERM).

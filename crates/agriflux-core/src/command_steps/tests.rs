@@ -45,6 +45,9 @@ fn settings(workdir: &WorkDir, env: &[(&str, &str)]) -> Settings {
 
 fn shell(script: &str) -> CommandSpec {
     CommandSpec {
+        after: None,
+        name: None,
+        description: None,
         command: vec![script.to_string()],
         shell: true,
         env: BTreeMap::new(),
@@ -228,7 +231,8 @@ fn settings_are_exported_and_the_secret_only_when_asked_for_by_name() {
         (vec![], "epochs=7 secret=none farm=north"),
         (
             vec!["SENTINEL_HUB_CLIENT_SECRET".to_string()],
-            "epochs=7 secret=s3cr3t-for-the-script farm=north",
+            // Given to the command, and masked in what it prints.
+            "epochs=7 secret=[secret hidden] farm=north",
         ),
     ] {
         let mut spec = shell(script);
@@ -310,9 +314,28 @@ fn errors_in_the_pipeline_file_name_the_line_and_the_key() {
     assert!(err.contains("line 3") && err.contains("comand"), "{err}");
     let err = parse_error("\n[steps.train_forest]\ncommand = [\"python3\"]\n");
     assert!(
-        err.contains("line 2") && err.contains("no step is called train_forest"),
+        err.contains("line 2")
+            && err.contains("no built-in step is called train_forest")
+            && err.contains("after ="),
         "{err}"
     );
+    let err = parse_error("[steps.export]\ncommand = [\"x\"]\nafter = \"train_forest\"\n");
+    assert!(
+        err.contains("line 1")
+            && err.contains("steps.export.after: no step is called train_forest"),
+        "{err}"
+    );
+    let err = parse_error("[steps.compare]\ncommand = [\"x\"]\nafter = \"train_cnn\"\n");
+    assert!(
+        err.contains("steps.compare.after") && err.contains("built-in"),
+        "{err}"
+    );
+    let err = parse_error("[steps.Export]\ncommand = [\"x\"]\nafter = \"compare\"\n");
+    assert!(err.contains("steps.Export: a step's name"), "{err}");
+    let err = parse_error(
+        "[steps.one]\ncommand = [\"x\"]\nafter = \"two\"\n\n[steps.two]\ncommand = [\"x\"]\nafter = \"one\"\n",
+    );
+    assert!(err.contains("line 1") && err.contains("cycle"), "{err}");
     let err = parse_error("[steps.compare]\ncommand = []\n");
     assert!(
         err.contains("line 1") && err.contains("steps.compare.command: empty"),
@@ -341,5 +364,133 @@ fn the_pipeline_file_replaces_only_the_steps_it_names() {
         deps.settings.values().any(|v| v == "python3 train.py"),
         "{:?}",
         deps.settings
+    );
+}
+
+#[test]
+fn added_steps_go_after_the_step_they_name_in_file_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let workdir = WorkDir::new(tmp.path());
+    std::fs::write(
+        tmp.path().join(PIPELINE_FILE),
+        r#"
+[steps.notify]
+command = ["echo", "done"]
+after = "export_csv"
+name = "Tell the farm office"
+
+[steps.export_csv]
+command = ["python3", "export.py"]
+after = "train_lstm"
+
+[steps.archive]
+command = ["tar", "cf", "models.tar", "models"]
+after = "train_lstm"
+
+[steps.last]
+command = ["true"]
+after = "update_env"
+"#,
+    )
+    .unwrap();
+    let steps = pipeline_steps(&workdir).unwrap();
+    let ids: Vec<String> = steps.iter().map(|s| s.id().to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "download",
+            "validate",
+            "cnn_dataset",
+            "lstm_dataset",
+            "train_cnn",
+            "train_lstm",
+            "export_csv",
+            "archive",
+            "notify",
+            "compare",
+            "update_env",
+            "last"
+        ]
+    );
+    assert_eq!(steps[8].name(), "Tell the farm office");
+    assert_eq!(steps[6].name(), "export_csv");
+    assert_eq!(steps[4].name(), "Train CNN Model");
+}
+
+#[test]
+fn secret_named_env_values_are_fingerprinted_by_hash_not_in_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let workdir = WorkDir::new(tmp.path());
+    let settings = settings(&workdir, &[]);
+    let deps = |token: &str| {
+        let mut spec = shell("true");
+        spec.env.insert("FARM_API_TOKEN".into(), token.into());
+        spec.env.insert("EXPORT_FORMAT".into(), "csv".into());
+        CommandStep::new(StepId::Compare, spec)
+            .dependencies(&workdir, &settings)
+            .unwrap()
+            .settings
+    };
+    let one = deps("tok-1234567890");
+    assert_eq!(one["env.EXPORT_FORMAT"], "csv");
+    assert!(
+        !one["env.FARM_API_TOKEN"].contains("tok-1234567890"),
+        "{one:?}"
+    );
+    assert_ne!(
+        one,
+        deps("tok-0987654321"),
+        "a changed token re-runs the step"
+    );
+}
+
+#[test]
+fn a_requested_secret_printed_by_the_command_is_masked_in_its_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let workdir = WorkDir::new(tmp.path());
+    let mut settings = settings(&workdir, &[]);
+    settings.sentinel_hub = SentinelHubSettings {
+        client_secret: crate::settings::Secret::new("s3cr3t-value-42"),
+        ..settings.sentinel_hub.clone()
+    };
+    let mut spec = shell(
+        "echo \"token=$SENTINEL_HUB_CLIENT_SECRET\"; echo \"$SENTINEL_HUB_CLIENT_SECRET\" >&2; exit 3",
+    );
+    spec.secrets = vec!["SENTINEL_HUB_CLIENT_SECRET".to_string()];
+    let sink = Recorder::default();
+    let result = {
+        let mut ctx = StepContext::new(
+            StepId::Compare,
+            "r-1",
+            &workdir,
+            &settings,
+            &sink,
+            CancelToken::new(),
+        );
+        CommandStep::new(StepId::Compare, spec).run(&mut ctx)
+    };
+    let logs = sink.logs().join("\n");
+    assert!(logs.contains("token=[secret hidden]"), "{logs}");
+    assert!(!logs.contains("s3cr3t-value-42"), "{logs}");
+    let Err(StepError::Failed(message)) = result else {
+        panic!("the script exits 3");
+    };
+    assert!(!message.contains("s3cr3t-value-42"), "{message}");
+}
+
+#[test]
+fn a_metrics_file_cannot_overwrite_the_steps_own_figures() {
+    let mut spec = shell(
+        "mkdir -p out && echo '{\"exit_code\": 0, \"script\": \"x\", \"rows\": 12}' > out/m.json; exit 0",
+    );
+    spec.metrics = Some("out/m.json".into());
+    let (_tmp, sink, result) = run_spec(spec, CancelToken::new());
+    let out = result.unwrap();
+    assert_eq!(out["rows"], 12);
+    assert_eq!(out["script"], "sh");
+    assert!(
+        sink.logs().iter().any(|l| l.contains("\"script\" ignored")),
+        "{:?}",
+        sink.logs()
     );
 }

@@ -331,7 +331,7 @@ fn summarise(report_file: &str, report: &StoredReport) -> RunSummary {
             StepStatus::Failed | StepStatus::Cancelled | StepStatus::Interrupted
         )
         .then(|| StoppedAt {
-            step: step.id,
+            step: step.id.clone(),
             name: step.name.clone(),
             status: step.status,
             error: step.error_message.clone(),
@@ -415,7 +415,7 @@ pub fn interval(v: Option<&Value>) -> String {
 
 fn step_line(step: &StoredStep) -> StepLine {
     StepLine {
-        step: step.id,
+        step: step.id.clone(),
         number: step.step_number,
         name: step.name.clone(),
         status: step.status,
@@ -554,7 +554,7 @@ mod tests {
         );
         let stopped = runs[0].stopped_at.as_ref().unwrap();
         assert_eq!(
-            (stopped.step, stopped.error.as_deref()),
+            (stopped.step.clone(), stopped.error.as_deref()),
             (StepId::TrainCnn, Some("boom"))
         );
         assert_eq!(runs[1].lstm_mae, Some(0.02));

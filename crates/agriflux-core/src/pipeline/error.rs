@@ -16,4 +16,12 @@ pub enum PipelineError {
         /// The cause.
         source: std::io::Error,
     },
+    /// `--from` names a step this pipeline does not have.
+    #[error("--from {step}: this pipeline has no such step (its steps: {steps})")]
+    NoSuchStep {
+        /// The step asked for.
+        step: super::StepId,
+        /// The pipeline's steps, comma-separated.
+        steps: String,
+    },
 }

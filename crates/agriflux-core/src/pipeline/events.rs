@@ -7,9 +7,12 @@ use ts_rs::TS;
 use crate::sentinel_hub::cost::CostEstimate;
 use agriflux_raster::SourceKind;
 
-/// Stable machine name of a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
+/// Stable machine name of a step: one of the eight built-in steps, or one that the work
+/// directory's `agriflux.toml` adds after them (`[steps.<name>]` with `after = …`).
+///
+/// It is serialised as its machine name (`"train_cnn"`, `"export_csv"`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TS)]
+#[ts(type = "string")]
 pub enum StepId {
     /// 1: download scenes.
     Download,
@@ -27,10 +30,34 @@ pub enum StepId {
     Compare,
     /// 8: switch the AI models on in `.env`.
     UpdateEnv,
+    /// A step `agriflux.toml` adds, by its table name.
+    Added(AddedStepName),
+}
+
+/// The name of a step `agriflux.toml` adds: a lowercase letter, then lowercase letters, digits
+/// and `_` (at most 64), and not a built-in step's name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AddedStepName(std::sync::Arc<str>);
+
+impl AddedStepName {
+    /// `name` as an added step's name, or `None` when it is not one (see the type).
+    pub fn new(name: &str) -> Option<Self> {
+        let well_formed = name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        (well_formed && StepId::built_in(name).is_none()).then(|| Self(name.into()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl StepId {
-    /// All steps in pipeline order.
+    /// The built-in steps in pipeline order.
     pub const ALL: [StepId; 8] = [
         Self::Download,
         Self::Validate,
@@ -43,7 +70,7 @@ impl StepId {
     ];
 
     /// The machine name, e.g. `train_cnn`.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Download => "download",
             Self::Validate => "validate",
@@ -53,11 +80,13 @@ impl StepId {
             Self::TrainLstm => "train_lstm",
             Self::Compare => "compare",
             Self::UpdateEnv => "update_env",
+            Self::Added(name) => name.as_str(),
         }
     }
 
-    /// The human name shown in the console, the report and the UI.
-    pub fn name(self) -> &'static str {
+    /// The human name shown in the console, the report and the UI (an added step's own name
+    /// comes from its `name` key; this is its machine name).
+    pub fn name(&self) -> &str {
         match self {
             Self::Download => "Download Real Satellite Data",
             Self::Validate => "Validate Data Quality",
@@ -67,11 +96,12 @@ impl StepId {
             Self::TrainLstm => "Train LSTM Model",
             Self::Compare => "Compare Model Performance",
             Self::UpdateEnv => "Update Configuration",
+            Self::Added(name) => name.as_str(),
         }
     }
 
     /// One sentence saying what the step does.
-    pub fn description(self) -> &'static str {
+    pub fn description(&self) -> &str {
         match self {
             Self::Download => {
                 "Download Sentinel-2 imagery (bands, scene classification, indices) for the area and dates"
@@ -93,23 +123,39 @@ impl StepId {
                 "Train baseline models on synthetic data and compare both on the same real test split"
             }
             Self::UpdateEnv => "Set USE_AI_MODELS=true in .env, keeping every other line as it was",
+            Self::Added(_) => "A command added by agriflux.toml",
         }
     }
 
-    /// 1-based position in the pipeline.
-    pub fn number(self) -> usize {
-        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    /// The built-in step with machine name `text`, such as `train_cnn`.
+    pub fn built_in(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// Parses a machine name such as `train_cnn`.
+    /// The step with machine name `text`: a built-in one, else an added one when `text` is a
+    /// well-formed name (whether a pipeline has it is the pipeline's to say).
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
+        Self::built_in(text).or_else(|| AddedStepName::new(text).map(Self::Added))
     }
 }
 
 impl std::fmt::Display for StepId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for StepId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StepId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a step name")))
     }
 }
 
@@ -326,6 +372,12 @@ impl PlannedAction {
 pub struct PlannedStep {
     /// Which step.
     pub step: StepId,
+    /// Its 1-based position in this pipeline.
+    #[serde(default)]
+    pub number: usize,
+    /// Its human name.
+    #[serde(default)]
+    pub name: String,
     /// Run, up to date, or skip.
     pub action: PlannedAction,
     /// Why, e.g. `setting cnn_epochs changed from 2 to 3`.
@@ -335,7 +387,7 @@ pub struct PlannedStep {
     /// For a download from Sentinel Hub that runs: the estimated processing units and requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostEstimate>,
-    /// For a step the work directory's `agriflux.toml` replaced: the command line it runs.
+    /// For a command step of the work directory's `agriflux.toml`: the command line it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
 }
@@ -361,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn step_ids_are_stable_and_numbered_in_order() {
+    fn built_in_step_ids_are_stable_and_in_pipeline_order() {
         let names: Vec<_> = StepId::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             names,
@@ -376,7 +428,23 @@ mod tests {
                 "update_env"
             ]
         );
-        assert_eq!(StepId::Compare.number(), 7);
         assert_eq!(StepId::parse("train_lstm"), Some(StepId::TrainLstm));
+    }
+
+    #[test]
+    fn added_step_names_round_trip_and_never_shadow_built_in_ones() {
+        let added = StepId::parse("export_csv").unwrap();
+        assert_eq!(
+            added,
+            StepId::Added(AddedStepName::new("export_csv").unwrap())
+        );
+        let json = serde_json::to_value(&added).unwrap();
+        assert_eq!(json, "export_csv");
+        assert_eq!(serde_json::from_value::<StepId>(json).unwrap(), added);
+        assert!(AddedStepName::new("train_cnn").is_none());
+        for bad in ["", "Export", "9lives", "a-b", "a b", "é"] {
+            assert!(StepId::parse(bad).is_none(), "{bad}");
+        }
+        assert!(serde_json::from_value::<StepId>(serde_json::json!("Nope!")).is_err());
     }
 }

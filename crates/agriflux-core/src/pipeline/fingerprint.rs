@@ -317,7 +317,7 @@ fn now() -> String {
 }
 
 /// `logs/fingerprints/<step>.json`.
-pub fn record_path(workdir: &WorkDir, step: StepId) -> PathBuf {
+pub fn record_path(workdir: &WorkDir, step: &StepId) -> PathBuf {
     workdir.fingerprints().join(format!("{step}.json"))
 }
 
@@ -333,13 +333,13 @@ pub enum Record {
 }
 
 /// Reads a step's record.
-pub fn read_record(workdir: &WorkDir, step: StepId) -> Record {
+pub fn read_record(workdir: &WorkDir, step: &StepId) -> Record {
     let path = record_path(workdir, step);
     match fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Record::Missing,
         Err(e) => Record::Unreadable(format!("{}: {e}", rel(workdir, &path))),
         Ok(bytes) => match serde_json::from_slice::<Fingerprint>(&bytes) {
-            Ok(f) if f.step == step => Record::Found(Box::new(f)),
+            Ok(f) if f.step == *step => Record::Found(Box::new(f)),
             Ok(f) => Record::Unreadable(format!(
                 "{} is the record of step {}",
                 rel(workdir, &path),
@@ -352,7 +352,7 @@ pub fn read_record(workdir: &WorkDir, step: StepId) -> Record {
 
 /// Writes a step's record atomically.
 pub fn write_record(workdir: &WorkDir, record: &Fingerprint) -> std::io::Result<()> {
-    atomic_file::write_json(&record_path(workdir, record.step), record)
+    atomic_file::write_json(&record_path(workdir, &record.step), record)
 }
 
 /// `path` relative to the work directory, with `/` separators.
@@ -599,18 +599,18 @@ mod tests {
     fn records_round_trip_and_bad_ones_are_unreadable() {
         let dir = tempfile::tempdir().unwrap();
         let wd = WorkDir::new(dir.path());
-        assert_eq!(read_record(&wd, StepId::TrainCnn), Record::Missing);
+        assert_eq!(read_record(&wd, &StepId::TrainCnn), Record::Missing);
         let mut fp = Fingerprint::marker(StepId::TrainCnn, RecordState::Done, "run-1", None);
         fp.settings = map(&[("cnn_epochs", "2")]);
         write_record(&wd, &fp).unwrap();
         assert!(dir.path().join("logs/fingerprints/train_cnn.json").exists());
         assert_eq!(
-            read_record(&wd, StepId::TrainCnn),
+            read_record(&wd, &StepId::TrainCnn),
             Record::Found(Box::new(fp))
         );
         std::fs::write(dir.path().join("logs/fingerprints/compare.json"), "{").unwrap();
         assert!(matches!(
-            read_record(&wd, StepId::Compare),
+            read_record(&wd, &StepId::Compare),
             Record::Unreadable(m) if m.contains("logs/fingerprints/compare.json")
         ));
     }

@@ -193,7 +193,7 @@ pub fn record_interrupted_run(workdir: &WorkDir, holder: &LockInfo) -> Option<Pa
     else {
         return None;
     };
-    let mut reports: Vec<StepReport> = steps.iter().map(|s| StepReport::pending(s.id)).collect();
+    let mut reports: Vec<StepReport> = steps.iter().map(StepReport::pending).collect();
     for event in &events {
         match event {
             RunEvent::StepStarted { step, .. } => {

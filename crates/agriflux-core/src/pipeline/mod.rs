@@ -15,8 +15,8 @@ pub use agriflux_base::CancelToken;
 pub use disk::{NotEnoughSpace, ensure_free_space, free_bytes};
 pub use error::PipelineError;
 pub use events::{
-    EventSink, LogLevel, NullSink, PlannedAction, PlannedStep, RunEvent, StepId, StepInfo,
-    StepStatus,
+    AddedStepName, EventSink, LogLevel, NullSink, PlannedAction, PlannedStep, RunEvent, StepId,
+    StepInfo, StepStatus,
 };
 pub use fingerprint::{FileSet, StepDeps};
 pub use lock::{LockError, LockInfo, RunLock, record_interrupted_run};

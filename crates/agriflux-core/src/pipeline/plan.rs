@@ -52,7 +52,7 @@ pub fn plan_run(
     workdir: &WorkDir,
 ) -> Result<Vec<PlannedStep>, PipelineError> {
     let mut hasher = FileHasher::new();
-    Ok(make_plan(steps, settings, options, workdir, &mut hasher)
+    Ok(make_plan(steps, settings, options, workdir, &mut hasher)?
         .into_iter()
         .map(|e| e.planned)
         .collect())
@@ -116,6 +116,26 @@ pub(crate) fn record_verdict(
     Ok(fp)
 }
 
+/// Where `--from` starts, by position (an added step has no fixed number); an error when the
+/// pipeline has no such step.
+pub(crate) fn from_index(
+    steps: &[Box<dyn Step>],
+    options: &RunOptions,
+) -> Result<Option<usize>, PipelineError> {
+    let Some(from) = &options.from else {
+        return Ok(None);
+    };
+    let position = steps.iter().position(|s| s.id() == *from);
+    position.map(Some).ok_or_else(|| PipelineError::NoSuchStep {
+        step: from.clone(),
+        steps: steps
+            .iter()
+            .map(|s| s.id().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// The plan, with the records of up-to-date steps.
 pub(crate) fn make_plan(
     steps: &[Box<dyn Step>],
@@ -123,28 +143,36 @@ pub(crate) fn make_plan(
     options: &RunOptions,
     workdir: &WorkDir,
     hasher: &mut FileHasher,
-) -> Vec<PlanEntry> {
+) -> Result<Vec<PlanEntry>, PipelineError> {
+    let from_index = from_index(steps, options)?;
     // Steps that run in this plan, with the files they write (`None`: undeclared).
     let mut running: Vec<(StepId, Option<Vec<FileSet>>)> = Vec::new();
     let mut plan = Vec::new();
-    for step in steps {
+    for (index, step) in steps.iter().enumerate() {
         let id = step.id();
         let deps = step.dependencies(workdir, settings);
+        let from = options
+            .from
+            .as_ref()
+            .filter(|_| from_index.is_some_and(|f| index >= f));
         let (action, reason, record) = decide(
-            id,
+            &id,
             deps.as_ref(),
             settings,
-            options,
+            options.force,
+            from,
             workdir,
             hasher,
             &running,
         );
         if action == PlannedAction::Run {
-            running.push((id, deps.as_ref().map(|d| d.outputs.clone())));
+            running.push((id.clone(), deps.as_ref().map(|d| d.outputs.clone())));
         }
         plan.push(PlanEntry {
             planned: PlannedStep {
-                step: id,
+                step: id.clone(),
+                number: index + 1,
+                name: step.name(),
                 action,
                 reason,
                 reused_from: record.as_ref().map(|r| r.run_id.clone()),
@@ -157,39 +185,40 @@ pub(crate) fn make_plan(
             record,
         });
     }
-    plan
+    Ok(plan)
 }
 
+/// Whether step `id` runs, and why. `from`: the `--from` step, when this step is at or after it.
+#[allow(clippy::too_many_arguments)]
 fn decide(
-    id: StepId,
+    id: &StepId,
     deps: Option<&StepDeps>,
     settings: &Settings,
-    options: &RunOptions,
+    force: bool,
+    from: Option<&StepId>,
     workdir: &WorkDir,
     hasher: &mut FileHasher,
     running: &[(StepId, Option<Vec<FileSet>>)],
 ) -> (PlannedAction, String, Option<Fingerprint>) {
     let run = |reason: String| (PlannedAction::Run, reason, None);
-    if id == StepId::Download && settings.skip_download {
+    if *id == StepId::Download && settings.skip_download {
         return (
             PlannedAction::Skip,
             "skipped by --skip-download".into(),
             None,
         );
     }
-    if id == StepId::Validate && settings.skip_validation {
+    if *id == StepId::Validate && settings.skip_validation {
         return (
             PlannedAction::Skip,
             "skipped by --skip-validation".into(),
             None,
         );
     }
-    if options.force {
+    if force {
         return run("forced (--force)".into());
     }
-    if let Some(from) = options.from
-        && id.number() >= from.number()
-    {
+    if let Some(from) = from {
         return run(format!("re-run from {from} (--from)"));
     }
     let Some(deps) = deps else {
@@ -210,7 +239,7 @@ fn decide(
                 .iter()
                 .any(|i| outputs.iter().any(|o| i.overlaps(o))),
         })
-        .map(|(p, _)| *p)
+        .map(|(p, _)| p.clone())
         .collect();
     if !producers.is_empty() {
         let names: Vec<&str> = producers.iter().map(|p| p.as_str()).collect();
@@ -262,7 +291,7 @@ mod tests {
 
     impl Step for Fake {
         fn id(&self) -> StepId {
-            self.id
+            self.id.clone()
         }
         fn run(&self, _ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError> {
             Ok(StepOutput::new())

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::events::{StepId, StepStatus};
+use super::events::{StepId, StepInfo, StepStatus};
 
 /// The pipeline's name, as in the original report.
 pub const PIPELINE_NAME: &str = "Real Satellite Data Integration Pipeline";
@@ -146,12 +146,12 @@ impl SummaryStatistics {
 
 impl StepReport {
     /// A step's report entry before it has run.
-    pub(super) fn pending(id: StepId) -> Self {
+    pub(super) fn pending(info: &StepInfo) -> Self {
         StepReport {
-            step_number: id.number(),
-            id,
-            name: id.name().into(),
-            description: id.description().into(),
+            step_number: info.number,
+            id: info.id.clone(),
+            name: info.name.clone(),
+            description: info.description.clone(),
             status: StepStatus::Pending,
             start_time: None,
             end_time: None,

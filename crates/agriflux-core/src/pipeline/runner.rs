@@ -16,7 +16,7 @@ use super::error::PipelineError;
 use super::events::{EventSink, PlannedAction, RunEvent, StepId, StepInfo, StepStatus};
 use super::fingerprint::{FileHasher, Fingerprint, RecordState, write_record};
 use super::lock::{LockInfo, RunLock, record_interrupted_run};
-use super::plan::{PlanEntry, RunOptions, make_plan};
+use super::plan::{PlanEntry, RunOptions, from_index, make_plan};
 use super::report::{PIPELINE_NAME, RunReport, StepReport, SummaryStatistics};
 use super::step::{Step, StepContext, StepError, StepOutput};
 use super::{CancelToken, WorkDir};
@@ -71,6 +71,8 @@ pub fn run_pipeline(
     sink: &dyn EventSink,
     cancel: CancelToken,
 ) -> Result<RunOutcome, PipelineError> {
+    // Checked before the run takes the lock and opens its log.
+    from_index(steps, options)?;
     let started = Local::now();
     let clock = Instant::now();
     let run_id = format!(
@@ -106,33 +108,35 @@ pub fn run_pipeline(
     let settings_json = serde_json::to_value(settings).unwrap_or(Value::Null);
 
     let mut hasher = FileHasher::new();
-    let plan = make_plan(steps, settings, options, workdir, &mut hasher);
+    let plan = make_plan(steps, settings, options, workdir, &mut hasher)?;
     for entry in &plan {
         let p = &entry.planned;
         tracing::info!(step = %p.step, action = p.action.as_str(), "plan: {}", p.reason);
     }
 
+    let infos: Vec<StepInfo> = steps
+        .iter()
+        .enumerate()
+        .map(|(index, s)| StepInfo {
+            id: s.id(),
+            number: index + 1,
+            name: s.name(),
+            description: s.description(),
+        })
+        .collect();
     tracing::info!(run_id, source = %settings.source, "run started");
     sink.emit(&RunEvent::RunStarted {
         run_id: run_id.clone(),
         started_at: iso(started),
         source: settings.source,
         source_reason: settings.source_reason.clone(),
-        steps: steps
-            .iter()
-            .map(|s| StepInfo {
-                id: s.id(),
-                number: s.id().number(),
-                name: s.id().name().into(),
-                description: s.id().description().into(),
-            })
-            .collect(),
+        steps: infos.clone(),
         settings: settings_json.clone(),
         interrupted_run_report: recovered.map(|p| p.display().to_string()),
         plan: plan.iter().map(|e| e.planned.clone()).collect(),
     });
 
-    let mut reports: Vec<StepReport> = steps.iter().map(|s| StepReport::pending(s.id())).collect();
+    let mut reports: Vec<StepReport> = infos.iter().map(StepReport::pending).collect();
     let total = steps.len();
     let mut overall = StepStatus::Success;
     for ((index, step), planned) in steps.iter().enumerate().zip(plan) {
@@ -172,12 +176,12 @@ pub fn run_pipeline(
         if deps.is_some() {
             save_record(
                 workdir,
-                &Fingerprint::marker(id, RecordState::Started, &run_id, None),
+                &Fingerprint::marker(id.clone(), RecordState::Started, &run_id, None),
             );
         }
         sink.emit(&RunEvent::StepStarted {
-            step: id,
-            number: id.number(),
+            step: id.clone(),
+            number: index + 1,
             total,
         });
         tracing::info!(step = %id, reason = entry.reason, "step started");
@@ -188,8 +192,8 @@ pub fn run_pipeline(
             .get(id.as_str())
             .map_or(Duration::MAX, |s| Duration::from_secs(*s));
         let (result, timed_out) =
-            run_supervised(step.as_ref(), id, limit, &cancel, |step_cancel| {
-                StepContext::new(id, &run_id, workdir, settings, &sink, step_cancel)
+            run_supervised(step.as_ref(), &id, limit, &cancel, |step_cancel| {
+                StepContext::new(id.clone(), &run_id, workdir, settings, &sink, step_cancel)
             });
         let result = match result {
             Err(_) if timed_out => Err(StepError::failed(format!(
@@ -234,16 +238,16 @@ pub fn run_pipeline(
                     outputs: hasher.hash_sets(workdir, &deps.outputs),
                     output_summary: entry.output_summary.clone(),
                     duration_seconds: entry.duration_seconds,
-                    ..Fingerprint::marker(id, RecordState::Done, &run_id, None)
+                    ..Fingerprint::marker(id.clone(), RecordState::Done, &run_id, None)
                 },
                 StepStatus::Cancelled => Fingerprint::marker(
-                    id,
+                    id.clone(),
                     RecordState::Cancelled,
                     &run_id,
                     entry.error_message.clone(),
                 ),
                 _ => Fingerprint::marker(
-                    id,
+                    id.clone(),
                     RecordState::Failed,
                     &run_id,
                     entry.error_message.clone(),
@@ -319,7 +323,7 @@ fn log_panics() {
 /// Returns the step's result and whether the time limit was hit.
 fn run_supervised<'a>(
     step: &dyn Step,
-    id: StepId,
+    id: &StepId,
     limit: Duration,
     run_cancel: &CancelToken,
     make_ctx: impl FnOnce(CancelToken) -> StepContext<'a>,
@@ -373,7 +377,7 @@ fn human_duration(d: Duration) -> String {
 
 fn finished_event(entry: &StepReport) -> RunEvent {
     RunEvent::StepFinished {
-        step: entry.id,
+        step: entry.id.clone(),
         status: entry.status,
         duration_s: entry.duration_seconds.unwrap_or(0.0),
         error: entry.error_message.clone(),

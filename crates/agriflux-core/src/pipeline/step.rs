@@ -72,6 +72,14 @@ impl From<crate::ml::MlError> for StepError {
 pub trait Step: Send + Sync {
     /// Stable machine name.
     fn id(&self) -> StepId;
+    /// The human name shown in the console, the report and the UI.
+    fn name(&self) -> String {
+        self.id().name().into()
+    }
+    /// One sentence saying what the step does.
+    fn description(&self) -> String {
+        self.id().description().into()
+    }
     /// Runs the step; long loops check [`StepContext::check_cancel`].
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutput, StepError>;
 
@@ -163,7 +171,7 @@ impl<'a> StepContext<'a> {
         if due || done >= total {
             self.last_progress = Some(now);
             self.sink.emit(&RunEvent::StepProgress {
-                step: self.step,
+                step: self.step.clone(),
                 done,
                 total,
                 unit: unit.to_string(),
@@ -175,7 +183,7 @@ impl<'a> StepContext<'a> {
     /// Adds a point to a live curve (e.g. `real/val_loss` at epoch 3).
     pub fn metric(&self, series: &str, x: f64, value: f64) {
         self.sink.emit(&RunEvent::StepMetric {
-            step: self.step,
+            step: self.step.clone(),
             series: series.to_string(),
             x,
             value,
@@ -192,7 +200,7 @@ impl<'a> StepContext<'a> {
             LogLevel::Error => tracing::error!(step = %self.step, "{message}"),
         }
         self.sink.emit(&RunEvent::StepLog {
-            step: self.step,
+            step: self.step.clone(),
             level,
             message,
         });

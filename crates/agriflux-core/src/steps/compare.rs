@@ -11,7 +11,7 @@ use super::evaluate::{
     CNN_BASELINES, LSTM_BASELINES, baseline_pairs, cnn_labels, evaluate_cnn_models,
     evaluate_lstm_models,
 };
-use super::training::{evaluate_cnn, evaluate_lstm, train_cnn, train_lstm};
+use super::training::{evaluate_cnn, evaluate_lstm, read_predictions, train_cnn, train_lstm};
 use super::{
     REAL, SYNTHETIC, dataset_files, load_usable_scenes, model_files, model_path, round4, scene_deps,
 };
@@ -25,9 +25,7 @@ use crate::datasets::sequences::{
     build_sequence_splits, load_sequence_metadata, load_sequence_set, save_sequence_splits,
 };
 use crate::datasets::{CLASS_NAMES, Split};
-use crate::ml::{
-    ClassificationMetrics, CnnClassifier, EpochStats, LstmRegressor, RegressionMetrics,
-};
+use crate::ml::{ClassificationMetrics, EpochStats, RegressionMetrics};
 use crate::pipeline::{
     FileSet, Step, StepContext, StepDeps, StepError, StepId, StepOutput, WorkDir,
 };
@@ -103,8 +101,13 @@ impl Step for CompareStep {
                     settings,
                     &["cnn-epochs", "cnn-patience", "lstm-epochs", "lstm-patience"],
                 )
-                .inputs(model_files(workdir, "cnn", REAL, true))
-                .inputs(model_files(workdir, "lstm", REAL, true))
+                .inputs(["cnn", "lstm"].map(|kind| {
+                    FileSet::file(
+                        workdir
+                            .models()
+                            .join(format!("{kind}_{REAL}_test_predictions.npy")),
+                    )
+                }))
                 .inputs(dataset_files(workdir, "cnn", REAL, &[Split::Test], false))
                 .inputs(dataset_files(workdir, "lstm", REAL, &[Split::Test], false))
                 .outputs(dataset_files(workdir, "cnn", SYNTHETIC, &Split::ALL, true))
@@ -127,12 +130,26 @@ impl Step for CompareStep {
         let simulated = ctx.settings.source == crate::settings::SourceKind::Simulated;
         let suffix = if simulated { " (simulated data)" } else { "" };
 
-        // The real-data models, as saved by steps 5 and 6, and the real test splits.
-        let cnn_real = CnnClassifier::load(&model_path(ctx, "cnn", REAL))?;
-        let lstm_real = LstmRegressor::load(&model_path(ctx, "lstm", REAL))?;
+        // The real test splits, and the real-data models' predictions on them as steps 5 and
+        // 6 wrote them (built-in or the user's own command).
         let cnn_test = load_patch_set(&training, Split::Test, REAL).map_err(dataset_error)?;
         let lstm_test =
             load_sequence_set(&training, Split::Test, REAL, seq_len).map_err(dataset_error)?;
+        let cnn_real_proba: Vec<[f32; 4]> = read_predictions(
+            &models.join(format!("cnn_{REAL}_test_predictions.npy")),
+            cnn_test.len(),
+            4,
+        )?
+        .chunks_exact(4)
+        .map(|row| [row[0], row[1], row[2], row[3]])
+        .collect();
+        let cnn_real_m = ClassificationMetrics::compute(&cnn_test.y, &cnn_real_proba);
+        let lstm_real_pred = read_predictions(
+            &models.join(format!("lstm_{REAL}_test_predictions.npy")),
+            lstm_test.len(),
+            1,
+        )?;
+        let lstm_real_m = RegressionMetrics::compute(&lstm_test.y, &lstm_real_pred);
 
         // Synthetic scenes the original's way: the clearest real scene, perturbed by a
         // seasonal sine, a trend and noise, on the real dates.
@@ -189,9 +206,7 @@ impl Step for CompareStep {
         ctx.check_cancel()?;
 
         // Both pairs on the same REAL test splits.
-        let (cnn_real_proba, cnn_real_m) = evaluate_cnn(&cnn_real, &cnn_test)?;
         let (cnn_syn_proba, cnn_syn_m) = evaluate_cnn(&cnn_syn.model, &cnn_test)?;
-        let (lstm_real_pred, lstm_real_m) = evaluate_lstm(&lstm_real, &lstm_test)?;
         let (lstm_syn_pred, lstm_syn_m) = evaluate_lstm(&lstm_syn.model, &lstm_test)?;
         let persistence_pred = lstm_test.persistence(seq_len);
         let persistence_m = RegressionMetrics::compute(&lstm_test.y, &persistence_pred);

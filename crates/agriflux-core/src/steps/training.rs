@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::atomic_file;
-use crate::datasets::npy::write_npy;
+use crate::datasets::npy::{NpyError, read_npy, write_npy};
 use crate::datasets::patches::PatchSet;
 use crate::datasets::sequences::SequenceSet;
 use crate::ml::{
@@ -260,6 +260,38 @@ pub(crate) fn evaluate_lstm(
     let predictions = model.predict(&set.x, set.len())?;
     let metrics = RegressionMetrics::compute(&set.y, &predictions);
     Ok((predictions, metrics))
+}
+
+/// Reads the test-split predictions a real-data training step wrote, `rows` rows of `width`
+/// values (float32 or float64). These files, not the saved model, are what step 7 compares: a
+/// user's own training command that replaces step 5 or 6 writes them in the same shape.
+pub(crate) fn read_predictions(
+    path: &Path,
+    rows: usize,
+    width: usize,
+) -> Result<Vec<f32>, StepError> {
+    let (shape, values) = match read_npy::<f32>(path) {
+        Err(NpyError::WrongDtype { .. }) => read_npy::<f64>(path)
+            .map(|(shape, v)| (shape, v.into_iter().map(|x| x as f32).collect::<Vec<_>>())),
+        other => other,
+    }
+    .map_err(|e| StepError::failed(format!("cannot read the test predictions: {e}")))?;
+    let expected: &[usize] = if width == 1 { &[rows] } else { &[rows, width] };
+    let alternative = [rows, 1];
+    if shape != expected && !(width == 1 && shape == alternative) {
+        return Err(StepError::failed(format!(
+            "{}: shape {shape:?}, but the test split has {rows} samples, so {expected:?} was \
+             expected",
+            path.display()
+        )));
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(StepError::failed(format!(
+            "{}: holds values that are not finite numbers",
+            path.display()
+        )));
+    }
+    Ok(values)
 }
 
 /// Writes predictions as `.npy` (rows of `width` values).

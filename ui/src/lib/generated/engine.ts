@@ -2,9 +2,12 @@
 // After changing a type: UPDATE_BINDINGS=1 cargo test -p agriflux-app bindings
 
 /**
- * Stable machine name of a step.
+ * Stable machine name of a step: one of the eight built-in steps, or one that the work
+ * directory's `agriflux.toml` adds after them (`[steps.<name>]` with `after = …`).
+ *
+ * It is serialised as its machine name (`"train_cnn"`, `"export_csv"`).
  */
-export type StepId = "download" | "validate" | "cnn_dataset" | "lstm_dataset" | "train_cnn" | "train_lstm" | "compare" | "update_env";
+export type StepId = string;
 
 /**
  * Where a step (or a whole run) stands.
@@ -94,6 +97,14 @@ export type PlannedStep = {
  */
 step: StepId, 
 /**
+ * Its 1-based position in this pipeline.
+ */
+number: number, 
+/**
+ * Its human name.
+ */
+name: string, 
+/**
  * Run, up to date, or skip.
  */
 action: PlannedAction, 
@@ -110,7 +121,7 @@ reused_from: string | null,
  */
 cost?: CostEstimate | null, 
 /**
- * For a step the work directory's `agriflux.toml` replaced: the command line it runs.
+ * For a command step of the work directory's `agriflux.toml`: the command line it runs.
  */
 command?: string | null, };
 
