@@ -325,7 +325,7 @@ fn run_tiny_with_system_python(workdir: &Path) -> std::process::Output {
 
 fn copy_example(name: &str, to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/pipelines")
+        .join("../../examples/pipelines")
         .join(name);
     for entry in walk(&from) {
         let relative = entry.strip_prefix(&from).unwrap();
@@ -351,7 +351,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn the_example_pipelines_run_as_the_readme_shows() {
     let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
             .unwrap();
     for example in ["export-metrics", "python-train-cnn"] {
         assert!(

@@ -46,10 +46,27 @@ fn relative_pct(new: f64, base: f64) -> Value {
     }
 }
 
-fn read_history(models: &Path, stem: &str) -> Result<Vec<EpochStats>, StepError> {
+/// The training history a real-data training step wrote; empty when there is none (the user's
+/// own trainer in `agriflux.toml` need not write one), and the comparison charts then show the
+/// synthetic-data curves alone.
+fn read_history(
+    ctx: &StepContext<'_>,
+    models: &Path,
+    stem: &str,
+) -> Result<Vec<EpochStats>, StepError> {
     let path = models.join(format!("{stem}_history.json"));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ctx.info(format!(
+                "no training history for {stem} ({} is missing): its curves are left out of \
+                 the comparison charts",
+                path.display()
+            ));
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(StepError::failed(format!("{}: {e}", path.display()))),
+    };
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| StepError::failed(format!("{}: {e}", path.display())))?;
     serde_json::from_value(value["history"].clone())
@@ -69,7 +86,7 @@ fn curve(
             .iter()
             .filter_map(|s| Some((s.epoch as f64, f(s)?)))
             .collect(),
-        best_epoch: Some(best),
+        best_epoch: (!history.is_empty()).then_some(best),
         dashed,
     }
 }
@@ -86,8 +103,8 @@ impl Step for CompareStep {
         StepId::Compare
     }
 
-    /// Reads the scenes (it makes the synthetic series from them), the real models with their
-    /// histories, and the real test splits. It trains the synthetic baselines with the same
+    /// Reads the scenes (it makes the synthetic series from them), the real models' test
+    /// predictions and training histories, and the real test splits. It trains the synthetic baselines with the same
     /// settings as steps 3 to 6 (patches per class, sequence length, epochs, patience, seed),
     /// so it depends on those directly. Writes the synthetic datasets and models, the
     /// comparison report and the charts under `reports/` (each run's own chart copy under
@@ -101,12 +118,10 @@ impl Step for CompareStep {
                     settings,
                     &["cnn-epochs", "cnn-patience", "lstm-epochs", "lstm-patience"],
                 )
-                .inputs(["cnn", "lstm"].map(|kind| {
-                    FileSet::file(
-                        workdir
-                            .models()
-                            .join(format!("{kind}_{REAL}_test_predictions.npy")),
-                    )
+                .inputs(["cnn", "lstm"].into_iter().flat_map(|kind| {
+                    ["test_predictions.npy", "history.json"].map(|file| {
+                        FileSet::file(workdir.models().join(format!("{kind}_{REAL}_{file}")))
+                    })
                 }))
                 .inputs(dataset_files(workdir, "cnn", REAL, &[Split::Test], false))
                 .inputs(dataset_files(workdir, "lstm", REAL, &[Split::Test], false))
@@ -293,8 +308,8 @@ impl Step for CompareStep {
             .map(|(n, v)| (n.as_str(), v.clone()))
             .collect();
 
-        let real_cnn_history = read_history(&models, "cnn_real")?;
-        let real_lstm_history = read_history(&models, "lstm_real")?;
+        let real_cnn_history = read_history(ctx, &models, "cnn_real")?;
+        let real_lstm_history = read_history(ctx, &models, "lstm_real")?;
         let class_names: Vec<&str> = CLASS_NAMES.to_vec();
         let f1 = |m: &ClassificationMetrics| m.per_class.iter().map(|c| c.f1).collect::<Vec<_>>();
         let (real_f1, syn_f1) = (f1(&cnn_real_m), f1(&cnn_syn_m));
