@@ -306,7 +306,7 @@ outputs = ["exports/all_metrics.txt"]
     ];
     args.extend_from_slice(TINY);
     let out = agriflux(&args).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error, as clap's");
     assert!(
         text(&out).contains("--from export_all: expected a step: download,"),
         "{}",

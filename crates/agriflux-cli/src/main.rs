@@ -42,6 +42,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// A flag whose value only the work directory's pipeline can check (`--from`): refused as
+/// clap refuses a bad flag, with exit code 2.
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
 /// The settings of a run or a plan: defaults, the work directory's `.env`, then the flags.
 fn resolve_settings(workdir: &WorkDir, args: &PipelineArgs) -> Result<Settings> {
     Ok(load_settings(&workdir.env_file(), &args.option_values())?)
@@ -51,10 +58,10 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
     let workdir = WorkDir::new(&args.pipeline.workdir);
     let settings = resolve_settings(&workdir, &args.pipeline)?;
     let steps = pipeline_steps(&workdir)?;
-    let options = args
-        .pipeline
-        .run_options(&steps)
-        .map_err(anyhow::Error::msg)?;
+    let options = match args.pipeline.run_options(&steps) {
+        Ok(options) => options,
+        Err(usage) => return Ok(usage_error(&usage)),
+    };
     let plan = plan_run(&steps, &settings, &options, &workdir)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
@@ -75,10 +82,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     })?;
     let settings = resolve_settings(&workdir, &args.pipeline)?;
     let steps = pipeline_steps(&workdir)?;
-    let options = args
-        .pipeline
-        .run_options(&steps)
-        .map_err(anyhow::Error::msg)?;
+    let options = match args.pipeline.run_options(&steps) {
+        Ok(options) => options,
+        Err(usage) => return Ok(usage_error(&usage)),
+    };
     let _log_guard = logging::init(&workdir)?;
 
     let cancel = CancelToken::new();

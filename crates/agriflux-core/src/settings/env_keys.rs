@@ -121,14 +121,20 @@ pub fn is_valid_key(key: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// A reason per key for each edit that cannot be made: a bad name, a key the form or the
-/// AI-models switch edits, a value on several lines, or the same key edited twice.
-pub fn check_env_edits(edits: &[EnvKeyEdit], form_keys: &[String]) -> BTreeMap<String, String> {
+/// A reason per key for each edit that cannot be made: a bad name for a new key, a key the
+/// form or the AI-models switch edits, a value on several lines, or the same key edited twice.
+/// A key already in the file (`existing`) keeps its name whatever it is (dotenv readers accept
+/// `a.b`), so that every key the panel lists can be edited and removed.
+pub fn check_env_edits(
+    edits: &[EnvKeyEdit],
+    form_keys: &[String],
+    existing: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut errors = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for edit in edits {
         let key = edit.key();
-        let reason = if !is_valid_key(key) {
+        let reason = if !is_valid_key(key) && !existing.contains_key(key) {
             Some(if key.is_empty() {
                 "a key needs a name".to_string()
             } else {
@@ -245,7 +251,7 @@ USE_AI_MODELS=false
             key: key.into(),
             value: "x".into(),
         };
-        let edits = [
+        let mut edits = vec![
             set("1ST_KEY"),
             set("MY-KEY"),
             set("MY KEY"),
@@ -262,10 +268,18 @@ USE_AI_MODELS=false
                 key: "TWICE".into(),
             },
         ];
-        let errors = check_env_edits(&edits, &form());
+        let existing: BTreeMap<String, String> = [("app.mode".to_string(), "field".to_string())]
+            .into_iter()
+            .collect();
+        edits.push(set("app.mode"));
+        let errors = check_env_edits(&edits, &form(), &existing);
         for key in ["1ST_KEY", "MY-KEY", "MY KEY"] {
             assert!(errors[key].contains("letters, digits and _"), "{key}");
         }
+        assert!(
+            !errors.contains_key("app.mode"),
+            "a key already in .env can be edited whatever its name"
+        );
         assert!(errors[""].contains("needs a name"));
         assert!(errors["AGRIFLUX_SEED"].contains("form above"));
         assert!(errors["USE_AI_MODELS"].contains("AI-models switch"));

@@ -330,7 +330,7 @@ pub fn check_settings(
 ) -> Result<SettingsCheck, SettingsError> {
     let mut values = EnvFile::load(env_path)?.values()?;
     let known = form_keys();
-    let mut errors = check_env_edits(&edits.env_keys, &known);
+    let mut errors = check_env_edits(&edits.env_keys, &known, &values);
     // A key outside the form may still be a setting (a hidden option such as
     // `AGRIFLUX_SKIP_DOWNLOAD`): the resolver checks it with the rest.
     for edit in edits
