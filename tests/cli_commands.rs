@@ -411,3 +411,99 @@ fn the_example_pipelines_run_as_the_readme_shows() {
     let env = std::fs::read_to_string(tmp.path().join(".env")).unwrap_or_default();
     assert!(!env.contains("USE_AI_MODELS=true"), "{env}");
 }
+
+/// Whether process `pid` still runs (a zombie waiting to be reaped does not).
+fn running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .next()?
+                .to_string();
+            Some(state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
+/// Starts `agriflux run` whose step 1 is `script`, and waits for the script to write `file`.
+/// The caller waits for the child it gets back.
+#[allow(clippy::zombie_processes)]
+fn start_with_download_script(
+    dir: &Path,
+    script: &str,
+    file: &str,
+) -> (std::process::Child, String) {
+    write(
+        dir,
+        "agriflux.toml",
+        &format!("[steps.download]\ncommand = [\"sh\", \"-c\", {script:?}]\n"),
+    );
+    let mut args = vec!["run", "--workdir", dir.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let child = agriflux(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let path = dir.join(file);
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(pid) = std::fs::read_to_string(&path)
+            && pid.ends_with('\n')
+        {
+            return (child, pid.trim().to_string());
+        }
+        assert!(start.elapsed().as_secs() < 60, "the script never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Waits (at most 10 s) for `pid` to be gone; whether it went.
+fn gone(pid: &str) -> bool {
+    let start = std::time::Instant::now();
+    while running(pid) {
+        if start.elapsed().as_secs() >= 10 {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
+#[test]
+fn a_command_dies_with_a_cli_that_is_killed_outright() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut cli, pid) = start_with_download_script(
+        tmp.path(),
+        "echo $$ > command.pid; exec sleep 300",
+        "command.pid",
+    );
+    assert!(running(&pid));
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    assert!(gone(&pid), "the command {pid} outlived the killed CLI");
+}
+
+#[test]
+fn a_second_ctrl_c_stops_the_command_and_what_it_started_before_the_cli_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The script and its child ignore SIGTERM: only the second Ctrl-C's SIGKILL stops them.
+    let (mut cli, pid) = start_with_download_script(
+        tmp.path(),
+        "trap '' TERM; sleep 300 & echo $! > child.pid; wait",
+        "child.pid",
+    );
+    assert!(running(&pid));
+    for _ in 0..2 {
+        std::process::Command::new("kill")
+            .args(["-INT", &cli.id().to_string()])
+            .status()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert_eq!(cli.wait().unwrap().code(), Some(130));
+    assert!(gone(&pid), "the command's child {pid} outlived the CLI");
+}

@@ -84,6 +84,17 @@ pub fn run(args: Vec<OsString>) -> Result<(), StartupError> {
     let _log = workdir::init_logging(&workdir)?;
     tracing::info!(workdir = %workdir.root().display(), "AgriFlux Studio started");
     setup(tauri::Builder::default(), workdir)
-        .run(context())
-        .map_err(|e| StartupError::Tauri(e.to_string()))
+        .build(context())
+        .map_err(|e| StartupError::Tauri(e.to_string()))?
+        .run(|_app, event| {
+            // The process ends with the window, run thread and all: a command step of
+            // agriflux.toml would run on alone.
+            if let tauri::RunEvent::Exit = event {
+                let stopped = agriflux_core::command_steps::stop_running_commands();
+                if stopped > 0 {
+                    tracing::info!(stopped, "stopped the running command steps at exit");
+                }
+            }
+        });
+    Ok(())
 }

@@ -93,6 +93,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     ctrlc::set_handler(move || {
         if handler_token.is_cancelled() {
             // A second Ctrl-C: the user wants out now.
+            // Exiting now skips the run's own clean-up: stop its command, if one runs.
+            agriflux_core::command_steps::stop_running_commands();
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
         handler_token.cancel();

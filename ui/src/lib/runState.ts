@@ -99,6 +99,15 @@ function pushLog(step: StepState, line: LogLine): void {
   if (step.logs.length > MAX_LOG_LINES * 1.25) step.logs.splice(0, step.logs.length - MAX_LOG_LINES);
 }
 
+/**
+ * Whether a step has live curves to chart: any step, a command step of agriflux.toml included,
+ * that sent `step_metric` points of its own model. Step 7's synthetic-data series are not
+ * charted here.
+ */
+export function hasCurves(step: StepState): boolean {
+  return Object.keys(step.metrics).some((name) => !name.startsWith('synthetic/'));
+}
+
 /** Keeps at most MAX_LOG_LINES per step (call before rendering). */
 export function trimLogs(step: StepState): void {
   if (step.logs.length > MAX_LOG_LINES) step.logs.splice(0, step.logs.length - MAX_LOG_LINES);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, etaSeconds, initialState, MAX_LOG_LINES, trimLogs, stoppedStep } from '../../src/lib/runState';
+import { applyEvent, etaSeconds, hasCurves, initialState, MAX_LOG_LINES, trimLogs, stoppedStep } from '../../src/lib/runState';
 import { runEvents } from './fixtures';
 
 describe('applyEvent', () => {
@@ -68,5 +68,17 @@ describe('applyEvent', () => {
     applyEvent(state, { ...start, interrupted_run_report: 'logs/pipeline_report_old.json' } as typeof start);
     expect(state.steps[0].logs).toHaveLength(0);
     expect(state.interruptedRunReport).toBe('logs/pipeline_report_old.json');
+  });
+});
+
+describe('hasCurves', () => {
+  it('charts any step that sends its own metric points, a command step included', () => {
+    const state = initialState();
+    applyEvent(state, { type: 'step_metric', step: 'my_trainer', series: 'val_loss', x: 1, value: 0.5 });
+    applyEvent(state, { type: 'step_metric', step: 'compare', series: 'synthetic/val_loss', x: 1, value: 0.7 });
+    const byId = Object.fromEntries(state.steps.map((s) => [s.id, s]));
+    expect(hasCurves(byId.my_trainer)).toBe(true);
+    expect(hasCurves(byId.compare)).toBe(false);
+    expect(hasCurves(byId.download)).toBe(false);
   });
 });

@@ -29,7 +29,7 @@ use crate::workfiles;
 pub use spec::{
     AddedStep, CommandSpec, PIPELINE_FILE, PipelineFile, PipelineFileError, load_pipeline_file,
 };
-pub use supervise::{METRIC_PREFIX, OUTPUT_TAIL_LINES, PROGRESS_PREFIX};
+pub use supervise::{METRIC_PREFIX, OUTPUT_TAIL_LINES, PROGRESS_PREFIX, stop_running_commands};
 
 /// A step that runs the user's command: a built-in one it replaces, or one it adds.
 pub struct CommandStep {

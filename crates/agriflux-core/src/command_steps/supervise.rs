@@ -123,9 +123,23 @@ pub fn run_command(
         use std::os::unix::process::CommandExt as _;
         command.process_group(0);
     }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt as _;
+        // SAFETY: between fork and exec the closure makes one async-signal-safe system call
+        // (prctl) and allocates nothing. Should AgriFlux die without stopping the command (a
+        // SIGKILL, a crash), the kernel sends the command SIGKILL: it does not run on alone.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(std::io::Error::from)
+            });
+        }
+    }
     let mut child = command
         .spawn()
         .map_err(|e| StepError::failed(format!("cannot start {}: {e}", argv[0])))?;
+    let _registered = RunningGroup::register(&child);
     let (sender, lines) = sync_channel(QUEUE_LINES);
     let readers = [
         read_lines(child.stdout.take(), Stream::Stdout, sender.clone()),
@@ -297,6 +311,49 @@ fn read_lines(
     }))
 }
 
+/// The process groups of the commands running now, for [`stop_running_commands`].
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A command's process group listed in [`RUNNING`] while the step supervises it.
+struct RunningGroup(u32);
+
+impl RunningGroup {
+    fn register(child: &Child) -> Self {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(child.id());
+        Self(child.id())
+    }
+}
+
+impl Drop for RunningGroup {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|id| *id != self.0);
+    }
+}
+
+/// Stops every command step running in this process, with whatever each started (SIGTERM,
+/// then SIGKILL after a second): for a program about to exit without waiting for its run (the
+/// app's window closed, a second Ctrl-C), so that no command outlives it. Returns how many
+/// commands were running.
+pub fn stop_running_commands() -> usize {
+    let groups = RUNNING.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for group in &groups {
+        signal_group(*group, false);
+    }
+    if !groups.is_empty() {
+        std::thread::sleep(Duration::from_secs(1));
+        for group in &groups {
+            signal_group(*group, true);
+        }
+    }
+    groups.len()
+}
+
 /// Stops the command: SIGTERM to its group, SIGKILL after [`GRACE`]; returns how it ended
 /// (`None`: the system would not say).
 fn terminate(child: &mut Child) -> Option<ExitStatus> {
@@ -313,8 +370,13 @@ fn terminate(child: &mut Child) -> Option<ExitStatus> {
 }
 
 /// Signals the command's whole process group (SIGKILL when `kill`, else SIGTERM).
-#[cfg(unix)]
 fn kill_group(child: &Child, kill: bool) {
+    signal_group(child.id(), kill);
+}
+
+/// Signals process group `group` (its leader's pid): SIGKILL when `kill`, else SIGTERM.
+#[cfg(unix)]
+fn signal_group(group: u32, kill: bool) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
     let signal = if kill {
@@ -323,14 +385,14 @@ fn kill_group(child: &Child, kill: bool) {
         Signal::SIGTERM
     };
     // ESRCH (the group is already empty) is the normal case after a clean exit.
-    let _ = killpg(Pid::from_raw(child.id() as i32), signal);
+    let _ = killpg(Pid::from_raw(group as i32), signal);
 }
 
 #[cfg(not(unix))]
-fn kill_group(child: &Child, _kill: bool) {
-    // No process groups: the command itself is stopped when it is still running.
+fn signal_group(group: u32, _kill: bool) {
+    // No process groups: the command and its children are stopped by the tree.
     let _ = std::process::Command::new("taskkill")
-        .args(["/T", "/F", "/PID", &child.id().to_string()])
+        .args(["/T", "/F", "/PID", &group.to_string()])
         .status();
 }
 
