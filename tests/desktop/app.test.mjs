@@ -324,19 +324,23 @@ command = ["sh", "-c", "echo 'agriflux:progress {\\"done\\":1,\\"total\\":2,\\"u
     const card = '[data-testid="step-card-field_report"]';
     assert.equal(await s.text(await s.find(`${card} [data-testid="external-command"]`)), 'external command');
     await s.click(`${card} button.row`);
-    // Its first line shows while the command still runs (it sleeps after it).
+    // Its first line shows in the card's log while the command still runs (it sleeps after
+    // it); the second is not there yet.
     const live = await s.until('the first line while it runs', async () => {
-      const [status, text] = await s.exec(
-        `const c = document.querySelector('${card}'); return [c.dataset.status, c.innerText];`,
+      const [status, log] = await s.exec(
+        `const c = document.querySelector('${card}');
+         return [c.dataset.status, c.querySelector('[data-testid="step-log"]')?.innerText ?? ''];`,
       );
-      return status === 'running' && text.includes('field north: healthy') ? text : null;
+      return status === 'running' && /^info\s*field north: healthy$/m.test(log) ? log : null;
     }, 20_000, 100);
-    assert.doesNotMatch(live, /field south/);
+    // (The Arguments and Executing lines quote the whole script: match whole lines.)
+    assert.doesNotMatch(live, /^info\s*field south: stressed$/m);
     assert.match(await s.text(await s.find(`${card} [data-testid="step-command"]`)), /sh -c/);
     await s.screenshot(SHOTS, 'run-command-step.png');
     await s.until('the command step to succeed', async () =>
       (await statuses()).field_report === 'success', 60_000, 200);
-    assert.match(await s.text(await s.find(card)), /field south: stressed/);
+    const log = await s.exec(`return document.querySelector('${card} [data-testid="step-log"]').innerText;`);
+    assert.match(log, /^info\s*field south: stressed$/m);
     await s.waitFor('[data-testid="run-button"]', 30_000);
   } finally {
     rmSync(join(workdir, 'agriflux.toml'), { force: true });

@@ -3,6 +3,7 @@ import { fireEvent, render, screen, waitFor, cleanup } from '@testing-library/sv
 import StepCard from '../../src/components/StepCard.svelte';
 import ProblemMessage from '../../src/components/ProblemMessage.svelte';
 import EnvChanges from '../../src/components/EnvChanges.svelte';
+import RunOptions from '../../src/components/RunOptions.svelte';
 import App from '../../src/App.svelte';
 import { initialState, applyEvent } from '../../src/lib/runState';
 import { ui } from '../../src/lib/ui.svelte';
@@ -202,5 +203,34 @@ describe('App', () => {
     expect(sent.edits.values).toEqual({ AGRIFLUX_CNN_EPOCHS: '12', SENTINEL_HUB_CLIENT_SECRET: typed });
     await waitFor(() => expect((screen.getByTestId('settings-SENTINEL_HUB_CLIENT_SECRET') as HTMLInputElement).value).toBe(''));
     expect(document.documentElement.outerHTML).not.toContain(typed);
+  });
+});
+
+describe('RunOptions', () => {
+  const upToDate = (n: number, step: string, run: string) => ({
+    step, number: n, name: step, action: 'up_to_date', reason: `settings, inputs and outputs unchanged since run ${run}`, reused_from: run,
+  });
+
+  it('says once that everything is up to date, and forcing a re-run asks for a new plan', async () => {
+    const steps = ['download', 'validate', 'cnn_dataset', 'lstm_dataset', 'train_cnn', 'train_lstm', 'compare', 'update_env'];
+    const { calls } = mockBackend({ plan_run: () => steps.map((s, i) => upToDate(i + 1, s, 'r-7')) });
+    render(RunOptions, { running: false });
+    const line = await screen.findByTestId('plan-all-up-to-date');
+    expect(line.textContent).toContain('Everything is up to date from run r-7');
+    expect(screen.queryAllByRole('listitem').filter((li) => li.textContent?.startsWith('Step'))).toHaveLength(0);
+    await fireEvent.click(screen.getByTestId('force-option'));
+    await waitFor(() => {
+      const last = calls.filter((c) => c.cmd === 'plan_run').at(-1);
+      expect((last?.args as { options: { force: boolean } }).options.force).toBe(true);
+    });
+    ui.options.force = false;
+  });
+
+  it('lists the reason of each step that does not run when some do', async () => {
+    mockBackend();
+    render(RunOptions, { running: false });
+    await waitFor(() => expect(screen.getByTestId('plan-preview').querySelectorAll('[data-action]').length).toBe(8));
+    expect(screen.queryByTestId('plan-all-up-to-date')).toBeNull();
+    expect(screen.getByText(/scenes for these dates and area are already downloaded/)).toBeTruthy();
   });
 });
