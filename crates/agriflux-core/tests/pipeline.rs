@@ -170,7 +170,9 @@ fn whole_pipeline_emits_ordered_events_and_live_training_curves() {
         "real/train_loss",
         "real/val_loss",
         "real/val_accuracy",
-        "synthetic/val_loss",
+        // Step 7 trains two models: each has curves of its own.
+        "synthetic_cnn/val_accuracy",
+        "synthetic_lstm/val_mae",
     ] {
         assert!(
             events

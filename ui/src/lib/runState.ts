@@ -100,12 +100,11 @@ function pushLog(step: StepState, line: LogLine): void {
 }
 
 /**
- * Whether a step has live curves to chart: any step, a command step of agriflux.toml included,
- * that sent `step_metric` points of its own model. Step 7's synthetic-data series are not
- * charted here.
+ * Whether a step has live curves to chart: any step that sent `step_metric` points (steps 5-7,
+ * a command step of agriflux.toml with `agriflux:metric` lines).
  */
 export function hasCurves(step: StepState): boolean {
-  return Object.keys(step.metrics).some((name) => !name.startsWith('synthetic/'));
+  return Object.keys(step.metrics).length > 0;
 }
 
 /** Keeps at most MAX_LOG_LINES per step (call before rendering). */

@@ -4,6 +4,7 @@ import StepCard from '../../src/components/StepCard.svelte';
 import ProblemMessage from '../../src/components/ProblemMessage.svelte';
 import EnvChanges from '../../src/components/EnvChanges.svelte';
 import RunOptions from '../../src/components/RunOptions.svelte';
+import TrainingCharts from '../../src/components/TrainingCharts.svelte';
 import App from '../../src/App.svelte';
 import { initialState, applyEvent } from '../../src/lib/runState';
 import { ui } from '../../src/lib/ui.svelte';
@@ -232,5 +233,28 @@ describe('RunOptions', () => {
     await waitFor(() => expect(screen.getByTestId('plan-preview').querySelectorAll('[data-action]').length).toBe(8));
     expect(screen.queryByTestId('plan-all-up-to-date')).toBeNull();
     expect(screen.getByText(/scenes for these dates and area are already downloaded/)).toBeTruthy();
+  });
+});
+
+describe('TrainingCharts', () => {
+  const titles = () => [...document.querySelectorAll('figcaption .t')].map((t) => t.textContent);
+
+  it('charts step 7 per synthetic-data model, and a one-model step without a model label', () => {
+    const state = initialState();
+    for (const [series, value] of [
+      ['synthetic_cnn/train_loss', 1.2], ['synthetic_cnn/val_loss', 1.3], ['synthetic_cnn/val_accuracy', 0.5],
+      ['synthetic_lstm/train_loss', 0.2], ['synthetic_lstm/val_loss', 0.3], ['synthetic_lstm/val_mae', 0.1],
+      ['real/val_loss', 0.9],
+    ] as const) {
+      const step = series.startsWith('real') ? 'train_cnn' : 'compare';
+      applyEvent(state, { type: 'step_metric', step, series, x: 1, value });
+    }
+    render(TrainingCharts, { step: state.steps[6] });
+    expect(titles()).toEqual([
+      'Synthetic-data CNN · Loss', 'Synthetic-data CNN · Accuracy', 'Synthetic-data LSTM · Loss', 'Synthetic-data LSTM · MAE',
+    ]);
+    cleanup();
+    render(TrainingCharts, { step: state.steps[4] });
+    expect(titles()).toEqual(['Loss']);
   });
 });

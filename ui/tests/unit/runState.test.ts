@@ -72,13 +72,13 @@ describe('applyEvent', () => {
 });
 
 describe('hasCurves', () => {
-  it('charts any step that sends its own metric points, a command step included', () => {
+  it('charts any step that sends metric points, step 7 and a command step included', () => {
     const state = initialState();
     applyEvent(state, { type: 'step_metric', step: 'my_trainer', series: 'val_loss', x: 1, value: 0.5 });
-    applyEvent(state, { type: 'step_metric', step: 'compare', series: 'synthetic/val_loss', x: 1, value: 0.7 });
+    applyEvent(state, { type: 'step_metric', step: 'compare', series: 'synthetic_cnn/val_loss', x: 1, value: 0.7 });
     const byId = Object.fromEntries(state.steps.map((s) => [s.id, s]));
     expect(hasCurves(byId.my_trainer)).toBe(true);
-    expect(hasCurves(byId.compare)).toBe(false);
+    expect(hasCurves(byId.compare)).toBe(true);
     expect(hasCurves(byId.download)).toBe(false);
   });
 });

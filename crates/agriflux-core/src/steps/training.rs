@@ -15,39 +15,51 @@ use crate::ml::{
 };
 use crate::pipeline::{StepContext, StepError};
 
-/// Turns training progress into events: live curves (`<tag>/<figure>`), epoch progress and a
-/// log line per epoch.
+/// Turns training progress into events: live curves (`real/val_loss`, `synthetic_cnn/val_loss`),
+/// epoch progress and a log line per epoch.
 pub(crate) struct EventMonitor<'c, 'a> {
     ctx: &'c mut StepContext<'a>,
     tag: &'static str,
+    /// The curves' name before `/`: the tag, or with the model for step 7's two models.
+    series: String,
 }
 
 impl<'c, 'a> EventMonitor<'c, 'a> {
-    pub(crate) fn new(ctx: &'c mut StepContext<'a>, tag: &'static str) -> Self {
-        Self { ctx, tag }
+    /// A monitor of the `kind` (`CNN`, `LSTM`) model trained on `tag` data. Step 7 trains
+    /// both synthetic models in one step, so their curves are named `synthetic_cnn/…` and
+    /// `synthetic_lstm/…`; steps 5 and 6 train one model each, named `real/…`.
+    pub(crate) fn new(ctx: &'c mut StepContext<'a>, tag: &'static str, kind: &str) -> Self {
+        let series = if tag == super::SYNTHETIC {
+            format!("{tag}_{}", kind.to_lowercase())
+        } else {
+            tag.to_string()
+        };
+        Self { ctx, tag, series }
     }
 }
 
 impl TrainingMonitor for EventMonitor<'_, '_> {
     fn epoch_finished(&mut self, s: &EpochStats, max_epochs: usize) {
         let tag = self.tag;
+        let series = &self.series;
         let x = s.epoch as f64;
         self.ctx
-            .metric(&format!("{tag}/train_loss"), x, s.train_loss);
-        self.ctx.metric(&format!("{tag}/val_loss"), x, s.val_loss);
+            .metric(&format!("{series}/train_loss"), x, s.train_loss);
+        self.ctx
+            .metric(&format!("{series}/val_loss"), x, s.val_loss);
         let mut line = format!(
             "{tag} model, epoch {}/{max_epochs}: train loss {:.4}, val loss {:.4}",
             s.epoch, s.train_loss, s.val_loss
         );
         if let Some(a) = s.train_accuracy {
-            self.ctx.metric(&format!("{tag}/train_accuracy"), x, a);
+            self.ctx.metric(&format!("{series}/train_accuracy"), x, a);
         }
         if let Some(a) = s.val_accuracy {
-            self.ctx.metric(&format!("{tag}/val_accuracy"), x, a);
+            self.ctx.metric(&format!("{series}/val_accuracy"), x, a);
             line.push_str(&format!(", val accuracy {a:.3}"));
         }
         if let Some(m) = s.val_mae {
-            self.ctx.metric(&format!("{tag}/val_mae"), x, m);
+            self.ctx.metric(&format!("{series}/val_mae"), x, m);
             line.push_str(&format!(", val MAE {m:.4}"));
         }
         self.ctx
@@ -176,7 +188,7 @@ fn train_and_save<M>(
         "training the {tag} {kind} on {n_train} {unit} (validation {n_val}), up to {} epochs",
         config.max_epochs
     ));
-    let outcome = train(&mut EventMonitor::new(ctx, tag), &cancel)?;
+    let outcome = train(&mut EventMonitor::new(ctx, tag, kind), &cancel)?;
     save(&outcome.model, model_file)?;
     write_history(model_file, tag, &outcome, config.max_epochs)?;
     ctx.info(format!(
