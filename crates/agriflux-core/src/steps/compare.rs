@@ -13,7 +13,8 @@ use super::evaluate::{
 };
 use super::training::{evaluate_cnn, evaluate_lstm, read_predictions, train_cnn, train_lstm};
 use super::{
-    REAL, SYNTHETIC, dataset_files, load_usable_scenes, model_files, model_path, round4, scene_deps,
+    REAL, SYNTHETIC, dataset_files, load_usable_scenes, model_files, model_path, round4,
+    scene_deps, test_predictions_path,
 };
 use crate::atomic_file;
 use crate::charts::{self, Chart, CurveSeries};
@@ -119,9 +120,11 @@ impl Step for CompareStep {
                     &["cnn-epochs", "cnn-patience", "lstm-epochs", "lstm-patience"],
                 )
                 .inputs(["cnn", "lstm"].into_iter().flat_map(|kind| {
-                    ["test_predictions.npy", "history.json"].map(|file| {
-                        FileSet::file(workdir.models().join(format!("{kind}_{REAL}_{file}")))
-                    })
+                    [
+                        test_predictions_path(workdir, kind),
+                        workdir.models().join(format!("{kind}_{REAL}_history.json")),
+                    ]
+                    .map(FileSet::file)
                 }))
                 .inputs(dataset_files(workdir, "cnn", REAL, &[Split::Test], false))
                 .inputs(dataset_files(workdir, "lstm", REAL, &[Split::Test], false))
@@ -151,7 +154,7 @@ impl Step for CompareStep {
         let lstm_test =
             load_sequence_set(&training, Split::Test, REAL, seq_len).map_err(dataset_error)?;
         let cnn_real_proba: Vec<[f32; 4]> = read_predictions(
-            &models.join(format!("cnn_{REAL}_test_predictions.npy")),
+            &test_predictions_path(ctx.workdir, "cnn"),
             cnn_test.len(),
             4,
         )?
@@ -160,7 +163,7 @@ impl Step for CompareStep {
         .collect();
         let cnn_real_m = ClassificationMetrics::compute(&cnn_test.y, &cnn_real_proba);
         let lstm_real_pred = read_predictions(
-            &models.join(format!("lstm_{REAL}_test_predictions.npy")),
+            &test_predictions_path(ctx.workdir, "lstm"),
             lstm_test.len(),
             1,
         )?;

@@ -68,9 +68,18 @@ pub(crate) fn training_step_deps(workdir: &WorkDir, kind: &str) -> StepDeps {
         .inputs(dataset_files(workdir, kind, REAL, &Split::ALL, true))
         .outputs(model_files(workdir, kind, REAL, true))
         .outputs([
-            FileSet::file(models.join(format!("{kind}_{REAL}_test_predictions.npy"))),
+            FileSet::file(test_predictions_path(workdir, kind)),
             FileSet::file(models.join(format!("{kind}_{REAL}_metrics.json"))),
         ])
+}
+
+/// `models/<kind>_real_test_predictions.npy`: what the real-data `kind` model (`cnn`, `lstm`)
+/// predicted for the test split, written by step 5 or 6 (or the user's command replacing it)
+/// and compared by step 7.
+pub(crate) fn test_predictions_path(workdir: &WorkDir, kind: &str) -> PathBuf {
+    workdir
+        .models()
+        .join(format!("{kind}_{REAL}_test_predictions.npy"))
 }
 
 /// The file of a trained model: `models/<kind>_<tag>.bpk` (burnpack weights; a `.json` sidecar beside it).

@@ -9,7 +9,7 @@ use super::evaluate::{
     cnn_split_sizes, evaluate_cnn_models, headline,
 };
 use super::training::{MetricsReport, evaluate_cnn, train_cnn, write_predictions};
-use super::{REAL, model_path, round4, training_step_deps};
+use super::{REAL, model_path, round4, test_predictions_path, training_step_deps};
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::Split;
 use crate::datasets::patches::{load_patch_metadata, load_patch_set};
@@ -47,10 +47,9 @@ impl Step for TrainCnnStep {
 
         // The headline figures are the SAVED model's, on the held-out test split.
         let (proba, metrics) = evaluate_cnn(&outcome.model, &test)?;
-        let models = ctx.workdir.models();
         let flat: Vec<f32> = proba.iter().flatten().copied().collect();
         write_predictions(
-            &models.join("cnn_real_test_predictions.npy"),
+            &test_predictions_path(ctx.workdir, "cnn"),
             test.len(),
             4,
             &flat,

@@ -9,7 +9,7 @@ use super::evaluate::{
     lstm_gate_evidence, lstm_split_sizes,
 };
 use super::training::{MetricsReport, evaluate_lstm, train_lstm, write_predictions};
-use super::{REAL, model_path, round4, training_step_deps};
+use super::{REAL, model_path, round4, test_predictions_path, training_step_deps};
 use crate::datasets::Split;
 use crate::datasets::sequences::{load_sequence_metadata, load_sequence_set};
 use crate::ml::RegressionMetrics;
@@ -50,9 +50,8 @@ impl Step for TrainLstmStep {
 
         let (predictions, metrics) = evaluate_lstm(&outcome.model, &test)?;
         let persistence = RegressionMetrics::compute(&test.y, &test.persistence(l));
-        let models = ctx.workdir.models();
         write_predictions(
-            &models.join("lstm_real_test_predictions.npy"),
+            &test_predictions_path(ctx.workdir, "lstm"),
             test.len(),
             1,
             &predictions,

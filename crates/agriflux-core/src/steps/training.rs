@@ -380,3 +380,39 @@ impl<M> MetricsReport<'_, M> {
         Ok(path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<Vec<f32>, StepError>) -> String {
+        match result {
+            Err(StepError::Failed(m)) => m,
+            other => panic!("not a failure: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_predictions_of_either_float_width_and_refuses_a_wrong_shape_or_non_finite_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cnn_real_test_predictions.npy");
+        // numpy's default dtype, as a user's script writes it.
+        write_npy::<f64>(&path, &[2, 4], &[1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0]).unwrap();
+        assert_eq!(
+            read_predictions(&path, 2, 4).unwrap(),
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.0]
+        );
+        let m = message(read_predictions(&path, 3, 4));
+        assert!(m.contains("shape [2, 4]") && m.contains("3 samples"), "{m}");
+
+        write_npy::<f32>(&path, &[2, 1], &[0.4, 0.6]).unwrap();
+        assert_eq!(read_predictions(&path, 2, 1).unwrap(), [0.4, 0.6]);
+        write_npy::<f32>(&path, &[2], &[0.4, f32::NAN]).unwrap();
+        assert!(message(read_predictions(&path, 2, 1)).contains("not finite"));
+
+        std::fs::write(&path, b"not an array").unwrap();
+        assert!(
+            message(read_predictions(&path, 2, 1)).contains("cannot read the test predictions")
+        );
+    }
+}
