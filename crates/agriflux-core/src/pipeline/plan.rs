@@ -151,16 +151,21 @@ pub(crate) fn make_plan(
     for (index, step) in steps.iter().enumerate() {
         let id = step.id();
         let deps = step.dependencies(workdir, settings);
-        let from = options
-            .from
-            .as_ref()
-            .filter(|_| from_index.is_some_and(|f| index >= f));
+        // Why this step re-runs whatever its record says, when `--force` or `--from` asks.
+        let rerun = if options.force {
+            Some("forced (--force)".to_string())
+        } else {
+            options
+                .from
+                .as_ref()
+                .filter(|_| from_index.is_some_and(|f| index >= f))
+                .map(|from| format!("re-run from {from} (--from)"))
+        };
         let (action, reason, record) = decide(
             &id,
             deps.as_ref(),
             settings,
-            options.force,
-            from,
+            rerun,
             workdir,
             hasher,
             &running,
@@ -188,14 +193,13 @@ pub(crate) fn make_plan(
     Ok(plan)
 }
 
-/// Whether step `id` runs, and why. `from`: the `--from` step, when this step is at or after it.
-#[allow(clippy::too_many_arguments)]
+/// Whether step `id` runs, and why. `rerun`: why `--force` or `--from` re-runs it, if they do
+/// (a skip flag still wins).
 fn decide(
     id: &StepId,
     deps: Option<&StepDeps>,
     settings: &Settings,
-    force: bool,
-    from: Option<&StepId>,
+    rerun: Option<String>,
     workdir: &WorkDir,
     hasher: &mut FileHasher,
     running: &[(StepId, Option<Vec<FileSet>>)],
@@ -215,11 +219,8 @@ fn decide(
             None,
         );
     }
-    if force {
-        return run("forced (--force)".into());
-    }
-    if let Some(from) = from {
-        return run(format!("re-run from {from} (--from)"));
+    if let Some(reason) = rerun {
+        return run(reason);
     }
     let Some(deps) = deps else {
         return run(
