@@ -10,6 +10,10 @@ use agriflux_core::evaluation::Estimate;
 use agriflux_core::history::{
     ChartView, CnnHeadline, Headline, LstmHeadline, ReportView, RunSummary, StepLine, StoppedAt,
 };
+use agriflux_core::maps::{
+    FieldStats, FieldsImport, LegendEntry, MapDate, MapField, MapLayer, MapLayerId, MapPoint,
+    MapProgress, MapView, NextForecast, ReportMap, SeriesPoint,
+};
 use agriflux_core::pipeline::{
     LogLevel, PlannedAction, PlannedStep, RunEvent, StepId, StepInfo, StepStatus,
 };
@@ -81,6 +85,7 @@ pub fn typescript_declarations() -> String {
         Headline,
         StepLine,
         ChartView,
+        ReportMap,
         ReportView,
         Folder,
         EnvChangeRecord,
@@ -105,6 +110,19 @@ pub fn typescript_declarations() -> String {
         SwitchView,
         GateView,
         ModelsView,
+        // The map.
+        MapLayerId,
+        LegendEntry,
+        MapLayer,
+        MapDate,
+        SeriesPoint,
+        NextForecast,
+        FieldStats,
+        MapField,
+        MapView,
+        MapPoint,
+        MapProgress,
+        FieldsImport,
         // Errors of every command.
         ErrorKind,
         CommandError,

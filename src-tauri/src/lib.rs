@@ -7,6 +7,7 @@ mod bindings;
 mod bridge;
 mod error;
 mod history;
+mod map;
 mod models;
 mod run;
 mod settings;
@@ -35,6 +36,10 @@ macro_rules! commands {
             history::export_report,
             history::open_folder,
             history::env_changes,
+            map::map_view,
+            map::map_point,
+            map::import_fields,
+            map::export_fields_csv,
             models::models_state,
             models::switch_models,
             settings::read_settings,
@@ -55,6 +60,7 @@ pub fn setup<R: tauri::Runtime>(
     let builder = builder
         .plugin(tauri_plugin_opener::init())
         .manage(run::RunManager::default())
+        .manage(map::AppMaps::default())
         .manage(workdir);
     // Test hooks exist only in builds with the `test-hooks` feature (the desktop test's
     // build), which grants them to the window at start; release builds have neither.

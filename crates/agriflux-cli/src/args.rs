@@ -39,6 +39,29 @@ pub enum Command {
     /// command and with which figures; or switch them on or off. Every change is logged in
     /// logs/env_changes.jsonl.
     Models(ModelsArgs),
+    /// Make the season's maps from the downloaded scenes and the run's models: per date,
+    /// GeoTIFFs and PNG overlays of true colour, NDVI, clouds, the CNN's health classes and
+    /// confidence, the LSTM's NDVI forecast and its change, under maps/<date>/; with fields,
+    /// maps/fields.geojson and maps/fields.csv. Dates already made are read from the cache.
+    Map(MapArgs),
+}
+
+/// Options of `agriflux map`.
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// Work directory with downloaded scenes (data/scenes/) and trained models (models/).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub workdir: PathBuf,
+    /// The date whose files are listed: YYYY-MM-DD of a downloaded scene, or latest.
+    #[arg(long, default_value = "latest", value_name = "DATE")]
+    pub date: String,
+    /// Import field boundaries first (GeoJSON polygons with a "name" property, WGS 84 or a
+    /// WGS 84 UTM zone); they replace the work directory's fields/fields.geojson.
+    #[arg(long, value_name = "FILE")]
+    pub fields: Option<PathBuf>,
+    /// Print the date's map as JSON (without the images) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `agriflux models`.

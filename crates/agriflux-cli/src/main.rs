@@ -5,6 +5,7 @@ mod args;
 mod connection;
 mod console;
 mod logging;
+mod map;
 mod models;
 mod settings_flags;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(*args),
         Command::CheckConnection(args) => connection::run(args),
         Command::Models(args) => models::run(args),
+        Command::Map(args) => map::run(args),
     };
     match result {
         Ok(code) => code,

@@ -22,10 +22,12 @@ pub mod command_steps;
 pub mod datasets;
 pub mod evaluation;
 pub mod files_source;
+mod geometry;
 pub mod ground_truth;
 pub mod history;
 /// The models, their training and metrics (the `agriflux-ml` crate).
 pub use agriflux_ml as ml;
+pub mod maps;
 pub mod pipeline;
 /// GeoTIFFs, scenes and spectral indices (the `agriflux-raster` crate).
 pub use agriflux_raster as raster;

@@ -444,3 +444,79 @@ fn gdalinfo_reads_written_bands_as_deflate_with_the_floating_point_predictor() {
     translate(&path, &copy, &[]);
     assert_same(&read_geotiff(&copy).unwrap(), &dn, "uint16 through GDAL");
 }
+
+#[test]
+fn gdalinfo_shows_a_class_maps_colour_table_and_category_names() {
+    if gdal_ready("gdalinfo_shows_a_class_maps_colour_table").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("health.tif");
+    let (width, height) = (7, 5);
+    let values: Vec<u8> = (0..width * height).map(|i| [0, 1, 2, 255][i % 4]).collect();
+    let raster = Raster {
+        width,
+        height,
+        bands: 1,
+        data: RasterData::U8(values.clone()),
+        band_names: vec!["predicted crop health".into()],
+        transform: GeoTransform::from_bbox([356040.0, 4835630.0, 356110.0, 4835680.0], 7, 5),
+        crs: Crs::utm(31, true).unwrap(),
+        nodata: Some(255.0),
+    };
+    let classes = [
+        RasterClass {
+            name: "Healthy".into(),
+            colour: [26, 150, 65],
+        },
+        RasterClass {
+            name: "Moderate".into(),
+            colour: [166, 217, 106],
+        },
+        RasterClass {
+            name: "Stressed & dry".into(),
+            colour: [253, 174, 97],
+        },
+    ];
+    write_class_geotiff(&path, &raster, &classes).unwrap();
+    let out = Command::new("gdalinfo")
+        .args(["-json", "-stats"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let band = &info["bands"][0];
+    assert_eq!(band["type"], "Byte");
+    assert_eq!(band["colorInterpretation"], "Palette", "{band}");
+    assert_eq!(band["noDataValue"], 255.0);
+    assert_eq!(band["description"], "predicted crop health");
+    let table = &band["colorTable"];
+    assert_eq!(table["palette"], "RGB", "{table}");
+    assert_eq!(table["entries"][0], serde_json::json!([26, 150, 65, 255]));
+    assert_eq!(table["entries"][2], serde_json::json!([253, 174, 97, 255]));
+    assert_eq!(
+        band["categories"],
+        serde_json::json!(["Healthy", "Moderate", "Stressed & dry"])
+    );
+    // Statistics over the valid values prove GDAL decodes the samples we wrote.
+    let valid: Vec<f64> = values
+        .iter()
+        .filter(|v| **v != 255)
+        .map(|v| f64::from(*v))
+        .collect();
+    let mean = valid.iter().sum::<f64>() / valid.len() as f64;
+    let gdal_mean = band["mean"].as_f64().unwrap();
+    assert!((gdal_mean - mean).abs() < 1e-9, "{gdal_mean} vs {mean}");
+    assert_eq!(
+        info["coordinateSystem"]["wkt"]
+            .as_str()
+            .unwrap()
+            .contains("UTM zone 31N"),
+        true
+    );
+}

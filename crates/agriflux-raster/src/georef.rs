@@ -111,7 +111,7 @@ pub(crate) fn format_nodata(value: f64) -> String {
     }
 }
 
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -7,4 +7,4 @@ pub use super::read::{
     read_geotiff_with_info,
 };
 pub use super::types::{Crs, GeoTransform, Raster, RasterData, RasterError};
-pub use super::write::write_geotiff;
+pub use super::write::{RasterClass, aux_xml_path, write_class_geotiff, write_geotiff};

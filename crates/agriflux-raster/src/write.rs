@@ -26,6 +26,7 @@ use tiff::tags::Tag;
 use super::georef::{
     TAG_GDAL_METADATA, TAG_GDAL_NODATA, TAG_GEO_ASCII_PARAMS, TAG_GEO_KEY_DIRECTORY,
     TAG_MODEL_PIXEL_SCALE, TAG_MODEL_TIEPOINT, format_nodata, gdal_metadata_xml, geo_keys,
+    xml_escape,
 };
 use super::types::{Raster, RasterData, RasterError};
 
@@ -33,6 +34,8 @@ use super::types::{Raster, RasterData, RasterError};
 const STRIP_BYTES: usize = 64 * 1024;
 /// TIFF compression code for Deflate (Adobe-style zlib, the one GDAL writes).
 const COMPRESSION_DEFLATE: u16 = 8;
+/// TIFF predictor: none.
+const PREDICTOR_NONE: u16 = 1;
 /// TIFF predictor: horizontal differencing of samples.
 const PREDICTOR_HORIZONTAL: u16 = 2;
 /// TIFF predictor: byte-plane differencing of floating-point samples.
@@ -41,27 +44,122 @@ const PREDICTOR_FLOATING_POINT: u16 = 3;
 /// Writes `raster` to `path` as a Deflate-compressed GeoTIFF, atomically (temporary file,
 /// fsync, rename).
 pub fn write_geotiff(path: &Path, raster: &Raster) -> Result<(), RasterError> {
+    write_encoded(path, raster, None)
+}
+
+/// A class of a classified raster: its name and its colour in the file's colour table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RasterClass {
+    /// The class's name, shown by GDAL as the category of its value.
+    pub name: String,
+    /// Red, green and blue, 0–255.
+    pub colour: [u8; 3],
+}
+
+/// Writes a one-band 8-bit class map with a colour table (TIFF `ColorMap`, palette
+/// photometric) so that GIS software shows value `k` in `classes[k].colour`, and the class
+/// names as GDAL category names in the `.aux.xml` sidecar beside it (where GDAL keeps category
+/// names of GeoTIFFs: the TIFF format has no tag for them). Values without a class (nodata)
+/// get transparent black.
+pub fn write_class_geotiff(
+    path: &Path,
+    raster: &Raster,
+    classes: &[RasterClass],
+) -> Result<(), RasterError> {
+    let invalid = |detail: String| RasterError::InvalidRaster {
+        path: path.to_path_buf(),
+        detail,
+    };
+    if raster.bands != 1 || !matches!(raster.data, RasterData::U8(_)) {
+        return Err(invalid(format!(
+            "a class map has one 8-bit band, got {} band(s) of {}",
+            raster.bands,
+            raster.data.type_name()
+        )));
+    }
+    if classes.is_empty() || classes.len() > 255 {
+        return Err(invalid(format!(
+            "{} classes given: a class map holds 1 to 255",
+            classes.len()
+        )));
+    }
+    write_encoded(path, raster, Some(classes))?;
+    let sidecar = aux_xml_path(path);
+    agriflux_base::atomic_file::write(&sidecar, category_names_xml(raster, classes).as_bytes())
+        .map_err(|source| RasterError::Io {
+            path: sidecar,
+            source,
+        })
+}
+
+/// The PAM sidecar GDAL reads beside `path`: `<path>.aux.xml`.
+pub fn aux_xml_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".aux.xml");
+    name.into()
+}
+
+/// GDAL's PAM XML naming each class value's category (and the band's description).
+fn category_names_xml(raster: &Raster, classes: &[RasterClass]) -> String {
+    let mut xml = String::from("<PAMDataset>\n  <PAMRasterBand band=\"1\">\n");
+    if let Some(name) = raster.band_names.first().filter(|n| !n.is_empty()) {
+        xml.push_str(&format!(
+            "    <Description>{}</Description>\n",
+            xml_escape(name)
+        ));
+    }
+    xml.push_str("    <CategoryNames>\n");
+    for class in classes {
+        xml.push_str(&format!(
+            "      <Category>{}</Category>\n",
+            xml_escape(&class.name)
+        ));
+    }
+    xml.push_str("    </CategoryNames>\n  </PAMRasterBand>\n</PAMDataset>\n");
+    xml
+}
+
+fn write_encoded(
+    path: &Path,
+    raster: &Raster,
+    palette: Option<&[RasterClass]>,
+) -> Result<(), RasterError> {
     let invalid = |detail: String| RasterError::InvalidRaster {
         path: path.to_path_buf(),
         detail,
     };
     validate_for_writing(raster).map_err(invalid)?;
-    let bytes = encode(raster).map_err(|e| invalid(format!("TIFF encoding failed: {e}")))?;
+    let bytes =
+        encode(raster, palette).map_err(|e| invalid(format!("TIFF encoding failed: {e}")))?;
     agriflux_base::atomic_file::write(path, &bytes).map_err(|source| RasterError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
+/// The TIFF `ColorMap` of `classes`: 256 reds, then greens, then blues, scaled to 16 bits.
+fn colour_map(classes: &[RasterClass]) -> Vec<u16> {
+    let mut map = vec![0u16; 3 * 256];
+    for (k, class) in classes.iter().enumerate() {
+        for (channel, value) in class.colour.iter().enumerate() {
+            map[channel * 256 + k] = u16::from(*value) * 257;
+        }
+    }
+    map
+}
+
 /// The whole file in memory (scenes are a few MB; the atomic write needs no `Seek`).
-fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
+fn encode(raster: &Raster, palette: Option<&[RasterClass]>) -> Result<Vec<u8>, String> {
     let bands = raster.bands;
     let sample_bytes = usize::from(raster.data.bits() / 8);
     let row_samples = raster.width * bands;
     let row_bytes = row_samples * sample_bytes;
     let rows_per_strip = (STRIP_BYTES / row_bytes).clamp(1, raster.height);
     let strips = raster.height.div_ceil(rows_per_strip);
-    let predictor = if raster.data.is_float() {
+    // Class values are labels, not magnitudes: differencing them gains nothing.
+    let predictor = if palette.is_some() {
+        PREDICTOR_NONE
+    } else if raster.data.is_float() {
         PREDICTOR_FLOATING_POINT
     } else {
         PREDICTOR_HORIZONTAL
@@ -80,8 +178,10 @@ fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
         raster
             .data
             .extend_le_bytes(first_row * row_samples..last_row * row_samples, &mut raw);
-        for row in raw.chunks_exact_mut(row_bytes) {
-            predict_row(&raster.data, row, bands);
+        if predictor != PREDICTOR_NONE {
+            for row in raw.chunks_exact_mut(row_bytes) {
+                predict_row(&raster.data, row, bands);
+            }
         }
         let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
         z.write_all(&raw).map_err(|e| e.to_string())?;
@@ -104,8 +204,12 @@ fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
         .map_err(enc)?;
     dir.write_tag(Tag::Compression, COMPRESSION_DEFLATE)
         .map_err(enc)?;
-    dir.write_tag(Tag::PhotometricInterpretation, 1u16)
-        .map_err(enc)?; // MinIsBlack
+    // MinIsBlack, or Palette (RGB colour map) for a class map.
+    dir.write_tag(
+        Tag::PhotometricInterpretation,
+        if palette.is_some() { 3u16 } else { 1u16 },
+    )
+    .map_err(enc)?;
     dir.write_tag(Tag::StripOffsets, offsets.as_slice())
         .map_err(enc)?;
     dir.write_tag(Tag::SamplesPerPixel, n as u16).map_err(enc)?;
@@ -115,6 +219,10 @@ fn encode(raster: &Raster) -> Result<Vec<u8>, String> {
         .map_err(enc)?;
     dir.write_tag(Tag::PlanarConfiguration, 1u16).map_err(enc)?; // chunky
     dir.write_tag(Tag::Predictor, predictor).map_err(enc)?;
+    if let Some(classes) = palette {
+        dir.write_tag(Tag::ColorMap, colour_map(classes).as_slice())
+            .map_err(enc)?;
+    }
     if n > 1 {
         // Unspecified extra samples: plain data bands beyond the grey one.
         dir.write_tag(Tag::ExtraSamples, &vec![0u16; n - 1][..])

@@ -1,7 +1,7 @@
 // The desktop bridge (docs/app-bridge.md): typed wrappers around the Tauri commands and the
-// one `run-events` event. Nothing else talks to the backend. The payload types are generated
-// from the engine's Rust types (./generated/engine.ts, checked by a Rust test); a failing
-// command rejects with a CommandError: a plain summary first, the technical detail below.
+// `run-events` and `map-progress` events. Nothing else talks to the backend. The payload types
+// are generated from the engine's Rust types (./generated/engine.ts, checked by a Rust test); a
+// failing command rejects with a CommandError: a plain summary first, the technical detail below.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
@@ -11,8 +11,12 @@ import type {
   EnvChangeRecord,
   ErrorKind,
   EventBatch,
+  FieldsImport,
   Folder,
   LiveRun,
+  MapPoint,
+  MapProgress,
+  MapView,
   ModelsView,
   PlannedStep,
   ReportView,
@@ -75,8 +79,21 @@ export const saveSettings = (edits: SettingsEdits) => invoke<SaveOutcome>('save_
 export const modelsState = () => invoke<ModelsView>('models_state');
 export const switchModels = (on: boolean) => invoke<ModelsView>('switch_models', { on });
 export const testConnection = () => invoke<ConnectionResult>('test_connection');
+/** A date's maps (null: the latest date); the first call computes every date's layers (see onMapProgress). */
+export const mapView = (date: string | null) => invoke<MapView>('map_view', { date });
+/** What lies under one pixel on one date. */
+export const mapPoint = (date: string, col: number, row: number) => invoke<MapPoint>('map_point', { date, col, row });
+/** Imports field boundaries from the text of a GeoJSON file the user picked. */
+export const importFields = (name: string, text: string) => invoke<FieldsImport>('import_fields', { name, text });
+/** Writes maps/fields.csv; resolves to its path. */
+export const exportFieldsCsv = () => invoke<string>('export_fields_csv');
 
 /** Subscribes to `run-events`; resolves once the listener is registered. */
 export function onRunEvents(handler: (batch: EventBatch) => void): Promise<UnlistenFn> {
   return listen<EventBatch>('run-events', (event) => handler(event.payload));
+}
+
+/** Subscribes to `map-progress` (computing the maps); resolves once the listener is registered. */
+export function onMapProgress(handler: (progress: MapProgress) => void): Promise<UnlistenFn> {
+  return listen<MapProgress>('map-progress', (event) => handler(event.payload));
 }

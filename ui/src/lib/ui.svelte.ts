@@ -1,7 +1,7 @@
 // App-level UI state shared by the views: which view shows, run options, app info.
 import { appInfo, problemOf, type AppInfo, type CommandError, type RunOptions } from './bridge';
 
-export type View = 'run' | 'history' | 'settings' | 'report';
+export type View = 'run' | 'map' | 'history' | 'settings' | 'report';
 
 class Ui {
   view = $state<View>('run');

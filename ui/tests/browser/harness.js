@@ -13,12 +13,27 @@ const FIXTURES = resolve(UI_DIR, 'tests/fixtures');
 
 const json = (name) => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8'));
 
+/** The report's map as the engine would give it: the latest date's health and forecast layers. */
+function reportMap(map) {
+  const dates = Object.keys(map.views).sort();
+  const view = map.views[dates[dates.length - 1]];
+  return {
+    date: view.date,
+    simulated: view.simulated,
+    layers: view.layers.filter((l) => l.id === 'health' || l.id === 'forecast'),
+    fields: view.fields,
+    notes: view.notes,
+  };
+}
+
 export function loadFixtures() {
+  const map = json('map.json');
   return {
     appInfo: json('app-info.json'),
     plan: json('plan.json'),
     runs: json('runs.json'),
-    report: json('report.json'),
+    report: { ...json('report.json'), map: reportMap(map) },
+    map,
     settings: json('settings.json'),
     models: json('models.json'),
     events: readFileSync(resolve(FIXTURES, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),

@@ -3,7 +3,9 @@
 // and window.__mock for the test: push(batch) delivers a `run-events` batch; calls lists the
 // commands received; fail(cmd, problem) makes a command reject from then on with that
 // CommandError ({ kind, summary, detail }), as the backend's commands do. The live run is kept
-// in sessionStorage so run_state survives a reload.
+// in sessionStorage so run_state survives a reload. The maps (fx.map: { views, point }): the
+// first map_view "computes" every date, emitting `map-progress`; mapDelay(ms) slows each later
+// one; mapStats.maxInFlight is the most map_view calls that were running at once.
 export function installMockBackend(fx) {
   const callbacks = new Map();
   const listeners = [];
@@ -15,6 +17,47 @@ export function installMockBackend(fx) {
   let models = JSON.parse(JSON.stringify(fx.models));
   // The .env change log the mock keeps, as the engine's logs/env_changes.jsonl (oldest first).
   const envLog = [];
+  const mapStats = { inFlight: 0, maxInFlight: 0, computed: false, delay: 0 };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  function emit(event, payload) {
+    for (const l of listeners.filter((x) => x.event === event)) {
+      runCallback(l.handler, { event, id: l.handler, payload });
+    }
+  }
+
+  async function mapView({ date }) {
+    const views = fx.map?.views ?? {};
+    const dates = Object.keys(views).sort();
+    mapStats.inFlight += 1;
+    mapStats.maxInFlight = Math.max(mapStats.maxInFlight, mapStats.inFlight);
+    try {
+      if (!dates.length) {
+        throw { kind: 'not_found', summary: 'There is no imagery in this work directory yet.', detail: 'data/raw: no scenes' };
+      }
+      if (!mapStats.computed) {
+        const all = views[dates[dates.length - 1]].dates.map((d) => d.date);
+        for (const [i, d] of all.entries()) {
+          emit('map-progress', { done: i, total: all.length, what: `layers of ${d}` });
+          await sleep(Math.max(20, 360 / all.length));
+        }
+        mapStats.computed = true;
+      } else {
+        await sleep(mapStats.delay || 5);
+      }
+      const latest = views[dates[dates.length - 1]];
+      const wanted = date ?? latest.date;
+      if (views[wanted]) return views[wanted];
+      // A date of the slider the fixture has no view of: the nearest earlier view stands in.
+      if (!latest.dates.some((d) => d.date === wanted)) {
+        throw { kind: 'not_found', summary: `There is no imagery of ${wanted}.`, detail: null };
+      }
+      const near = dates.filter((d) => d <= wanted).pop() ?? dates[0];
+      return { ...views[near], date: wanted };
+    } finally {
+      mapStats.inFlight -= 1;
+    }
+  }
 
   function registerCallback(callback, once = false) {
     const id = window.crypto.getRandomValues(new Uint32Array(1))[0];
@@ -92,6 +135,22 @@ export function installMockBackend(fx) {
       return { ok: true, errors: {}, changes, env_path: settings.env_path };
     },
     test_connection: () => ({ ok: false, message: 'Sentinel Hub refused the credentials (HTTP 401: invalid client)' }),
+    map_view: mapView,
+    map_point: async ({ col, row }) => {
+      await sleep(5);
+      return { ...fx.map.point, col, row };
+    },
+    import_fields: ({ name, text }) => {
+      let features;
+      try {
+        features = JSON.parse(text).features;
+      } catch (err) {
+        throw { kind: 'files', summary: `${name} is not a GeoJSON file.`, detail: String(err) };
+      }
+      if (!Array.isArray(features)) throw { kind: 'files', summary: `${name} has no features.`, detail: null };
+      return { fields: features.length, file: `fields/${name}` };
+    },
+    export_fields_csv: () => '/home/agronomist/agriflux/demo/maps/fields.csv',
     'plugin:event|listen': ({ event, handler }) => {
       listeners.push({ event, handler });
       return handler;
@@ -122,9 +181,7 @@ export function installMockBackend(fx) {
       if (ev.type === 'run_finished') live.running = false;
     }
     sessionStorage.setItem('mock-live', JSON.stringify(live));
-    for (const l of listeners.filter((x) => x.event === 'run-events')) {
-      runCallback(l.handler, { event: 'run-events', id: l.handler, payload: batch });
-    }
+    emit('run-events', batch);
   }
 
   window.__TAURI_INTERNALS__ = {
@@ -136,5 +193,11 @@ export function installMockBackend(fx) {
     metadata: { currentWindow: { label: 'main' }, currentWebview: { windowLabel: 'main', label: 'main' } },
   };
   window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: (_event, id) => callbacks.delete(id) };
-  window.__mock = { push, calls, fail: (cmd, problem) => failures.set(cmd, problem) };
+  window.__mock = {
+    push,
+    calls,
+    fail: (cmd, problem) => failures.set(cmd, problem),
+    mapStats,
+    mapDelay: (ms) => (mapStats.delay = ms),
+  };
 }

@@ -1,6 +1,6 @@
 // A fake backend for component tests: commands answer from fixtures unless overridden.
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import type { CommandError, EventBatch } from '../../src/lib/bridge';
+import type { CommandError, EventBatch, MapProgress, MapView } from '../../src/lib/bridge';
 import { fixture } from './fixtures';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
@@ -12,8 +12,28 @@ export function rejectWith(problem: CommandError): Handler {
   };
 }
 
-// Listener callback ids registered through `plugin:event|listen`, for `pushBatch`.
-let listeners: number[] = [];
+// Listeners registered through `plugin:event|listen` (event name, callback id), for `pushBatch`
+// and `pushMapProgress`.
+let listeners: { event: string; id: number }[] = [];
+
+type MapFixture = { views: Record<string, MapView>; point: Record<string, unknown> };
+
+/**
+ * `map_view` from tests/fixtures/map.json: by date, null for the latest. A date of the slider
+ * the fixture has no view of gets the nearest earlier view as a stand-in; any other is not found.
+ */
+export function mapViewFromFixture({ date }: Record<string, unknown>): MapView {
+  const { views } = fixture<MapFixture>('map.json');
+  const have = Object.keys(views).sort();
+  const latest = views[have[have.length - 1]];
+  const wanted = (date as string | null) ?? latest.date;
+  if (views[wanted]) return views[wanted];
+  if (!latest.dates.some((d) => d.date === wanted)) {
+    throw { kind: 'not_found', summary: `No imagery for ${wanted}.`, detail: null } satisfies CommandError;
+  }
+  const near = have.filter((d) => d <= wanted).pop() ?? have[0];
+  return { ...views[near], date: wanted };
+}
 
 export function mockBackend(overrides: Record<string, Handler> = {}): { calls: { cmd: string; args: unknown }[] } {
   const calls: { cmd: string; args: unknown }[] = [];
@@ -27,17 +47,21 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
     read_settings: () => fixture('settings.json'),
     check_settings: () => ({ errors: {}, area: { width_px: 382, height_px: 387, km2: 14.8 }, secret_keys: [] }),
     models_state: () => fixture('models.json'),
+    map_view: mapViewFromFixture,
+    map_point: ({ col, row }) => ({ ...fixture<MapFixture>('map.json').point, col, row }),
+    import_fields: ({ name }) => ({ fields: 2, file: `fields/${String(name)}` }),
+    export_fields_csv: () => '/w/maps/fields.csv',
   };
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args });
       const a = (args ?? {}) as Record<string, unknown>;
       if (cmd === 'plugin:event|listen') {
-        listeners.push(a.handler as number);
+        listeners.push({ event: a.event as string, id: a.handler as number });
         return a.handler;
       }
       if (cmd === 'plugin:event|unlisten') {
-        listeners = listeners.filter((id) => id !== a.eventId);
+        listeners = listeners.filter((l) => l.id !== a.eventId);
         return null;
       }
       const handler = overrides[cmd] ?? defaults[cmd];
@@ -54,11 +78,20 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
   return { calls };
 }
 
-/** Delivers one `run-events` batch to every listener, as the backend would. */
-export async function pushBatch(batch: EventBatch): Promise<void> {
+function emit(event: string, payload: unknown): void {
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
     .__TAURI_INTERNALS__;
-  for (const id of listeners) internals.runCallback(id, { event: 'run-events', id, payload: batch });
+  for (const { id } of listeners.filter((l) => l.event === event)) internals.runCallback(id, { event, id, payload });
+}
+
+/** Delivers one `run-events` batch to every listener, as the backend would. */
+export async function pushBatch(batch: EventBatch): Promise<void> {
+  emit('run-events', batch);
+}
+
+/** Delivers one `map-progress` event to every listener. */
+export function pushMapProgress(progress: MapProgress): void {
+  emit('map-progress', progress);
 }
 
 export function resetBackend(): void {

@@ -119,7 +119,7 @@ impl SequenceSplits {
 }
 
 /// Mean NDVI per block per date; NaN where the block has too few valid pixels.
-fn block_means(scene: &Scene) -> Vec<f32> {
+pub(crate) fn block_means(scene: &Scene) -> Vec<f32> {
     let ndvi = &indices::ndvi_interleaved(&scene.bands, &scene.valid_mask());
     let (bx, by) = (scene.width / BLOCK, scene.height / BLOCK);
     let mut means = Vec::with_capacity(bx * by);

@@ -2,9 +2,9 @@
 //! per date, which class covers a patch's centre.
 
 use chrono::NaiveDate;
-use proj4rs::Proj;
 
 use super::{DATE_TOLERANCE_DAYS, GroundTruthError, Observations, POINT_RADIUS_PX, Shape};
+use crate::geometry::{Projector, polygon_contains};
 use crate::raster::geotiff::{Crs, GeoTransform};
 
 /// Where an observation lies on the grid, in pixel coordinates `[col, row]` (the top-left
@@ -32,62 +32,6 @@ pub struct GridObservations {
     items: Vec<GridObservation>,
     /// Observations that lie wholly outside the grid.
     pub outside: usize,
-}
-
-/// A PROJ.4 definition of the CRSs the project reads and writes (WGS84 and its UTM zones).
-fn proj_of(crs: Crs) -> Option<String> {
-    if crs.is_geographic() {
-        return Some("+proj=longlat +datum=WGS84 +no_defs".into());
-    }
-    let (zone, north) = crs.utm_zone()?;
-    let south = if north { "" } else { " +south" };
-    Some(format!(
-        "+proj=utm +zone={zone}{south} +datum=WGS84 +units=m +no_defs"
-    ))
-}
-
-/// Maps coordinates from one CRS into another (a no-op when they are the same).
-struct Projector {
-    pair: Option<(Proj, Proj, bool, bool)>,
-}
-
-impl Projector {
-    fn new(from: Crs, to: Crs) -> Result<Self, String> {
-        if from == to {
-            return Ok(Self { pair: None });
-        }
-        let proj = |crs: Crs| {
-            let definition =
-                proj_of(crs).ok_or_else(|| format!("EPSG:{} is not supported", crs.epsg))?;
-            Proj::from_proj_string(&definition).map_err(|e| e.to_string())
-        };
-        Ok(Self {
-            pair: Some((
-                proj(from)?,
-                proj(to)?,
-                from.is_geographic(),
-                to.is_geographic(),
-            )),
-        })
-    }
-
-    fn apply(&self, [x, y]: [f64; 2]) -> Result<[f64; 2], String> {
-        let Some((from, to, from_degrees, to_degrees)) = &self.pair else {
-            return Ok([x, y]);
-        };
-        // proj4rs works in radians for geographic coordinates.
-        let (x, y) = if *from_degrees {
-            (x.to_radians(), y.to_radians())
-        } else {
-            (x, y)
-        };
-        let (x, y) = proj4rs::adaptors::transform_xy(from, to, x, y).map_err(|e| e.to_string())?;
-        Ok(if *to_degrees {
-            [x.to_degrees(), y.to_degrees()]
-        } else {
-            [x, y]
-        })
-    }
 }
 
 impl GridObservations {
@@ -243,23 +187,4 @@ impl DateObservations<'_> {
         }
         best.map(|((_, _, i), class)| (class, i))
     }
-}
-
-/// Whether `p` lies inside a polygon (outer ring, then holes) by the even-odd rule.
-///
-/// Written here rather than taken from `geo`: that crate brings a whole polygon-overlay engine
-/// for this one ray-casting test.
-fn polygon_contains(rings: &[Vec<[f64; 2]>], p: [f64; 2]) -> bool {
-    let mut inside = false;
-    for ring in rings {
-        let n = ring.len();
-        for k in 0..n {
-            let [xi, yi] = ring[k];
-            let [xj, yj] = ring[(k + n - 1) % n];
-            if (yi > p[1]) != (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi {
-                inside = !inside;
-            }
-        }
-    }
-    inside
 }

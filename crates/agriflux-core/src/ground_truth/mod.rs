@@ -19,6 +19,7 @@ use geojson::{Feature, FeatureCollection, GeometryValue, JsonObject, JsonValue};
 pub use grid::GridObservations;
 
 use crate::datasets::CLASS_NAMES;
+use crate::geometry::{named_crs, rings, xy};
 use crate::raster::geotiff::Crs;
 
 /// Name of the simulated source's hidden truth, written beside the scenes
@@ -223,34 +224,6 @@ fn feature_name(feature: &Feature) -> String {
         .map_or_else(|| "no id".into(), |n| format!("name {n}"))
 }
 
-/// The CRS named by a legacy (2008 GeoJSON) `crs` member, WGS84 without one.
-fn named_crs(foreign: Option<&JsonObject>) -> Result<Crs, String> {
-    let Some(crs) = foreign.and_then(|f| f.get("crs")) else {
-        return Ok(Crs::WGS84);
-    };
-    let name = crs
-        .pointer("/properties/name")
-        .and_then(JsonValue::as_str)
-        .ok_or("the \"crs\" member has no properties.name")?;
-    // urn:ogc:def:crs:EPSG::32631, EPSG:32631, urn:ogc:def:crs:OGC:1.3:CRS84.
-    if name.ends_with("CRS84") {
-        return Ok(Crs::WGS84);
-    }
-    let epsg: u32 = name
-        .rsplit(':')
-        .next()
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("unknown CRS {name:?}: expected an EPSG code"))?;
-    let crs = Crs { epsg };
-    if crs.is_geographic() || crs.utm_zone().is_some() {
-        Ok(crs)
-    } else {
-        Err(format!(
-            "CRS EPSG:{epsg} is not supported: use WGS84 (EPSG:4326) or a WGS84 UTM zone"
-        ))
-    }
-}
-
 /// The class of a `class` property: a name (any case) or 0–3.
 fn parse_class(value: Option<&JsonValue>) -> Result<u8, String> {
     let expected = "expected healthy, moderate, stressed, critical or 0-3";
@@ -288,24 +261,6 @@ fn parse_date(value: Option<&JsonValue>) -> Result<Option<NaiveDate>, String> {
         }
         Some(other) => Err(format!("date {other}: expected \"YYYY-MM-DD\"")),
     }
-}
-
-fn xy(position: &geojson::Position) -> Result<[f64; 2], String> {
-    match position.as_slice() {
-        [x, y, ..] if x.is_finite() && y.is_finite() => Ok([*x, *y]),
-        _ => Err("a position needs two finite numbers".into()),
-    }
-}
-
-fn rings(polygon: &[Vec<geojson::Position>]) -> Result<Vec<Vec<[f64; 2]>>, String> {
-    let rings = polygon
-        .iter()
-        .map(|ring| ring.iter().map(xy).collect::<Result<Vec<_>, _>>())
-        .collect::<Result<Vec<_>, _>>()?;
-    if rings.first().is_none_or(|outer| outer.len() < 4) {
-        return Err("a polygon's outer ring needs at least 4 positions".into());
-    }
-    Ok(rings)
 }
 
 /// The observations one feature makes (a multi-point makes one per point).

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use ts_rs::TS;
 
+use crate::maps::{ReportMap, Season};
 use crate::pipeline::{StepId, StepStatus, WorkDir};
 use crate::workfiles;
 
@@ -195,6 +196,9 @@ pub struct ReportView {
     pub charts: Vec<ChartView>,
     /// Why there are no charts, when there are none.
     pub charts_note: Option<String>,
+    /// The latest date's health and forecast maps with the fields: only in the latest run's
+    /// report (the maps use the current models) and only once they are made.
+    pub map: Option<ReportMap>,
 }
 
 const REPORT_PREFIX: &str = "pipeline_report_";
@@ -238,8 +242,24 @@ pub fn load_report(workdir: &WorkDir, report_file: &str) -> Result<ReportView, H
         steps: lines,
         charts,
         charts_note,
+        map: latest_map(workdir, report_file),
         summary,
     })
+}
+
+/// The maps for the report `report_file`: when it is the newest run's and the maps are made.
+fn latest_map(workdir: &WorkDir, report_file: &str) -> Option<ReportMap> {
+    let newest = list_runs(workdir).ok()?.into_iter().next()?;
+    if newest.report_file != report_file {
+        return None;
+    }
+    match Season::cached(workdir).and_then(|season| season.report_map()) {
+        Ok(map) => Some(map),
+        Err(e) => {
+            tracing::debug!("report without maps: {e}");
+            None
+        }
+    }
 }
 
 /// Loads one run's summary and headline figures only, without its charts (for callers that

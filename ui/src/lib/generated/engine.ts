@@ -612,7 +612,11 @@ charts: Array<ChartView>,
 /**
  * Why there are no charts, when there are none.
  */
-charts_note: string | null, };
+charts_note: string | null, 
+/**
+ * The latest date's maps (health and forecast layers, fields), when the run made them.
+ */
+map: ReportMap | null, };
 
 /**
  * The folders the window may open: only these, never a path it names.
@@ -1048,3 +1052,30 @@ summary: string,
  * The technical cause (paths, the system's error, the parser's message), shown below.
  */
 detail: string | null, };
+
+/** Which layer of a date's map. */
+export type MapLayerId = "true_colour" | "ndvi" | "clouds" | "health" | "confidence" | "forecast" | "forecast_change";
+/** One entry of a layer's legend: a class (name and colour) or a stop of a continuous ramp, low to high. */
+export type LegendEntry = { label: string, colour: string, };
+/** One layer of a date's map: an image the size of the scene, PNG as a data URL (transparent where there is no value). */
+export type MapLayer = { id: MapLayerId, title: string, png: string, legend: Array<LegendEntry>, ramp: boolean, unit: string | null, };
+/** A date with imagery, for the date slider; `cloudy` when little of the area is clear. */
+export type MapDate = { date: string, clear_fraction: number, cloudy: boolean, };
+/** One date of a place's or a field's season: observed mean NDVI, the LSTM's forecast of it made on the date before, persistence (the date before's observation), the predicted class (0 healthy, 1 moderate, 2 stressed, 3 critical) and its confidence, the clear fraction. */
+export type SeriesPoint = { date: string, clear_fraction: number, observed: number | null, forecast: number | null, persistence: number | null, class: number | null, confidence: number | null, };
+/** The LSTM's forecast for the acquisition after the shown date, and its change from the shown date's NDVI. */
+export type NextForecast = { date: string, value: number, change: number | null, };
+/** A field's figures on one date; `class_shares` is the share of the field's predicted area in each class (4 entries, or empty without a CNN). */
+export type FieldStats = { date: string, clear_fraction: number, ndvi_mean: number | null, ndvi_std: number | null, class_shares: Array<number>, forecast: number | null, forecast_change: number | null, };
+/** A field (imported boundary) on the map: outline rings in pixel coordinates [col, row] of the scene, its figures on the shown date, its season, and `need` (higher: visit sooner; worst predicted health first). */
+export type MapField = { id: number, name: string, area_ha: number, outline: Array<Array<[number, number]>>, stats: FieldStats, series: Array<SeriesPoint>, next: NextForecast | null, need: number, };
+/** Everything the Map view shows for one date. `bbox` is [min x, min y, max x, max y] in the scene CRS (metres, UTM); row 0 is the top (max y). */
+export type MapView = { date: string, dates: Array<MapDate>, width: number, height: number, crs: string, bbox: [number, number, number, number], pixel_size_m: number, simulated: boolean, class_names: Array<string>, layers: Array<MapLayer>, notes: Array<string>, fields: Array<MapField>, fields_file: string | null, };
+/** What lies under one pixel on one date, and the season of the 32 x 32 block around it. */
+export type MapPoint = { col: number, row: number, x: number, y: number, lon: number, lat: number, clear: boolean, ndvi: number | null, class: number | null, confidence: number | null, forecast: number | null, forecast_change: number | null, series: Array<SeriesPoint>, next: NextForecast | null, };
+/** Progress of computing the maps (the `map-progress` event). */
+export type MapProgress = { done: number, total: number, what: string, };
+/** The result of importing field boundaries. */
+export type FieldsImport = { fields: number, file: string, };
+/** The latest date's maps in a run's report: the health and forecast layers and the fields. */
+export type ReportMap = { date: string, simulated: boolean, layers: Array<MapLayer>, fields: Array<MapField>, notes: Array<string>, };

@@ -1,0 +1,435 @@
+//! Field boundaries: read from GeoJSON (polygons with a `name`), placed on the scenes' grid
+//! (reprojected when they come in another CRS), and summarised per date.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use geojson::{Feature, GeoJson, GeometryValue, JsonObject, JsonValue};
+
+use super::MapError;
+use super::layers::{DatePixels, NO_CLASS};
+use super::view::FieldStats;
+use crate::datasets::CLASS_NAMES;
+use crate::geometry::{Projector, named_crs, polygon_area, polygon_contains, rings};
+use crate::raster::geotiff::{Crs, GeoTransform};
+
+/// Largest fields file read: thousands of field outlines fit in a few megabytes.
+pub const MAX_FIELDS_BYTES: u64 = 64 * 1024 * 1024;
+/// A field counts as observed on a date when at least this share of it is clear.
+pub const MIN_FIELD_CLEAR: f64 = 0.5;
+
+/// Polygons of one field: each as rings (outer first, then holes) of `[x, y]`.
+pub(crate) type Polygons = Vec<Vec<Vec<[f64; 2]>>>;
+
+/// A field with its figures on the shown date and the forecast made then (date, value).
+pub(crate) type FieldOnDate<'a> = (&'a GridField, &'a FieldStats, Option<(String, f64)>);
+
+/// A field's figures on one date with the mean confidence of its classified pixels.
+pub(crate) type FieldFigures = (FieldStats, Option<f64>);
+
+/// One field as read from the file, in the file's CRS.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FieldShape {
+    pub name: String,
+    pub polygons: Polygons,
+}
+
+/// A fields file: its fields in its CRS.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FieldsFile {
+    pub crs: Crs,
+    pub fields: Vec<FieldShape>,
+}
+
+/// A field on the scenes' grid.
+#[derive(Clone, Debug)]
+pub(crate) struct GridField {
+    pub id: usize,
+    pub name: String,
+    /// Area of the polygons in the scenes' CRS, square metres.
+    pub area_m2: f64,
+    /// Rings in pixel coordinates `[col, row]`.
+    pub outline: Polygons,
+    /// The pixels whose centre lies inside, row-major indices.
+    pub pixels: Vec<usize>,
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> MapError {
+    MapError::Fields {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Parses a fields GeoJSON (a FeatureCollection or one Feature of Polygons/MultiPolygons);
+/// `path` names it in errors.
+pub(crate) fn parse_fields(text: &str, path: &Path) -> Result<FieldsFile, MapError> {
+    let geojson: GeoJson = text
+        .trim_start_matches('\u{feff}')
+        .parse()
+        .map_err(|e| invalid(path, format!("not GeoJSON: {e}")))?;
+    let (features, foreign) = match geojson {
+        GeoJson::FeatureCollection(fc) => (fc.features, fc.foreign_members),
+        GeoJson::Feature(f) => (vec![f], None),
+        GeoJson::Geometry(_) => {
+            return Err(invalid(
+                path,
+                "a bare geometry has no name: expected features with polygons and a \"name\" property",
+            ));
+        }
+    };
+    let crs = named_crs(foreign.as_ref()).map_err(|m| invalid(path, m))?;
+    let mut fields = Vec::with_capacity(features.len());
+    for (i, feature) in features.iter().enumerate() {
+        let name = field_name(feature, i + 1);
+        let polygons = polygons_of(feature)
+            .map_err(|m| invalid(path, format!("feature {} ({name}): {m}", i + 1)))?;
+        fields.push(FieldShape { name, polygons });
+    }
+    if fields.is_empty() {
+        return Err(invalid(path, "holds no field"));
+    }
+    Ok(FieldsFile { crs, fields })
+}
+
+/// Reads and parses a fields file.
+pub(crate) fn read_fields(path: &Path) -> Result<FieldsFile, MapError> {
+    let io = |source| MapError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > MAX_FIELDS_BYTES {
+        return Err(invalid(
+            path,
+            format!(
+                "{} bytes is larger than the {MAX_FIELDS_BYTES} bytes a fields file may have",
+                meta.len()
+            ),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    parse_fields(&text, path)
+}
+
+fn field_name(feature: &Feature, number: usize) -> String {
+    ["name", "Name", "NAME", "field", "Field"]
+        .iter()
+        .find_map(|key| match feature.property(key) {
+            Some(JsonValue::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(JsonValue::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| format!("Field {number}"))
+}
+
+fn polygons_of(feature: &Feature) -> Result<Polygons, String> {
+    let geometry = feature.geometry.as_ref().ok_or("no geometry")?;
+    match &geometry.value {
+        GeometryValue::Polygon { coordinates } => Ok(vec![rings(coordinates)?]),
+        GeometryValue::MultiPolygon { coordinates } => {
+            coordinates.iter().map(|p| rings(p)).collect()
+        }
+        other => Err(format!(
+            "a {} is not a field boundary: use polygons",
+            other.type_name()
+        )),
+    }
+}
+
+impl FieldsFile {
+    /// Places the fields on a `width` x `height` grid in `crs`; fields wholly off the grid are
+    /// left out and named in the second value.
+    pub(crate) fn on_grid(
+        &self,
+        path: &Path,
+        crs: Crs,
+        transform: &GeoTransform,
+        width: usize,
+        height: usize,
+    ) -> Result<(Vec<GridField>, Vec<String>), MapError> {
+        let projector = Projector::new(self.crs, crs).map_err(|m| {
+            invalid(
+                path,
+                format!(
+                    "cannot reproject from EPSG:{} to EPSG:{}: {m}",
+                    self.crs.epsg, crs.epsg
+                ),
+            )
+        })?;
+        let mut out = Vec::new();
+        let mut outside = Vec::new();
+        for (i, field) in self.fields.iter().enumerate() {
+            let projected: Polygons = field
+                .polygons
+                .iter()
+                .map(|rings| {
+                    rings
+                        .iter()
+                        .map(|ring| ring.iter().map(|p| projector.apply(*p)).collect())
+                        .collect::<Result<Vec<Vec<_>>, _>>()
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|m| invalid(path, format!("field {}: {m}", field.name)))?;
+            let area_m2 = projected.iter().map(|rings| polygon_area(rings)).sum();
+            let outline: Polygons = projected
+                .iter()
+                .map(|rings| {
+                    rings
+                        .iter()
+                        .map(|ring| {
+                            ring.iter()
+                                .map(|[x, y]| {
+                                    [
+                                        (x - transform.origin_x) / transform.pixel_width,
+                                        (transform.origin_y - y) / transform.pixel_height,
+                                    ]
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            let pixels = pixels_inside(&outline, width, height);
+            if pixels.is_empty() {
+                outside.push(field.name.clone());
+                continue;
+            }
+            out.push(GridField {
+                id: i + 1,
+                name: field.name.clone(),
+                area_m2,
+                outline,
+                pixels,
+            });
+        }
+        Ok((out, outside))
+    }
+}
+
+/// Pixels whose centre lies inside any of `polygons` (pixel coordinates).
+fn pixels_inside(polygons: &Polygons, width: usize, height: usize) -> Vec<usize> {
+    let mut pixels = Vec::new();
+    for rings in polygons {
+        let (mut c0, mut r0, mut c1, mut r1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for [c, r] in rings.iter().flatten() {
+            (c0, r0, c1, r1) = (c0.min(*c), r0.min(*r), c1.max(*c), r1.max(*r));
+        }
+        let rows = (r0.floor().max(0.0) as usize)..(r1.ceil().min(height as f64).max(0.0) as usize);
+        let cols = (c0.floor().max(0.0) as usize)..(c1.ceil().min(width as f64).max(0.0) as usize);
+        for r in rows {
+            for c in cols.clone() {
+                if polygon_contains(rings, [c as f64 + 0.5, r as f64 + 0.5]) {
+                    pixels.push(r * width + c);
+                }
+            }
+        }
+    }
+    pixels.sort_unstable();
+    pixels.dedup();
+    pixels
+}
+
+/// A field's figures on one date, with the mean confidence of its classified pixels.
+pub(crate) fn field_stats(field: &GridField, px: &DatePixels, date: &str) -> FieldFigures {
+    let n = field.pixels.len().max(1) as f64;
+    let clear: Vec<f64> = field
+        .pixels
+        .iter()
+        .map(|&p| px.ndvi[p])
+        .filter(|v| v.is_finite())
+        .map(f64::from)
+        .collect();
+    let (ndvi_mean, ndvi_std) = if clear.is_empty() {
+        (None, None)
+    } else {
+        let mean = clear.iter().sum::<f64>() / clear.len() as f64;
+        let var = clear.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / clear.len() as f64;
+        (Some(mean), Some(var.sqrt()))
+    };
+    let mut counts = [0usize; 4];
+    let mut confidence = 0.0;
+    for &p in &field.pixels {
+        if px.class[p] != NO_CLASS
+            && let Some(c) = counts.get_mut(usize::from(px.class[p]))
+        {
+            *c += 1;
+            confidence += f64::from(px.confidence[p]);
+        }
+    }
+    let classified: usize = counts.iter().sum();
+    let class_shares = if classified == 0 {
+        Vec::new()
+    } else {
+        counts
+            .iter()
+            .map(|c| *c as f64 / classified as f64)
+            .collect()
+    };
+    let forecasts: Vec<f64> = field
+        .pixels
+        .iter()
+        .map(|&p| px.forecast[p])
+        .filter(|v| v.is_finite())
+        .map(f64::from)
+        .collect();
+    let forecast =
+        (!forecasts.is_empty()).then(|| forecasts.iter().sum::<f64>() / forecasts.len() as f64);
+    let stats = FieldStats {
+        date: date.to_string(),
+        clear_fraction: clear.len() as f64 / n,
+        ndvi_mean,
+        ndvi_std,
+        class_shares,
+        forecast,
+        forecast_change: forecast.zip(ndvi_mean).map(|(f, m)| f - m),
+    };
+    (
+        stats,
+        (classified > 0).then(|| confidence / classified as f64),
+    )
+}
+
+/// How urgently a field needs a visit (see [`super::view::MapField::need`]).
+pub(crate) fn need(stats: &FieldStats) -> f64 {
+    let fall = stats.forecast_change.map_or(0.0, |c| (-c).max(0.0));
+    if stats.class_shares.len() == 4 {
+        let stress: f64 = stats
+            .class_shares
+            .iter()
+            .enumerate()
+            .map(|(k, s)| s * k as f64 / 3.0)
+            .sum();
+        stress + fall
+    } else {
+        stats.ndvi_mean.map_or(0.0, |m| 1.0 - m) + fall
+    }
+}
+
+/// `maps/fields.csv`: one row per field and date.
+pub(crate) fn fields_csv(rows: &[(&GridField, &FieldStats)]) -> String {
+    let mut csv = String::from(
+        "field,date,area_ha,clear_fraction,ndvi_mean,ndvi_std,share_healthy,share_moderate,share_stressed,share_critical,forecast_next,forecast_change\n",
+    );
+    let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    for (field, s) in rows {
+        let share = |k: usize| num(s.class_shares.get(k).copied());
+        let _ = writeln!(
+            csv,
+            "{},{},{:.4},{:.4},{},{},{},{},{},{},{},{}",
+            csv_text(&field.name),
+            s.date,
+            field.area_m2 / 10_000.0,
+            s.clear_fraction,
+            num(s.ndvi_mean),
+            num(s.ndvi_std),
+            share(0),
+            share(1),
+            share(2),
+            share(3),
+            num(s.forecast),
+            num(s.forecast_change),
+        );
+    }
+    csv
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break; a leading `=`, `+`, `-`
+/// or `@` is defused with a quote so spreadsheets do not run it as a formula.
+fn csv_text(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// `maps/fields.geojson`: the fields (in WGS 84, as RFC 7946 wants) with the shown date's
+/// figures as flat properties a GIS shows in its attribute table.
+pub(crate) fn fields_geojson(
+    file: &FieldsFile,
+    fields: &[FieldOnDate<'_>],
+) -> Result<String, String> {
+    let to_wgs84 = Projector::new(file.crs, Crs::WGS84)?;
+    let mut features = Vec::new();
+    for (field, stats, next) in fields {
+        let shape = &file.fields[field.id - 1];
+        let polygons: Vec<Vec<Vec<Vec<f64>>>> = shape
+            .polygons
+            .iter()
+            .map(|rings| {
+                rings
+                    .iter()
+                    .map(|ring| {
+                        ring.iter()
+                            .map(|p| to_wgs84.apply(*p).map(|[x, y]| vec![round7(x), round7(y)]))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+        let mut properties = JsonObject::new();
+        let mut put = |key: &str, value: JsonValue| {
+            properties.insert(key.to_string(), value);
+        };
+        put("name", field.name.clone().into());
+        put("area_ha", round4(field.area_m2 / 10_000.0).into());
+        put("date", stats.date.clone().into());
+        put("clear_fraction", round4(stats.clear_fraction).into());
+        put("ndvi_mean", stats.ndvi_mean.map(round4).into());
+        put("ndvi_std", stats.ndvi_std.map(round4).into());
+        for (k, name) in CLASS_NAMES.iter().enumerate() {
+            put(
+                &format!("share_{}", name.to_lowercase()),
+                stats.class_shares.get(k).copied().map(round4).into(),
+            );
+        }
+        let predicted = stats
+            .class_shares
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(k, _)| CLASS_NAMES[k].to_string());
+        put("predicted_class", predicted.into());
+        put(
+            "forecast_date",
+            next.as_ref().map(|(d, _)| d.clone()).into(),
+        );
+        put(
+            "forecast_ndvi",
+            next.as_ref().map(|(_, v)| round4(*v)).into(),
+        );
+        put("forecast_change", stats.forecast_change.map(round4).into());
+        put("need", round4(need(stats)).into());
+        let geometry = if polygons.len() == 1 {
+            GeometryValue::new_polygon(polygons.into_iter().next().unwrap_or_default())
+        } else {
+            GeometryValue::new_multi_polygon(polygons)
+        };
+        features.push(Feature {
+            geometry: Some(geojson::Geometry::new(geometry)),
+            properties: Some(properties),
+            ..Feature::default()
+        });
+    }
+    let collection = geojson::FeatureCollection::new(features);
+    serde_json::to_string_pretty(&collection).map_err(|e| e.to_string())
+}
+
+fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+/// Where imported fields are kept: `fields/fields.geojson` in the work directory.
+pub(crate) fn imported_fields_path(root: &Path) -> PathBuf {
+    root.join("fields").join("fields.geojson")
+}
