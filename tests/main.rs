@@ -11,6 +11,7 @@ mod cli_failures;
 mod cli_files;
 mod cli_incremental;
 mod cli_lock;
+mod cli_map;
 mod cli_models;
 mod cli_run;
 mod cli_secrets;

@@ -135,6 +135,93 @@ test('a run on the simulated source ends with 7 green cards, step 8 held back, a
   await s.screenshot(SHOTS, 'history.png');
 });
 
+/** Two rectangular fields in the latest scene's UTM zone, by pixel rectangles [c0, r0, c1, r1]. */
+function fieldsOnLatestScene() {
+  const scenes = join(workdir, 'data/scenes');
+  const latest = readdirSync(scenes).filter((d) => /^\d{4}-\d\d-\d\d$/.test(d)).sort().at(-1);
+  const meta = JSON.parse(readFileSync(join(scenes, latest, 'metadata.json'), 'utf8'));
+  const [x0, px, , y0, , py] = meta.geotransform;
+  const at = (c, r) => [x0 + c * px, y0 + r * py];
+  const rect = (name, [c0, r0, c1, r1]) => ({
+    type: 'Feature',
+    properties: { name },
+    geometry: { type: 'Polygon', coordinates: [[at(c0, r1), at(c1, r1), at(c1, r0), at(c0, r0), at(c0, r1)]] },
+  });
+  const epsg = meta.crs.replace('EPSG:', '');
+  return JSON.stringify({
+    type: 'FeatureCollection',
+    crs: { type: 'name', properties: { name: `urn:ogc:def:crs:EPSG::${epsg}` } },
+    features: [rect('North plot', [20, 20, 90, 80]), rect('River meadow', [140, 100, 220, 170])],
+  });
+}
+
+test('the Map view: computed in the window, date slider, layers, a field season and the fields table', async () => {
+  // The window's own import command (what "Import fields…" sends), then the Map view computes
+  // every date's layers from this run's scenes and models.
+  const imported = await s.execAsync(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke('import_fields', { name: 'farm.geojson', text: arguments[0] })
+       .then((r) => done(r), (e) => done('error: ' + JSON.stringify(e)));`,
+    [fieldsOnLatestScene()],
+  );
+  assert.equal(imported.fields, 2, JSON.stringify(imported));
+  await s.click('[data-testid="nav-map"]');
+  await s.waitFor('[data-testid="map-stage"]', 180_000);
+  const heading = () => s.exec(`return document.querySelector('[data-testid="map-view"] h2').innerText`);
+  const latest = (await heading()).replace('Map of ', '');
+  const layers = () => s.exec(`return [...document.querySelectorAll('[data-testid="map-stage"] img')].map(i => i.dataset.layer)`);
+  assert.deepEqual(await layers(), ['true_colour', 'health']);
+  await s.waitFor('[data-testid="legend-health"]');
+  await s.screenshot(SHOTS, 'map-latest.png');
+
+  // The date slider back to the first date.
+  await s.exec(`const el = document.querySelector('[data-testid="date-slider"]');
+    el.value = '0'; el.dispatchEvent(new Event('input', { bubbles: true })); el.dispatchEvent(new Event('change', { bubbles: true }));`);
+  const first = await s.until('the first date to show', async () => {
+    const h = await heading();
+    return h !== `Map of ${latest}` && /^Map of \d{4}-\d\d-\d\d$/.test(h) ? h : null;
+  }, 30_000, 200);
+  assert.ok(first < `Map of ${latest}`, `${first} before ${latest}`);
+
+  // Layers: NDVI on (with its legend), health off.
+  await s.click('[data-testid="layer-toggle-ndvi"]');
+  await s.click('[data-testid="layer-toggle-health"]');
+  await s.until('the NDVI layer and its legend', async () => {
+    const l = await layers();
+    return l.includes('ndvi') && !l.includes('health') && (await s.findAll('[data-testid="legend-ndvi"]')).length === 1;
+  }, 10_000, 200);
+  await s.screenshot(SHOTS, 'map-first-date-ndvi.png');
+
+  // A field: its season (observed, forecast, persistence) in the side panel.
+  await s.exec(`document.querySelector('[data-testid="field-outline-1"]').dispatchEvent(new MouseEvent('click', { bubbles: true }))`);
+  const panel = await s.waitFor('[data-testid="detail-panel"] [data-testid="series-chart"]', 10_000);
+  assert.ok(panel);
+  assert.match(await s.exec(`return document.querySelector('[data-testid="detail-panel"]').innerText`), /North plot/);
+  const rows = await s.exec(`return document.querySelectorAll('[data-testid="detail-panel"] [data-testid="series-table"] tbody tr').length`);
+  assert.ok(rows >= 10, `a row per date in the field's season: ${rows}`);
+  await s.screenshot(SHOTS, 'map-field-season.png');
+
+  // The fields table: both fields, the neediest first.
+  const table = await s.exec(`return document.querySelector('[data-testid="fields-table"]').innerText`);
+  assert.match(table, /North plot/);
+  assert.match(table, /River meadow/);
+  await s.exec(`document.querySelector('[data-testid="fields-table"]').scrollIntoView()`);
+  await s.screenshot(SHOTS, 'map-fields-table.png');
+
+  // The timelapse plays, and the window answers a click meanwhile.
+  await s.click('[data-testid="map-play"]');
+  const seen = new Set();
+  await s.until('the timelapse to show three dates', async () => {
+    seen.add(await heading());
+    return seen.size >= 3;
+  }, 30_000, 100);
+  await s.click('[data-testid="layer-toggle-clouds"]');
+  await s.waitFor('[data-testid="legend-clouds"]', 5_000);
+  await s.click('[data-testid="map-play"]');
+  await s.screenshot(SHOTS, 'map-timelapse.png');
+  assert.ok(existsSync(join(workdir, 'maps/fields.csv')));
+});
+
 test('settings are saved to .env with comments kept, and the secret never shows', async () => {
   await s.click('[data-testid="nav-settings"]');
   await s.type('[data-testid="settings-AGRIFLUX_CNN_EPOCHS"]', '2');

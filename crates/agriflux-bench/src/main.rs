@@ -10,6 +10,7 @@
 //!   one JSON object per workload (`--json`) or a small table.
 
 mod accuracy;
+mod map;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -98,6 +99,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Times one date's map layers (health, forecast, NDVI, clouds, true colour, GeoTIFFs and
+    /// PNGs) with the models loaded, on a finished run's work directory.
+    Map {
+        /// Work directory of a finished run (scenes and trained models), e.g. demo.
+        #[arg(long)]
+        workdir: PathBuf,
+        /// Dates timed (the latest ones); the median is printed.
+        #[arg(long, default_value_t = 3)]
+        dates: usize,
+    },
     /// Trains the CNN and the LSTM once per seed on WORKDIR's dataset and prints their test
     /// figures with the mean and standard deviation (does a change keep the accuracy?).
     Accuracy {
@@ -139,6 +150,7 @@ fn main() -> Result<()> {
             cnn_epochs,
             lstm_epochs,
         } => accuracy::run(&workdir, &seeds, cnn_epochs, lstm_epochs),
+        Command::Map { workdir, dates } => map::run(&workdir, dates),
         Command::Run {
             workdir,
             cnn_steps,

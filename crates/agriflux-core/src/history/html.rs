@@ -7,6 +7,7 @@ use base64::Engine as _;
 
 use super::{Headline, HistoryError, ReportView, interval, load_report};
 use crate::atomic_file;
+use crate::maps::ReportMap;
 use crate::pipeline::WorkDir;
 
 /// "Is it good enough?": each model's figure with its interval beside its baselines, and the
@@ -118,6 +119,78 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("–".into(), |x| format!("{x:.digits$}"))
 }
 
+/// The latest date's health and forecast maps with their legends, and the fields table.
+fn render_map(map: &ReportMap) -> String {
+    let e = escape_html;
+    let mut html = format!(
+        "<h2>Map of {}{}</h2>",
+        e(&map.date),
+        if map.simulated {
+            " (simulated data)"
+        } else {
+            ""
+        }
+    );
+    html.push_str("<section class=\"cards\">");
+    for layer in &map.layers {
+        // The PNG comes from the engine as a data URL; only its base64 payload is kept.
+        let data = layer
+            .png
+            .strip_prefix("data:image/png;base64,")
+            .unwrap_or_default();
+        let legend: Vec<String> = layer
+            .legend
+            .iter()
+            .map(|l| {
+                format!(
+                    "<span class=\"swatch\" style=\"background:{}\"></span>{}",
+                    e(&l.colour),
+                    e(&l.label)
+                )
+            })
+            .collect();
+        html.push_str(&format!(
+            "<figure><img class=\"map\" alt=\"{}\" src=\"data:image/png;base64,{data}\"><figcaption>{} · {}</figcaption></figure>",
+            e(&layer.title),
+            e(&layer.title),
+            legend.join(" ")
+        ));
+    }
+    html.push_str("</section>");
+    for note in &map.notes {
+        html.push_str(&format!("<p class=\"note\">{}</p>", e(note)));
+    }
+    if map.fields.is_empty() {
+        return html;
+    }
+    html.push_str("<h3>Fields, neediest first</h3><table><tr><th>Field</th><th>Area (ha)</th><th>Clear</th><th>NDVI mean ± sd</th><th>Predicted health</th><th>Forecast (change)</th></tr>");
+    for f in &map.fields {
+        let s = &f.stats;
+        let shares: Vec<String> = s
+            .class_shares
+            .iter()
+            .zip(&map.class_names)
+            .filter(|(share, _)| **share > 0.0)
+            .map(|(share, name)| format!("{} {:.0} %", e(name), share * 100.0))
+            .collect();
+        let forecast = f.next.as_ref().map_or("—".to_string(), |n| {
+            format!("{:.3} ({})", n.value, fmt_opt(n.change, 3))
+        });
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{:.2}</td><td>{:.0} %</td><td>{} ± {}</td><td>{}</td><td>{}</td></tr>",
+            e(&f.name),
+            f.area_ha,
+            s.clear_fraction * 100.0,
+            fmt_opt(s.ndvi_mean, 3),
+            fmt_opt(s.ndvi_std, 3),
+            shares.join(" · "),
+            forecast
+        ));
+    }
+    html.push_str("</table>");
+    html
+}
+
 fn render_html(view: &ReportView) -> String {
     let s = &view.summary;
     let e = escape_html;
@@ -169,6 +242,9 @@ fn render_html(view: &ReportView) -> String {
             e(&chart.title)
         ));
     }
+    if let Some(map) = &view.map {
+        body.push_str(&render_map(map));
+    }
     body.push_str("<h2>Steps</h2><table><tr><th>#</th><th>Step</th><th>Status</th><th>Seconds</th><th>Error</th></tr>");
     for step in &view.steps {
         body.push_str(&format!(
@@ -202,4 +278,5 @@ const HTML_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px
 h1{font-size:1.6rem}.meta{color:#555}.badge{background:#f5c66b;color:#3d2b00;padding:.1rem .5rem;border-radius:.5rem}\
 .cards{display:flex;gap:1rem}.card{border:1px solid #ccd;border-radius:.5rem;padding:.5rem 1rem;flex:1}\
 figure{margin:1.5rem 0}img{max-width:100%}table{border-collapse:collapse;font-variant-numeric:tabular-nums}\
-td,th{border-bottom:1px solid #dde;padding:.25rem .6rem;text-align:left;vertical-align:top}.note{color:#8a5a00}";
+td,th{border-bottom:1px solid #dde;padding:.25rem .6rem;text-align:left;vertical-align:top}.note{color:#8a5a00}\
+img.map{image-rendering:pixelated;width:420px;border:1px solid #ccd}.swatch{display:inline-block;width:.8em;height:.8em;border:1px solid #999;margin:0 .2em 0 .6em}";

@@ -403,30 +403,49 @@ pub(crate) fn read_summary(dir: &Path) -> Option<DateSummary> {
     serde_json::from_str(&text).ok()
 }
 
-/// Reads a date's full-resolution layers back from its GeoTIFFs.
-pub(crate) fn read_pixels(dir: &Path) -> Result<DatePixels, MapError> {
+/// Reads a date's full-resolution layers back: NDVI and the forecasts from its GeoTIFFs, the
+/// classes and confidence from its summary's cells (the class map is a palette TIFF, which the
+/// `tiff` crate does not decode; the cells hold the same values).
+pub(crate) fn read_pixels(dir: &Path, summary: &DateSummary) -> Result<DatePixels, MapError> {
     let band = |name: &str| -> Result<Raster, MapError> {
         Ok(read_geotiff(&dir.join(format!("{name}.tif")))?)
     };
+    let ndvi_raster = band("ndvi")?;
+    let (w, h) = (ndvi_raster.width, ndvi_raster.height);
+    let ndvi = ndvi_raster.band_f32(0).unwrap_or_default();
     let f32s = |name: &str| -> Result<Vec<f32>, MapError> {
         let r = band(name)?;
+        if (r.width, r.height) != (w, h) {
+            return Err(MapError::Write {
+                path: dir.join(format!("{name}.tif")),
+                detail: format!("{}x{} instead of {w}x{h}", r.width, r.height),
+            });
+        }
         Ok(r.band_f32(0).unwrap_or_default())
     };
-    let health = band("health")?;
-    let RasterData::U8(class) = health.data else {
-        return Err(MapError::Write {
-            path: dir.join("health.tif"),
-            detail: "not an 8-bit class map".into(),
-        });
-    };
+    let mut class = vec![NO_CLASS; w * h];
+    let mut confidence = vec![f32::NAN; w * h];
+    for r in 0..h {
+        for c in 0..w {
+            let p = r * w + c;
+            let cell = (r / CELL) * summary.cells_x + c / CELL;
+            if ndvi[p].is_finite()
+                && let (Some(Some(k)), Some(Some(p_k))) =
+                    (summary.classes.get(cell), summary.confidence.get(cell))
+            {
+                class[p] = *k;
+                confidence[p] = *p_k;
+            }
+        }
+    }
     Ok(DatePixels {
-        width: health.width,
-        height: health.height,
-        ndvi: f32s("ndvi")?,
-        class,
-        confidence: f32s("confidence")?,
+        width: w,
+        height: h,
         forecast: f32s("forecast")?,
         change: f32s("forecast_change")?,
+        ndvi,
+        class,
+        confidence,
     })
 }
 

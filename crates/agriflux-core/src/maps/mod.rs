@@ -574,7 +574,7 @@ impl Season {
                 _ => {
                     let pixels = match fresh.get(&summary.date) {
                         Some(p) => p.clone(),
-                        None => Arc::new(layers::read_pixels(&dir)?),
+                        None => Arc::new(layers::read_pixels(&dir, summary)?),
                     };
                     let date = summary.date.to_string();
                     let v: Vec<_> = on_grid

@@ -193,7 +193,7 @@ impl Season {
             height: g.height,
             crs: format!("EPSG:{}", g.crs.epsg),
             bbox: t.bbox(g.width, g.height),
-            pixel_size_m: t.pixel_width,
+            pixel_size_m: self.pixel_size_m(),
             simulated: self.simulated,
             class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
             layers: self.layers_of(i, &MapLayerId::ALL)?,
@@ -201,6 +201,19 @@ impl Season {
             fields: self.map_fields(i),
             fields_file: self.fields.as_ref().map(|f| f.path.display().to_string()),
         })
+    }
+
+    /// The width of a pixel in metres: in a geographic grid, along the parallel through the
+    /// grid's centre.
+    pub(super) fn pixel_size_m(&self) -> f64 {
+        let g = &self.grid;
+        let t = &g.transform;
+        if !g.crs.is_geographic() {
+            return t.pixel_width;
+        }
+        const EARTH_RADIUS_M: f64 = 6_378_137.0;
+        let lat = t.origin_y - t.pixel_height * g.height as f64 / 2.0;
+        t.pixel_width.to_radians() * EARTH_RADIUS_M * lat.to_radians().cos()
     }
 
     /// The latest date's health and forecast maps and the fields, for a run's report.
@@ -282,10 +295,8 @@ impl Season {
         {
             return Ok(p.clone());
         }
-        let p = Arc::new(layers::read_pixels(&date_dir(
-            &WorkDir::new(&self.root),
-            date,
-        ))?);
+        let dir = date_dir(&WorkDir::new(&self.root), date);
+        let p = Arc::new(layers::read_pixels(&dir, &self.dates[i])?);
         *cached = Some((date, p.clone()));
         Ok(p)
     }

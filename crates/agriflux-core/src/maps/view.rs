@@ -151,7 +151,7 @@ pub struct MapField {
     pub id: usize,
     /// Its `name` property (or `Field <id>`).
     pub name: String,
-    /// The polygon's area in hectares (in the scenes' UTM projection).
+    /// The polygon's area in hectares (in the UTM projection of its zone).
     pub area_ha: f64,
     /// Rings in pixel coordinates.
     pub outline: Vec<Vec<[f64; 2]>>,

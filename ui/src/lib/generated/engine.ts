@@ -586,6 +586,35 @@ title: string,
 svg: string, };
 
 /**
+ * The latest date's maps in a run's report: the health and forecast layers and the fields.
+ */
+export type ReportMap = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date: string, 
+/**
+ * Whether the scenes are simulated.
+ */
+simulated: boolean, 
+/**
+ * The health classes' names, by class number.
+ */
+class_names: Array<string>, 
+/**
+ * The health and forecast layers.
+ */
+layers: Array<MapLayer>, 
+/**
+ * The fields, neediest first.
+ */
+fields: Array<MapField>, 
+/**
+ * What the maps rest on.
+ */
+notes: Array<string>, };
+
+/**
  * Everything the report view shows for one run.
  */
 export type ReportView = { 
@@ -614,7 +643,8 @@ charts: Array<ChartView>,
  */
 charts_note: string | null, 
 /**
- * The latest date's maps (health and forecast layers, fields), when the run made them.
+ * The latest date's health and forecast maps with the fields: only in the latest run's
+ * report (the maps use the current models) and only once they are made.
  */
 map: ReportMap | null, };
 
@@ -1032,6 +1062,357 @@ latest_gate: GateView | null,
 can_switch_on: boolean, };
 
 /**
+ * Which layer of a date's map.
+ */
+export type MapLayerId = "true_colour" | "ndvi" | "clouds" | "health" | "confidence" | "forecast" | "forecast_change";
+
+/**
+ * One entry of a layer's legend: a class (name and colour) or a stop of a continuous ramp,
+ * low to high.
+ */
+export type LegendEntry = { 
+/**
+ * The class's name or the stop's value.
+ */
+label: string, 
+/**
+ * `#rrggbb`.
+ */
+colour: string, };
+
+/**
+ * One layer of a date's map: an image the size of the scene, PNG as a data URL (transparent
+ * where there is no value).
+ */
+export type MapLayer = { 
+/**
+ * Which layer.
+ */
+id: MapLayerId, 
+/**
+ * Its title in the layers panel.
+ */
+title: string, 
+/**
+ * `data:image/png;base64,…`.
+ */
+png: string, 
+/**
+ * Its legend.
+ */
+legend: Array<LegendEntry>, 
+/**
+ * Whether the legend is a continuous ramp (else classes).
+ */
+ramp: boolean, 
+/**
+ * The unit of a ramp's values, if any.
+ */
+unit: string | null, };
+
+/**
+ * A date with imagery, for the date slider; `cloudy` when little of the area is clear.
+ */
+export type MapDate = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date: string, 
+/**
+ * Fraction of the area's pixels that are clear.
+ */
+clear_fraction: number, 
+/**
+ * Less than half the area is clear.
+ */
+cloudy: boolean, };
+
+/**
+ * One date of a place's or a field's season: observed mean NDVI, the LSTM's forecast of it
+ * made on the date before, persistence (the last observation before), the predicted class
+ * (0 healthy, 1 moderate, 2 stressed, 3 critical) and its confidence, the clear fraction.
+ */
+export type SeriesPoint = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date: string, 
+/**
+ * Fraction of the place's or field's pixels that are clear.
+ */
+clear_fraction: number, 
+/**
+ * Mean NDVI of the clear pixels (none when less than half is clear).
+ */
+observed: number | null, 
+/**
+ * The LSTM's forecast of this date's NDVI, made on the date before.
+ */
+forecast: number | null, 
+/**
+ * The persistence baseline: the last observed value before this date.
+ */
+persistence: number | null, 
+/**
+ * The predicted class (the most frequent one over a field).
+ */
+class: number | null, 
+/**
+ * Its mean probability.
+ */
+confidence: number | null, };
+
+/**
+ * The LSTM's forecast for the acquisition after the shown date, and its change from the
+ * shown date's NDVI.
+ */
+export type NextForecast = { 
+/**
+ * The date forecast (`YYYY-MM-DD`); after the last acquisition, the usual revisit.
+ */
+date: string, 
+/**
+ * Forecast NDVI.
+ */
+value: number, 
+/**
+ * Forecast minus the shown date's NDVI.
+ */
+change: number | null, };
+
+/**
+ * A field's figures on one date; `class_shares` is the share of the field's predicted area in
+ * each class (4 entries, or empty without a CNN).
+ */
+export type FieldStats = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date: string, 
+/**
+ * Fraction of the field's pixels that are clear.
+ */
+clear_fraction: number, 
+/**
+ * Mean NDVI of its clear pixels.
+ */
+ndvi_mean: number | null, 
+/**
+ * Their standard deviation (population).
+ */
+ndvi_std: number | null, 
+/**
+ * Share of its classified pixels in each class, Healthy to Critical.
+ */
+class_shares: Array<number>, 
+/**
+ * The LSTM's forecast for the next acquisition, mean over the field.
+ */
+forecast: number | null, 
+/**
+ * `forecast - ndvi_mean`.
+ */
+forecast_change: number | null, };
+
+/**
+ * A field (imported boundary) on the map: outline rings in pixel coordinates `[col, row]` of
+ * the scene, its figures on the shown date, its season, and `need` (higher: visit sooner;
+ * worst predicted health first).
+ */
+export type MapField = { 
+/**
+ * Its position in the fields file, from 1.
+ */
+id: number, 
+/**
+ * Its `name` property (or `Field <id>`).
+ */
+name: string, 
+/**
+ * The polygon's area in hectares (in the scenes' UTM projection).
+ */
+area_ha: number, 
+/**
+ * Rings in pixel coordinates.
+ */
+outline: Array<Array<[number, number]>>, 
+/**
+ * Its figures on the shown date.
+ */
+stats: FieldStats, 
+/**
+ * Its season.
+ */
+series: Array<SeriesPoint>, 
+/**
+ * The forecast made on the shown date.
+ */
+next: NextForecast | null, 
+/**
+ * How urgently it needs a visit: the expected stress of its predicted classes (0 all
+ * healthy, 1 all critical), plus the forecast's fall; without a CNN, 1 minus mean NDVI.
+ */
+need: number, };
+
+/**
+ * Everything the Map view shows for one date. `bbox` is `[min x, min y, max x, max y]` in the
+ * scene CRS (metres, UTM); row 0 is the top (max y).
+ */
+export type MapView = { 
+/**
+ * The shown date, `YYYY-MM-DD`.
+ */
+date: string, 
+/**
+ * Every date with imagery, oldest first.
+ */
+dates: Array<MapDate>, 
+/**
+ * Scene columns.
+ */
+width: number, 
+/**
+ * Scene rows.
+ */
+height: number, 
+/**
+ * `EPSG:<code>`.
+ */
+crs: string, 
+/**
+ * Extent in the scene CRS.
+ */
+bbox: [number, number, number, number], 
+/**
+ * Pixel size in metres.
+ */
+pixel_size_m: number, 
+/**
+ * Whether the scenes come from the built-in simulated source.
+ */
+simulated: boolean, 
+/**
+ * The health classes' names, by class number.
+ */
+class_names: Array<string>, 
+/**
+ * The date's layers.
+ */
+layers: Array<MapLayer>, 
+/**
+ * What is missing and why, and what the figures rest on.
+ */
+notes: Array<string>, 
+/**
+ * The imported fields.
+ */
+fields: Array<MapField>, 
+/**
+ * The imported fields file, if any.
+ */
+fields_file: string | null, };
+
+/**
+ * What lies under one pixel on one date, and the season of the 32 x 32 block around it.
+ */
+export type MapPoint = { 
+/**
+ * The date asked for, `YYYY-MM-DD`.
+ */
+date: string, 
+/**
+ * The 32 x 32 block of the series, `[col0, row0, col1, row1]` (pixel edges), if the
+ * pixel lies in a whole block.
+ */
+block: [number, number, number, number] | null, 
+/**
+ * Column.
+ */
+col: number, 
+/**
+ * Row.
+ */
+row: number, 
+/**
+ * Easting of the pixel centre (scene CRS).
+ */
+x: number, 
+/**
+ * Northing of the pixel centre.
+ */
+y: number, 
+/**
+ * Longitude (WGS 84).
+ */
+lon: number, 
+/**
+ * Latitude (WGS 84).
+ */
+lat: number, 
+/**
+ * Whether the pixel is clear on this date.
+ */
+clear: boolean, 
+/**
+ * Its NDVI.
+ */
+ndvi: number | null, 
+/**
+ * Its predicted class.
+ */
+class: number | null, 
+/**
+ * The class's probability.
+ */
+confidence: number | null, 
+/**
+ * The forecast for the next acquisition (its block's).
+ */
+forecast: number | null, 
+/**
+ * The forecast minus the block's mean on this date.
+ */
+forecast_change: number | null, 
+/**
+ * The block's season.
+ */
+series: Array<SeriesPoint>, 
+/**
+ * The forecast made on this date.
+ */
+next: NextForecast | null, };
+
+/**
+ * Progress of computing the maps (the `map-progress` event).
+ */
+export type MapProgress = { 
+/**
+ * Dates done.
+ */
+done: number, 
+/**
+ * Dates in all.
+ */
+total: number, 
+/**
+ * What is being done.
+ */
+what: string, };
+
+/**
+ * The result of importing field boundaries.
+ */
+export type FieldsImport = { 
+/**
+ * Fields read.
+ */
+fields: number, 
+/**
+ * Where they are kept in the work directory.
+ */
+file: string, };
+
+/**
  * What went wrong, so that the window can choose its words and actions.
  */
 export type ErrorKind = "settings" | "conflict" | "not_found" | "files" | "internal";
@@ -1052,30 +1433,3 @@ summary: string,
  * The technical cause (paths, the system's error, the parser's message), shown below.
  */
 detail: string | null, };
-
-/** Which layer of a date's map. */
-export type MapLayerId = "true_colour" | "ndvi" | "clouds" | "health" | "confidence" | "forecast" | "forecast_change";
-/** One entry of a layer's legend: a class (name and colour) or a stop of a continuous ramp, low to high. */
-export type LegendEntry = { label: string, colour: string, };
-/** One layer of a date's map: an image the size of the scene, PNG as a data URL (transparent where there is no value). */
-export type MapLayer = { id: MapLayerId, title: string, png: string, legend: Array<LegendEntry>, ramp: boolean, unit: string | null, };
-/** A date with imagery, for the date slider; `cloudy` when little of the area is clear. */
-export type MapDate = { date: string, clear_fraction: number, cloudy: boolean, };
-/** One date of a place's or a field's season: observed mean NDVI, the LSTM's forecast of it made on the date before, persistence (the date before's observation), the predicted class (0 healthy, 1 moderate, 2 stressed, 3 critical) and its confidence, the clear fraction. */
-export type SeriesPoint = { date: string, clear_fraction: number, observed: number | null, forecast: number | null, persistence: number | null, class: number | null, confidence: number | null, };
-/** The LSTM's forecast for the acquisition after the shown date, and its change from the shown date's NDVI. */
-export type NextForecast = { date: string, value: number, change: number | null, };
-/** A field's figures on one date; `class_shares` is the share of the field's predicted area in each class (4 entries, or empty without a CNN). */
-export type FieldStats = { date: string, clear_fraction: number, ndvi_mean: number | null, ndvi_std: number | null, class_shares: Array<number>, forecast: number | null, forecast_change: number | null, };
-/** A field (imported boundary) on the map: outline rings in pixel coordinates [col, row] of the scene, its figures on the shown date, its season, and `need` (higher: visit sooner; worst predicted health first). */
-export type MapField = { id: number, name: string, area_ha: number, outline: Array<Array<[number, number]>>, stats: FieldStats, series: Array<SeriesPoint>, next: NextForecast | null, need: number, };
-/** Everything the Map view shows for one date. `bbox` is [min x, min y, max x, max y] in the scene CRS (metres, UTM); row 0 is the top (max y). */
-export type MapView = { date: string, dates: Array<MapDate>, width: number, height: number, crs: string, bbox: [number, number, number, number], pixel_size_m: number, simulated: boolean, class_names: Array<string>, layers: Array<MapLayer>, notes: Array<string>, fields: Array<MapField>, fields_file: string | null, };
-/** What lies under one pixel on one date, and the season of the 32 x 32 block around it. */
-export type MapPoint = { col: number, row: number, x: number, y: number, lon: number, lat: number, clear: boolean, ndvi: number | null, class: number | null, confidence: number | null, forecast: number | null, forecast_change: number | null, series: Array<SeriesPoint>, next: NextForecast | null, };
-/** Progress of computing the maps (the `map-progress` event). */
-export type MapProgress = { done: number, total: number, what: string, };
-/** The result of importing field boundaries. */
-export type FieldsImport = { fields: number, file: string, };
-/** The latest date's maps in a run's report: the health and forecast layers and the fields. */
-export type ReportMap = { date: string, simulated: boolean, layers: Array<MapLayer>, fields: Array<MapField>, notes: Array<string>, };
