@@ -60,7 +60,7 @@ fn file_stem(layer: &agriflux_core::maps::MapLayer) -> &'static str {
 
 fn print_view(view: &MapView, dir: &std::path::Path, maps: &std::path::Path) {
     println!(
-        "Maps of {} ({} x {} px, {}, {} m pixels){}",
+        "Maps of {} ({} x {} px, {}, {:.1} m pixels){}",
         view.date,
         view.width,
         view.height,

@@ -19,6 +19,7 @@
 //! ```
 
 mod colours;
+mod error;
 mod fields;
 mod layers;
 mod query;
@@ -34,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{Days, NaiveDate};
 use xxhash_rust::xxh3::Xxh3;
 
+pub use error::MapError;
 pub use fields::{MAX_FIELDS_BYTES, MIN_FIELD_CLEAR};
 pub use layers::{CELL, NO_CLASS};
 pub use view::{
@@ -43,83 +45,14 @@ pub use view::{
 
 use self::fields::{FieldFigures, FieldsFile, GridField, field_stats, imported_fields_path};
 use self::layers::{DatePixels, DateSummary, ForecastInput, ForecastTarget};
-use crate::ml::{CnnClassifier, LstmRegressor, MlError};
+use crate::ml::{CnnClassifier, LstmRegressor};
 use crate::pipeline::{CancelToken, WorkDir};
-use crate::raster::geotiff::{Crs, GeoTransform, RasterError};
-use crate::raster::scene::{
-    SceneError, SceneMetadata, SourceKind, list_scene_dirs, read_metadata, read_scene,
-};
+use crate::raster::geotiff::{Crs, GeoTransform};
+use crate::raster::scene::{SceneMetadata, SourceKind, list_scene_dirs, read_metadata, read_scene};
 use crate::steps::REAL;
 
 /// Bumped when what a date's files hold changes, so that older caches are recomputed.
 const MAP_FORMAT: &str = "agriflux-maps-1";
-
-/// Why the maps could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum MapError {
-    /// No scene has been downloaded yet.
-    #[error("no imagery in {0}: run the pipeline (at least step 1) first")]
-    NoImagery(PathBuf),
-    /// The date asked for has no scene.
-    #[error("no imagery on {date}: the downloaded dates are {first} to {last}")]
-    NoSuchDate {
-        /// The date asked for.
-        date: NaiveDate,
-        /// The first downloaded date.
-        first: NaiveDate,
-        /// The last one.
-        last: NaiveDate,
-    },
-    /// A date given as text is neither `latest` nor `YYYY-MM-DD`.
-    #[error("{0:?} is not a date: use YYYY-MM-DD or latest")]
-    BadDate(String),
-    /// A scene folder could not be read.
-    #[error(transparent)]
-    Scene(#[from] SceneError),
-    /// A GeoTIFF could not be read or written.
-    #[error(transparent)]
-    Raster(#[from] RasterError),
-    /// A model failed on the scene's data.
-    #[error("{what} failed: {source}")]
-    Model {
-        /// Which model.
-        what: String,
-        /// Why.
-        source: MlError,
-    },
-    /// A fields file is not usable; the message says where and why.
-    #[error("fields file {path}: {message}")]
-    Fields {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// A file could not be encoded.
-    #[error("{path}: {detail}")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        detail: String,
-    },
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The computation was cancelled.
-    #[error("cancelled")]
-    Cancelled,
-    /// The maps were asked for from the cache only and some date is not made or out of date.
-    #[error(
-        "the maps are not made for the current scenes and models: open the Map view or run `agriflux map`"
-    )]
-    NotMade,
-}
 
 /// Which date to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
