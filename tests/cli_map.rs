@@ -526,4 +526,23 @@ fn a_second_map_is_read_from_the_cache_and_unknown_dates_are_refused() {
             .ends_with("true_colour.png"),
         "paths, not images"
     );
+    // The latest run's report (view and HTML export) shows the latest date's maps and fields.
+    let workdir = agriflux_core::pipeline::WorkDir::new(&m.dir);
+    let newest = agriflux_core::history::list_runs(&workdir)
+        .unwrap()
+        .remove(0);
+    let report = agriflux_core::history::load_report(&workdir, &newest.report_file).unwrap();
+    let map = report.map.expect("the report's maps once they are made");
+    assert_eq!(map.date, m.date);
+    assert_eq!(map.layers.len(), 2, "health and forecast");
+    let html = std::fs::read_to_string(
+        agriflux_core::history::export_html(&workdir, &newest.report_file).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        html.contains(&format!("Map of {}", m.date)),
+        "the HTML report has the map"
+    );
+    assert!(html.contains(FIELDS[2].0), "and the fields table");
+    assert_eq!(html.matches("<img class=\"map\"").count(), 2);
 }

@@ -220,6 +220,16 @@ test('the Map view: computed in the window, date slider, layers, a field season 
   await s.click('[data-testid="map-play"]');
   await s.screenshot(SHOTS, 'map-timelapse.png');
   assert.ok(existsSync(join(workdir, 'maps/fields.csv')));
+
+  // The latest run's report now shows the latest date's health and forecast maps and the fields.
+  await s.click('[data-testid="nav-history"]');
+  await s.click('[data-testid^="history-row-"] button.open');
+  await s.waitFor('[data-testid="report-map"]', 20_000);
+  const report = await s.exec(`return document.querySelector('[data-testid="report-map"]').innerText`);
+  assert.match(report, /North plot/);
+  assert.equal(await s.exec(`return document.querySelectorAll('[data-testid="report-map"] img').length`), 2);
+  await s.exec(`document.querySelector('[data-testid="report-map"]').scrollIntoView()`);
+  await s.screenshot(SHOTS, 'report-map.png');
 });
 
 test('settings are saved to .env with comments kept, and the secret never shows', async () => {
