@@ -20,6 +20,7 @@ function reportMap(map) {
   return {
     date: view.date,
     simulated: view.simulated,
+    class_names: view.class_names,
     layers: view.layers.filter((l) => l.id === 'health' || l.id === 'forecast'),
     fields: view.fields,
     notes: view.notes,

@@ -1229,7 +1229,7 @@ id: number,
  */
 name: string, 
 /**
- * The polygon's area in hectares (in the scenes' UTM projection).
+ * The polygon's area in hectares (in the UTM projection of its zone).
  */
 area_ha: number, 
 /**
