@@ -263,13 +263,17 @@ fn pixels_inside(polygons: &Polygons, width: usize, height: usize) -> Vec<usize>
 /// A field's figures on one date, with the mean confidence of its classified pixels.
 pub(crate) fn field_stats(field: &GridField, px: &DatePixels, date: &str) -> FieldFigures {
     let n = field.pixels.len().max(1) as f64;
-    let clear: Vec<f64> = field
-        .pixels
-        .iter()
-        .map(|&p| px.ndvi[p])
-        .filter(|v| v.is_finite())
-        .map(f64::from)
-        .collect();
+    // The finite values of a plane over the field's pixels.
+    let finite = |plane: &[f32]| -> Vec<f64> {
+        field
+            .pixels
+            .iter()
+            .map(|&p| plane[p])
+            .filter(|v| v.is_finite())
+            .map(f64::from)
+            .collect()
+    };
+    let clear = finite(&px.ndvi);
     let (ndvi_mean, ndvi_std) = if clear.is_empty() {
         (None, None)
     } else {
@@ -296,13 +300,7 @@ pub(crate) fn field_stats(field: &GridField, px: &DatePixels, date: &str) -> Fie
             .map(|c| *c as f64 / classified as f64)
             .collect()
     };
-    let forecasts: Vec<f64> = field
-        .pixels
-        .iter()
-        .map(|&p| px.forecast[p])
-        .filter(|v| v.is_finite())
-        .map(f64::from)
-        .collect();
+    let forecasts = finite(&px.forecast);
     let forecast =
         (!forecasts.is_empty()).then(|| forecasts.iter().sum::<f64>() / forecasts.len() as f64);
     let stats = FieldStats {
