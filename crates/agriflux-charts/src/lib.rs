@@ -1,9 +1,10 @@
 //! Charts that compare the models trained on real data with those trained on synthetic data.
 //!
 //! Each chart function checks its input, renders the chart to SVG at once and returns a
-//! [`Chart`]; [`Chart::save`] writes that SVG and a PNG drawn again, at the same size, with
-//! plotters' bitmap backend. Text is measured and rasterised with a bundled font (Ubuntu
-//! Light from `epaint_default_fonts`), so PNGs render the same on machines without fonts.
+//! [`Chart`]; [`Chart::save`] writes that SVG and a PNG rasterised from the same SVG by
+//! `resvg`, so both look the same (plotters' own bitmap text engine spaced digits wrongly:
+//! "0.6 31" for 0.631). Text is measured and rasterised with a bundled font (Ubuntu Light from
+//! `epaint_default_fonts`), so PNGs render the same on machines without fonts.
 //!
 //! All charts share one look: white background, 20 px titles, 14 px labels, legends above or
 //! beside the data (never on it), and a colour-blind-safe palette in which series named
@@ -43,8 +44,8 @@ pub struct Chart {
     pub title: String,
     /// The chart as a standalone SVG document.
     pub svg: String,
-    /// The data, kept to draw the PNG again with the bitmap backend.
-    spec: Spec,
+    /// Width and height in pixels.
+    size: (u32, u32),
 }
 
 /// What a chart shows, in owned form.
@@ -65,14 +66,13 @@ impl Spec {
         }
     }
 
-    /// Draws the whole chart on `root`, a bitmap if `raster`, else SVG.
+    /// Draws the whole chart on `root`.
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
         title: &str,
-        raster: bool,
     ) -> DrawResult<DB> {
-        let p = Painter::new(root, raster);
+        let p = Painter::new(root);
         match self {
             Spec::Bars(s) => s.draw(&p, title),
             Spec::Confusion(s) => s.draw(&p, title),
@@ -90,20 +90,20 @@ impl Chart {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, spec.size()).into_drawing_area();
-            spec.draw(&root, title, false).map_err(render_error)?;
+            spec.draw(&root, title).map_err(render_error)?;
             root.present().map_err(render_error)?;
         }
         Ok(Chart {
             name: name.to_string(),
             title: title.to_string(),
             svg,
-            spec,
+            size: spec.size(),
         })
     }
 
     /// The chart's size in pixels, the same for the SVG and the PNG.
     pub fn size(&self) -> (u32, u32) {
-        self.spec.size()
+        self.size
     }
 
     /// Writes `<name>.svg` and `<name>.png` into `dir` (created if missing), each through a temporary file renamed into place; returns both paths.
@@ -120,26 +120,39 @@ impl Chart {
             path: svg_path.clone(),
             source,
         })?;
-        // The bitmap backend picks the image format from the extension, hence the suffix.
-        atomic_file::write_via_path(&png_path, ".png", |tmp| {
-            self.render_png(tmp)
-                .map_err(|e| std::io::Error::other(e.to_string()))
-        })
-        .map_err(|source| ChartError::Io {
+        let png = self.render_png()?;
+        atomic_file::write(&png_path, &png).map_err(|source| ChartError::Io {
             path: png_path.clone(),
             source,
         })?;
         Ok(vec![svg_path, png_path])
     }
 
-    /// Draws the chart with the bitmap backend and writes it as PNG to `path`.
-    fn render_png(&self, path: &Path) -> Result<(), ChartError> {
-        style::ensure_fonts();
-        let root = BitMapBackend::new(path, self.spec.size()).into_drawing_area();
-        self.spec
-            .draw(&root, &self.title, true)
-            .map_err(render_error)?;
-        root.present().map_err(render_error)
+    /// The PNG of the chart: its SVG rasterised by `resvg` at the same size, text in the
+    /// bundled font.
+    pub fn render_png(&self) -> Result<Vec<u8>, ChartError> {
+        use resvg::{tiny_skia, usvg};
+        let options = usvg::Options {
+            fontdb: style::svg_fonts(),
+            ..Default::default()
+        };
+        let tree = usvg::Tree::from_str(&self.svg, &options)
+            .map_err(|e| ChartError::Render(format!("the chart's SVG does not parse: {e}")))?;
+        let (w, h) = self.size;
+        let mut pixmap = tiny_skia::Pixmap::new(w, h)
+            .ok_or_else(|| ChartError::Render(format!("no {w} x {h} image")))?;
+        let scale = (
+            w as f32 / tree.size().width(),
+            h as f32 / tree.size().height(),
+        );
+        resvg::render(
+            &tree,
+            tiny_skia::Transform::from_scale(scale.0, scale.1),
+            &mut pixmap.as_mut(),
+        );
+        pixmap
+            .encode_png()
+            .map_err(|e| ChartError::Render(format!("PNG encoding failed: {e}")))
     }
 }
 

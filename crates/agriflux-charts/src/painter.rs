@@ -19,31 +19,12 @@ const LEGEND_ROW_H: i32 = 22;
 /// Pixel-space drawing on the root area of a chart.
 pub(super) struct Painter<'a, DB: DrawingBackend> {
     pub(super) area: &'a DrawingArea<DB, Shift>,
-    /// Whether `area` is a raster: its text sits a little higher than SVG text for the
-    /// same anchor, which [`Painter::text`] corrects.
-    raster: bool,
 }
 
 impl<'a, DB: DrawingBackend> Painter<'a, DB> {
-    /// A painter on `area`, whose origin must be the chart's top-left corner; `raster`
-    /// tells a bitmap from an SVG backend.
-    pub(super) fn new(area: &'a DrawingArea<DB, Shift>, raster: bool) -> Self {
-        Painter { area, raster }
-    }
-
-    /// How far to move text of `px` pixels anchored at `v` down (or right, when rotated)
-    /// so that the raster matches the SVG: plotters' bitmap text engine puts the baseline
-    /// higher than SVG's `dy` offsets do (computed from the Ubuntu font's metrics).
-    fn raster_shift(&self, px: f64, v: VPos) -> i32 {
-        if !self.raster {
-            return 0;
-        }
-        let k = match v {
-            VPos::Top => 0.22,
-            VPos::Center => 0.17,
-            VPos::Bottom => 0.09,
-        };
-        (px * k).round() as i32
+    /// A painter on `area`, whose origin must be the chart's top-left corner.
+    pub(super) fn new(area: &'a DrawingArea<DB, Shift>) -> Self {
+        Painter { area }
     }
 
     /// The chart's full rectangle.
@@ -104,7 +85,6 @@ impl<'a, DB: DrawingBackend> Painter<'a, DB> {
         v: VPos,
     ) -> DrawResult<DB> {
         let st = text_style(px, color, h, v).transform(FontTransform::Rotate270);
-        let pos = (pos.0 + self.raster_shift(px, v), pos.1);
         self.area.draw_text(text, &st, pos)
     }
 

@@ -21,7 +21,7 @@ pub(super) const VALUE_PX: f64 = 12.0;
 pub(super) const MIN_PX: f64 = 10.0;
 
 /// plotters' SVG backend writes `font-size = size / 1.24`; scaling by this makes the SVG say
-/// the pixel sizes above, and the bitmap backend draws glyphs of about the same size.
+/// the pixel sizes above (which the PNG, rasterised from the SVG, keeps).
 const PLOTTERS_FONT_SCALE: f64 = 1.24;
 
 /// The colour of models trained on real data (matplotlib's tab:blue).
@@ -61,6 +61,29 @@ pub(super) fn ensure_fonts() {
             epaint_default_fonts::UBUNTU_LIGHT,
         );
     });
+}
+
+/// The fonts `resvg` draws the SVG's text with: the same bundled face, as every generic
+/// family, and no system font (a PNG must not depend on the machine's fonts).
+pub(super) fn svg_fonts() -> std::sync::Arc<resvg::usvg::fontdb::Database> {
+    static FONTS: std::sync::OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> =
+        std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut db = resvg::usvg::fontdb::Database::new();
+            db.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
+            let family = db
+                .faces()
+                .next()
+                .and_then(|face| face.families.first())
+                .map(|(name, _)| name.clone())
+                .unwrap_or_else(|| "Ubuntu".to_string());
+            db.set_sans_serif_family(family.clone());
+            db.set_serif_family(family.clone());
+            db.set_monospace_family(family);
+            std::sync::Arc::new(db)
+        })
+        .clone()
 }
 
 /// A text style of `px` pixels in `color`, anchored at (`h`, `v`).

@@ -707,3 +707,28 @@ fn render_previews() {
         println!("{}", paths[1].display());
     }
 }
+
+#[test]
+fn the_png_is_the_svg_rasterised_with_its_text_in_the_bundled_font() {
+    let chart = bars_chart();
+    let png = chart.render_png().unwrap();
+    assert_eq!(png_size(&png), chart.size());
+    // Decode with tiny-skia's own PNG reader and look for the title's glyphs: text colour
+    // (#222) pixels in the band the title occupies. Without a font, resvg leaves text out.
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+    let (w, _) = chart.size();
+    let dark = (0..40u32)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = pixmap.pixel(x, y).unwrap();
+            p.red() < 0x60 && p.green() < 0x60 && p.blue() < 0x60
+        })
+        .count();
+    assert!(dark > 200, "the title's text is drawn: {dark} dark pixels");
+    // The background is white, as in the SVG.
+    let corner = pixmap.pixel(w - 1, 0).unwrap();
+    assert_eq!(
+        (corner.red(), corner.green(), corner.blue()),
+        (255, 255, 255)
+    );
+}
