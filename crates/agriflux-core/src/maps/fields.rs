@@ -10,11 +10,14 @@ use super::MapError;
 use super::layers::{DatePixels, NO_CLASS};
 use super::view::FieldStats;
 use crate::datasets::CLASS_NAMES;
-use crate::geometry::{Projector, named_crs, polygon_area, polygon_contains, rings};
+use crate::geometry::{Projector, named_crs, polygon_area, rings};
 use crate::raster::geotiff::{Crs, GeoTransform};
 
 /// Largest fields file read: thousands of field outlines fit in a few megabytes.
 pub const MAX_FIELDS_BYTES: u64 = 64 * 1024 * 1024;
+/// Most vertices a fields file may have in all: farm boundaries have tens to hundreds per
+/// field; more is a file for another purpose (or one made to stall the map).
+pub const MAX_FIELD_VERTICES: usize = 500_000;
 /// A field counts as observed on a date when at least this share of it is clear.
 pub const MIN_FIELD_CLEAR: f64 = 0.5;
 
@@ -80,10 +83,21 @@ pub(crate) fn parse_fields(text: &str, path: &Path) -> Result<FieldsFile, MapErr
     };
     let crs = named_crs(foreign.as_ref()).map_err(|m| invalid(path, m))?;
     let mut fields = Vec::with_capacity(features.len());
+    let mut vertices = 0usize;
     for (i, feature) in features.iter().enumerate() {
         let name = field_name(feature, i + 1);
         let polygons = polygons_of(feature)
             .map_err(|m| invalid(path, format!("feature {} ({name}): {m}", i + 1)))?;
+        vertices += polygons.iter().flatten().map(Vec::len).sum::<usize>();
+        if vertices > MAX_FIELD_VERTICES {
+            return Err(invalid(
+                path,
+                format!(
+                    "more than {MAX_FIELD_VERTICES} vertices in all (at feature {}): simplify the boundaries (e.g. ogr2ogr -simplify 1)",
+                    i + 1
+                ),
+            ));
+        }
         fields.push(FieldShape { name, polygons });
     }
     if fields.is_empty() {
@@ -237,20 +251,41 @@ fn area_m2(polygons: &Polygons, crs: Crs) -> Result<f64, String> {
     Ok(area)
 }
 
-/// Pixels whose centre lies inside any of `polygons` (pixel coordinates).
-fn pixels_inside(polygons: &Polygons, width: usize, height: usize) -> Vec<usize> {
+/// Pixels whose centre lies inside any of `polygons` (pixel coordinates), by the even-odd rule
+/// of [`crate::geometry::polygon_contains`], computed a row at a time: the edges crossing the
+/// row's centre line, sorted, bound the runs of pixels inside. A field of many vertices over
+/// many pixels costs rows x edges, not pixels x edges.
+pub(super) fn pixels_inside(polygons: &Polygons, width: usize, height: usize) -> Vec<usize> {
     let mut pixels = Vec::new();
+    let mut crossings = Vec::new();
     for rings in polygons {
-        let (mut c0, mut r0, mut c1, mut r1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for [c, r] in rings.iter().flatten() {
-            (c0, r0, c1, r1) = (c0.min(*c), r0.min(*r), c1.max(*c), r1.max(*r));
+        let (mut r0, mut r1) = (f64::MAX, f64::MIN);
+        for [_, r] in rings.iter().flatten() {
+            (r0, r1) = (r0.min(*r), r1.max(*r));
         }
         let rows = (r0.floor().max(0.0) as usize)..(r1.ceil().min(height as f64).max(0.0) as usize);
-        let cols = (c0.floor().max(0.0) as usize)..(c1.ceil().min(width as f64).max(0.0) as usize);
         for r in rows {
-            for c in cols.clone() {
-                if polygon_contains(rings, [c as f64 + 0.5, r as f64 + 0.5]) {
-                    pixels.push(r * width + c);
+            let y = r as f64 + 0.5;
+            crossings.clear();
+            for ring in rings {
+                let n = ring.len();
+                for k in 0..n {
+                    let [xi, yi] = ring[k];
+                    let [xj, yj] = ring[(k + n - 1) % n];
+                    // The same crossing, computed the same way, as `polygon_contains`.
+                    if (yi > y) != (yj > y) {
+                        crossings.push((xj - xi) * (y - yi) / (yj - yi) + xi);
+                    }
+                }
+            }
+            crossings.sort_by(f64::total_cmp);
+            // A centre x is inside when an odd number of crossings lie at or left of it:
+            // between crossings 2k (included) and 2k + 1 (excluded).
+            for pair in crossings.chunks_exact(2) {
+                let first = (pair[0] - 0.5).ceil().max(0.0);
+                let end = (pair[1] - 0.5).ceil().min(width as f64);
+                if end > first {
+                    pixels.extend((first as usize..end as usize).map(|c| r * width + c));
                 }
             }
         }

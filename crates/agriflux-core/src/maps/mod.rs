@@ -36,7 +36,7 @@ use chrono::{Days, NaiveDate};
 use xxhash_rust::xxh3::Xxh3;
 
 pub use error::MapError;
-pub use fields::{MAX_FIELDS_BYTES, MIN_FIELD_CLEAR};
+pub use fields::{MAX_FIELD_VERTICES, MAX_FIELDS_BYTES, MIN_FIELD_CLEAR};
 pub use layers::{CELL, NO_CLASS};
 pub use view::{
     FieldStats, FieldsImport, LegendEntry, MapDate, MapField, MapLayer, MapLayerId, MapPoint,

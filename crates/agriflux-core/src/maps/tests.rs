@@ -390,3 +390,53 @@ fn ramps_run_from_their_first_to_their_last_anchor_and_label_their_stops() {
     assert_eq!(&painted[..4], &[0, 0, 0, 0], "no value is transparent");
     assert_eq!(painted[7], 255);
 }
+
+#[test]
+fn rows_of_pixels_inside_a_polygon_are_those_the_point_in_polygon_test_finds() {
+    // A 40-pointed star with a square hole, partly off the grid, with edges through pixel
+    // centres and vertices on them.
+    let mut outer: Vec<[f64; 2]> = (0..80)
+        .map(|k| {
+            let angle = k as f64 * std::f64::consts::PI / 40.0;
+            let radius = if k % 2 == 0 { 30.0 } else { 12.5 };
+            [25.5 + radius * angle.cos(), 20.0 + radius * angle.sin()]
+        })
+        .collect();
+    outer.push(outer[0]);
+    let hole = vec![
+        [20.5, 15.5],
+        [30.5, 15.5],
+        [30.5, 25.0],
+        [20.5, 25.0],
+        [20.5, 15.5],
+    ];
+    let polygons = vec![vec![outer, hole]];
+    let (w, h) = (48, 44);
+    let expected: Vec<usize> = (0..h)
+        .flat_map(|r| (0..w).map(move |c| (r, c)))
+        .filter(|&(r, c)| {
+            crate::geometry::polygon_contains(&polygons[0], [c as f64 + 0.5, r as f64 + 0.5])
+        })
+        .map(|(r, c)| r * w + c)
+        .collect();
+    assert!(expected.len() > 500, "{}", expected.len());
+    assert_eq!(super::fields::pixels_inside(&polygons, w, h), expected);
+}
+
+#[test]
+fn refuses_a_fields_file_with_too_many_vertices() {
+    let ring: Vec<String> = (0..=MAX_FIELD_VERTICES)
+        .map(|k| {
+            let a = k as f64 / MAX_FIELD_VERTICES as f64 * std::f64::consts::TAU;
+            format!("[{},{}]", 1.2 + 0.001 * a.cos(), 43.6 + 0.001 * a.sin())
+        })
+        .collect();
+    let text = format!(
+        r#"{{"type":"Feature","properties":{{"name":"lace"}},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}"#,
+        ring.join(",")
+    );
+    let err = parse_fields(&text, Path::new("lace.geojson"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 500000 vertices"), "{err}");
+}
