@@ -35,15 +35,6 @@ pub const NO_CLASS: u8 = 255;
 /// that a timelapse shows the season and not the stretch (EO Browser's default gain is 2.5).
 const TRUE_COLOUR_WHITE: f32 = 0.3;
 
-/// Where the forecast made on a date points: the next acquisition, or (after the last one) the
-/// season's usual revisit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ForecastTarget {
-    pub date: NaiveDate,
-    /// True when no later acquisition exists and the gap is the season's median.
-    pub assumed: bool,
-}
-
 /// What the season keeps of a date: the cache key, coarse grids and clear sky.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct DateSummary {
@@ -64,7 +55,9 @@ pub(crate) struct DateSummary {
     pub block_clear: Vec<f32>,
     /// The LSTM's forecast per block for `target`, made from this date and those before.
     pub forecast: Vec<Option<f32>>,
-    pub target: Option<ForecastTarget>,
+    /// The date forecast: the next acquisition, or after the last one the season's usual
+    /// revisit.
+    pub target: Option<NaiveDate>,
     pub has_health: bool,
     pub has_forecast: bool,
 }
@@ -86,12 +79,14 @@ pub(crate) struct ForecastInput<'a> {
     pub lstm: &'a LstmRegressor,
     pub window: Vec<&'a [Option<f32>]>,
     pub gaps_days: Vec<f64>,
-    pub target: ForecastTarget,
+    pub target: NaiveDate,
 }
 
-/// Computes a date's layers and writes them into `dir` (GeoTIFFs, PNGs, `summary.json`).
+/// Computes a date's layers from its scene and its blocks' mean NDVI ([`block_means_of`]) and
+/// writes them into `dir` (GeoTIFFs, PNGs, `summary.json`).
 pub(crate) fn compute_date(
     scene: &Scene,
+    block_means: &[Option<f32>],
     cnn: Option<&CnnClassifier>,
     forecast_input: Option<ForecastInput<'_>>,
     fingerprint: String,
@@ -108,12 +103,12 @@ pub(crate) fn compute_date(
         None => (vec![None; cells_x * cells_y], vec![None; cells_x * cells_y]),
     };
 
-    let means = block_means_of(scene);
+    let means = block_means.to_vec();
     let (blocks_x, blocks_y) = (w / BLOCK, h / BLOCK);
     let block_clear = block_clear_fractions(&valid, w, blocks_x, blocks_y);
     let (forecast, target) = match forecast_input {
         Some(input) => {
-            let target = input.target.clone();
+            let target = input.target;
             (forecast_blocks(input, &means)?, Some(target))
         }
         None => (vec![None; means.len()], None),

@@ -44,7 +44,7 @@ pub use view::{
 };
 
 use self::fields::{FieldFigures, FieldsFile, GridField, field_stats, imported_fields_path};
-use self::layers::{DatePixels, DateSummary, ForecastInput, ForecastTarget};
+use self::layers::{DatePixels, DateSummary, ForecastInput};
 use crate::ml::{CnnClassifier, LstmRegressor};
 use crate::pipeline::{CancelToken, WorkDir};
 use crate::raster::geotiff::{Crs, GeoTransform};
@@ -337,15 +337,13 @@ impl Season {
         let median_gap = median_gap_days(&sequence);
         let seq_len = models.lstm.as_ref().map(|m| m.seq_len());
 
+        // What each date's cache key reads of its scene: its metadata (checksums of every file).
         let meta_bytes: BTreeMap<NaiveDate, Vec<u8>> = metas
             .iter()
-            .map(|(d, dir, _)| {
-                (
-                    *d,
-                    std::fs::read(dir.join("metadata.json")).unwrap_or_default(),
-                )
-            })
+            .map(|(d, _, meta)| (*d, serde_json::to_vec(meta).unwrap_or_default()))
             .collect();
+        // Full-resolution layers are kept for the fields' figures only.
+        let keep_pixels = fields_file(workdir).is_file();
         let total = metas.len();
         let mut summaries: Vec<DateSummary> = Vec::with_capacity(total);
         let mut fresh_pixels: BTreeMap<NaiveDate, Arc<DatePixels>> = BTreeMap::new();
@@ -359,16 +357,10 @@ impl Season {
                 let j = sequence.iter().position(|d| d == date)?;
                 (j + 1 >= len).then(|| {
                     let window = sequence[j + 1 - len..=j].to_vec();
-                    let target = match sequence.get(j + 1) {
-                        Some(next) => ForecastTarget {
-                            date: *next,
-                            assumed: false,
-                        },
-                        None => ForecastTarget {
-                            date: *date + Days::new(median_gap),
-                            assumed: true,
-                        },
-                    };
+                    let target = sequence
+                        .get(j + 1)
+                        .copied()
+                        .unwrap_or(*date + Days::new(median_gap));
                     (window, target)
                 })
             });
@@ -380,7 +372,7 @@ impl Season {
                 for d in window {
                     hash.update(&meta_bytes[d]);
                 }
-                hash.update(target.date.to_string().as_bytes());
+                hash.update(target.to_string().as_bytes());
             }
             let fingerprint = format!("{:032x}", hash.digest128());
             let dir = date_dir(workdir, *date);
@@ -399,48 +391,49 @@ impl Season {
                 return Err(MapError::NotMade);
             }
             let (scene, _) = read_scene(scene_dir)?;
-            let by_date: BTreeMap<NaiveDate, &DateSummary> =
-                summaries.iter().map(|s| (s.date, s)).collect();
-            let input = match (&plan, &models.lstm) {
-                (Some((window, target)), Some(lstm)) => {
-                    let mut means = Vec::with_capacity(window.len());
-                    let mut gaps = Vec::with_capacity(window.len());
-                    let today = layers::block_means_of(&scene);
-                    for (k, d) in window.iter().enumerate() {
-                        let next = window.get(k + 1).copied().unwrap_or(target.date);
-                        gaps.push((next - *d).num_days() as f64);
-                        means.push(if d == date {
-                            None
-                        } else {
-                            by_date.get(d).map(|s| s.block_means.as_slice())
-                        });
-                    }
-                    Some((lstm, means, gaps, target.clone(), today))
-                }
-                _ => None,
-            };
-            let (summary, pixels) = match input {
-                Some((lstm, means, gaps, target, today)) => {
-                    let window: Vec<&[Option<f32>]> = means
-                        .into_iter()
-                        .map(|m| m.unwrap_or(today.as_slice()))
-                        .collect();
-                    layers::compute_date(
-                        &scene,
-                        models.cnn.as_ref(),
+            let today = layers::block_means_of(&scene);
+            // The window's block means: this date's from its scene, earlier ones from their
+            // summaries (made earlier in this loop, in date order).
+            let forecast =
+                plan.as_ref()
+                    .zip(models.lstm.as_ref())
+                    .and_then(|((window, target), lstm)| {
+                        let means = window
+                            .iter()
+                            .map(|d| {
+                                if d == date {
+                                    Some(today.as_slice())
+                                } else {
+                                    summaries
+                                        .iter()
+                                        .find(|s| s.date == *d)
+                                        .map(|s| s.block_means.as_slice())
+                                }
+                            })
+                            .collect::<Option<Vec<_>>>()?;
+                        let gaps_days = window
+                            .iter()
+                            .zip(window.iter().skip(1).chain([target]))
+                            .map(|(d, next)| (*next - *d).num_days() as f64)
+                            .collect();
                         Some(ForecastInput {
                             lstm,
-                            window,
-                            gaps_days: gaps,
-                            target,
-                        }),
-                        fingerprint,
-                        &dir,
-                    )?
-                }
-                None => layers::compute_date(&scene, models.cnn.as_ref(), None, fingerprint, &dir)?,
-            };
-            fresh_pixels.insert(*date, Arc::new(pixels));
+                            window: means,
+                            gaps_days,
+                            target: *target,
+                        })
+                    });
+            let (summary, pixels) = layers::compute_date(
+                &scene,
+                &today,
+                models.cnn.as_ref(),
+                forecast,
+                fingerprint,
+                &dir,
+            )?;
+            if keep_pixels {
+                fresh_pixels.insert(*date, Arc::new(pixels));
+            }
             summaries.push(summary);
         }
         progress(&MapProgress {

@@ -27,10 +27,10 @@ impl Season {
         value: Option<f64>,
         today: Option<f64>,
     ) -> Option<NextForecast> {
-        let target = self.dates[i].target.as_ref()?;
+        let target = self.dates[i].target?;
         let value = value?;
         Some(NextForecast {
-            date: target.date.to_string(),
+            date: target.to_string(),
             value,
             change: today.map(|t| value - t),
         })
@@ -127,11 +127,7 @@ impl Season {
             if observed.is_some() {
                 last_observed = observed;
             }
-            last_forecast = s
-                .target
-                .as_ref()
-                .zip(forecast_made_here)
-                .map(|(t, v)| (t.date, v));
+            last_forecast = s.target.zip(forecast_made_here);
         }
         out
     }
