@@ -105,14 +105,9 @@ fn print_view(view: &MapView, dir: &std::path::Path, maps: &std::path::Path) {
             (Some(m), Some(sd)) => format!("{m:.3}±{sd:.3}"),
             _ => "—".into(),
         };
-        let health = s
-            .class_shares
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or("—".to_string(), |(k, share)| {
-                format!("{} {:.0} %", view.class_names[k], share * 100.0)
-            });
+        let health = s.predicted_class().map_or("—".to_string(), |k| {
+            format!("{} {:.0} %", view.class_names[k], s.class_shares[k] * 100.0)
+        });
         let forecast = f
             .next
             .as_ref()

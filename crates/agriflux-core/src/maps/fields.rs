@@ -174,37 +174,16 @@ impl FieldsFile {
         let mut out = Vec::new();
         let mut outside = Vec::new();
         for (i, field) in self.fields.iter().enumerate() {
-            let projected: Polygons = field
-                .polygons
-                .iter()
-                .map(|rings| {
-                    rings
-                        .iter()
-                        .map(|ring| ring.iter().map(|p| projector.apply(*p)).collect())
-                        .collect::<Result<Vec<Vec<_>>, _>>()
-                })
-                .collect::<Result<_, _>>()
-                .map_err(|m| invalid(path, format!("field {}: {m}", field.name)))?;
+            let outline = map_points(&field.polygons, |p| {
+                let [x, y] = projector.apply(p)?;
+                Ok([
+                    (x - transform.origin_x) / transform.pixel_width,
+                    (transform.origin_y - y) / transform.pixel_height,
+                ])
+            })
+            .map_err(|m| invalid(path, format!("field {}: {m}", field.name)))?;
             let area_m2 = area_m2(&field.polygons, self.crs)
                 .map_err(|m| invalid(path, format!("field {}: {m}", field.name)))?;
-            let outline: Polygons = projected
-                .iter()
-                .map(|rings| {
-                    rings
-                        .iter()
-                        .map(|ring| {
-                            ring.iter()
-                                .map(|[x, y]| {
-                                    [
-                                        (x - transform.origin_x) / transform.pixel_width,
-                                        (transform.origin_y - y) / transform.pixel_height,
-                                    ]
-                                })
-                                .collect()
-                        })
-                        .collect()
-                })
-                .collect();
             let pixels = pixels_inside(&outline, width, height);
             if pixels.is_empty() {
                 outside.push(field.name.clone());
@@ -240,15 +219,24 @@ fn area_m2(polygons: &Polygons, crs: Crs) -> Result<f64, String> {
         Crs::utm(zone, lat >= 0.0).ok_or("no UTM zone")?
     };
     let to_metric = Projector::new(crs, metric)?;
-    let mut area = 0.0;
-    for rings in polygons {
-        let projected = rings
-            .iter()
-            .map(|ring| ring.iter().map(|p| to_metric.apply(*p)).collect())
-            .collect::<Result<Vec<Vec<_>>, _>>()?;
-        area += polygon_area(&projected);
-    }
-    Ok(area)
+    let projected = map_points(polygons, |p| to_metric.apply(p))?;
+    Ok(projected.iter().map(|rings| polygon_area(rings)).sum())
+}
+
+/// `polygons` with every vertex mapped by `f` (a reprojection), or `f`'s first error.
+fn map_points(
+    polygons: &Polygons,
+    mut f: impl FnMut([f64; 2]) -> Result<[f64; 2], String>,
+) -> Result<Polygons, String> {
+    polygons
+        .iter()
+        .map(|rings| {
+            rings
+                .iter()
+                .map(|ring| ring.iter().map(|p| f(*p)).collect())
+                .collect()
+        })
+        .collect()
 }
 
 /// Pixels whose centre lies inside any of `polygons` (pixel coordinates), by the even-odd rule
@@ -422,20 +410,9 @@ pub(crate) fn fields_geojson(
     let mut features = Vec::new();
     for (field, stats, next) in fields {
         let shape = &file.fields[field.id - 1];
-        let polygons: Vec<Vec<Vec<Vec<f64>>>> = shape
-            .polygons
-            .iter()
-            .map(|rings| {
-                rings
-                    .iter()
-                    .map(|ring| {
-                        ring.iter()
-                            .map(|p| to_wgs84.apply(*p).map(|[x, y]| vec![round7(x), round7(y)]))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<_, _>>()?;
+        let polygons = map_points(&shape.polygons, |p| {
+            to_wgs84.apply(p).map(|[x, y]| [round7(x), round7(y)])
+        })?;
         let mut properties = JsonObject::new();
         let mut put = |key: &str, value: JsonValue| {
             properties.insert(key.to_string(), value);
@@ -452,12 +429,7 @@ pub(crate) fn fields_geojson(
                 stats.class_shares.get(k).copied().map(round4).into(),
             );
         }
-        let predicted = stats
-            .class_shares
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(k, _)| CLASS_NAMES[k].to_string());
+        let predicted = stats.predicted_class().map(|k| CLASS_NAMES[k].to_string());
         put("predicted_class", predicted.into());
         put(
             "forecast_date",

@@ -145,12 +145,7 @@ impl Season {
                 let series = self.series(|k| {
                     let (s, conf) = &per_date[k];
                     let observed = s.ndvi_mean.filter(|_| s.clear_fraction >= MIN_FIELD_CLEAR);
-                    let class = s
-                        .class_shares
-                        .iter()
-                        .enumerate()
-                        .max_by(|a, b| a.1.total_cmp(b.1))
-                        .map(|(k, _)| k as u8);
+                    let class = s.predicted_class().map(|k| k as u8);
                     (s.clear_fraction, observed, s.forecast, class, *conf)
                 });
                 MapField {

@@ -142,6 +142,17 @@ pub struct FieldStats {
     pub forecast_change: Option<f64>,
 }
 
+impl FieldStats {
+    /// The class with the largest share of the field's classified pixels, if any.
+    pub fn predicted_class(&self) -> Option<usize> {
+        self.class_shares
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(k, _)| k)
+    }
+}
+
 /// A field (imported boundary) on the map: outline rings in pixel coordinates `[col, row]` of
 /// the scene, its figures on the shown date, its season, and `need` (higher: visit sooner;
 /// worst predicted health first).
