@@ -98,7 +98,7 @@ struct SeasonFields {
 /// The season's maps: every date's layers computed (or read from the cache), and the fields'
 /// figures. Cheap to query once made.
 pub struct Season {
-    root: PathBuf,
+    workdir: WorkDir,
     grid: Grid,
     simulated: bool,
     dates: Vec<DateSummary>,
@@ -111,7 +111,7 @@ pub struct Season {
 impl std::fmt::Debug for Season {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Season")
-            .field("root", &self.root)
+            .field("workdir", &self.workdir.root())
             .field("dates", &self.dates.len())
             .finish_non_exhaustive()
     }
@@ -448,7 +448,7 @@ impl Season {
             ));
         }
         let mut season = Season {
-            root: workdir.root().to_path_buf(),
+            workdir: workdir.clone(),
             grid,
             simulated,
             dates: summaries,
@@ -597,7 +597,7 @@ impl Season {
     /// The folder of the date `choice` names, with the date.
     pub fn files_of(&self, choice: DateChoice) -> Result<(NaiveDate, PathBuf), MapError> {
         let date = self.dates[self.index_of(choice)?].date;
-        Ok((date, date_dir(&WorkDir::new(&self.root), date)))
+        Ok((date, date_dir(&self.workdir, date)))
     }
 }
 

@@ -16,7 +16,6 @@ use super::{DateChoice, MapError, Season, colours, date_dir};
 use crate::datasets::CLASS_NAMES;
 use crate::datasets::sequences::BLOCK;
 use crate::geometry::Projector;
-use crate::pipeline::WorkDir;
 use crate::raster::geotiff::Crs;
 
 impl Season {
@@ -94,7 +93,7 @@ impl Season {
         ids: &[MapLayerId],
     ) -> Result<Vec<MapLayer>, MapError> {
         let summary = &self.dates[i];
-        let dir = date_dir(&WorkDir::new(&self.root), summary.date);
+        let dir = date_dir(&self.workdir, summary.date);
         ids.iter()
             .filter(|id| match id {
                 MapLayerId::Health | MapLayerId::Confidence => summary.has_health,
@@ -286,7 +285,7 @@ impl Season {
         {
             return Ok(p.clone());
         }
-        let dir = date_dir(&WorkDir::new(&self.root), date);
+        let dir = date_dir(&self.workdir, date);
         let p = Arc::new(layers::read_pixels(&dir, &self.dates[i])?);
         *cached = Some((date, p.clone()));
         Ok(p)
