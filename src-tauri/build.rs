@@ -1,6 +1,7 @@
 //! Generates the permissions of the app's own commands (`allow-<command>`), which
-//! `capabilities/main.json` grants to the main window; nothing else is allowed. The test hook
-//! `test_log_burst` exists (and gets a permission) only with the `test-hooks` feature.
+//! `capabilities/main.json` grants to the main window; nothing else is allowed. The test hooks
+//! exist (and get permissions) only with the `test-hooks` feature. Also dates the build for the
+//! About box.
 
 const COMMANDS: &[&str] = &[
     "app_info",
@@ -23,13 +24,36 @@ const COMMANDS: &[&str] = &[
     "check_settings",
     "save_settings",
     "test_connection",
+    "workspace_view",
+    "choose_workdir",
+    "open_recent_workdir",
+    "open_demo_workdir",
+    "about",
+];
+
+const TEST_HOOKS: &[&str] = &[
+    "test_log_burst",
+    "test_stub_folder_dialog",
+    "test_pretend_focus",
+    "test_notifications",
 ];
 
 fn main() {
     let mut commands = COMMANDS.to_vec();
     if std::env::var_os("CARGO_FEATURE_TEST_HOOKS").is_some() {
-        commands.push("test_log_burst");
+        commands.extend_from_slice(TEST_HOOKS);
     }
+    // The About box's build date: SOURCE_DATE_EPOCH when a reproducible build sets it.
+    let built = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    println!(
+        "cargo:rustc-env=AGRIFLUX_BUILD_DATE={}",
+        built.format("%Y-%m-%d")
+    );
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     // `AppManifest::commands` wants a `'static` list; a build script runs once, so leaking it
     // costs nothing.
     let commands: &'static [&'static str] = Box::leak(commands.into_boxed_slice());

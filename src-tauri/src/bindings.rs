@@ -26,9 +26,12 @@ use agriflux_core::settings::form::{
 use agriflux_core::settings::{EnvChangeRecord, SettingsChange, SourceKind};
 use ts_rs::{Config, TS};
 
+use crate::about::{AboutView, BundledLicence};
 use crate::bridge::{EventBatch, LiveRun};
 use crate::error::{CommandError, ErrorKind};
+use crate::folders::{RecentFolder, WorkspaceView};
 use crate::history::Folder;
+use crate::notify::RunEndNotice;
 use crate::run::{RunOptions, StartedRun};
 use crate::settings::{AppInfo, ConnectionResult, SourceBadge};
 
@@ -73,9 +76,14 @@ pub fn typescript_declarations() -> String {
         LiveRun,
         RunOptions,
         StartedRun,
-        // The header.
+        // The header, the welcome view and the About box.
         SourceBadge,
         AppInfo,
+        RecentFolder,
+        WorkspaceView,
+        BundledLicence,
+        AboutView,
+        RunEndNotice,
         // History and reports.
         Estimate,
         StoppedAt,

@@ -89,7 +89,7 @@ impl CommandError {
     pub fn internal(detail: impl ToString) -> Self {
         Self::new(
             ErrorKind::Internal,
-            "Something went wrong inside AgriFlux Studio; see logs/agriflux-studio.log.",
+            "Something went wrong inside AgriFlux Studio; its log (folder shown in About) says more.",
         )
         .with_detail(detail)
     }

@@ -11,11 +11,12 @@ use tauri_plugin_opener::OpenerExt as _;
 use ts_rs::TS;
 
 use crate::error::{CommandError, ErrorKind, blocking};
-use crate::workdir::AppWorkDir;
+use crate::workdir::Workspace;
 
 /// The runs of the work directory, newest first.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn list_runs(workdir: State<'_, AppWorkDir>) -> Result<Vec<RunSummary>, CommandError> {
+pub async fn list_runs(workspace: State<'_, Workspace>) -> Result<Vec<RunSummary>, CommandError> {
+    let workdir = workspace.current()?;
     let dir = workdir.dir().clone();
     blocking(move || {
         history::list_runs(&dir)
@@ -27,9 +28,10 @@ pub async fn list_runs(workdir: State<'_, AppWorkDir>) -> Result<Vec<RunSummary>
 /// One run's report view; `report_file` is a name from `list_runs`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn load_report(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     report_file: String,
 ) -> Result<ReportView, CommandError> {
+    let workdir = workspace.current()?;
     let dir = workdir.dir().clone();
     let name = report_name(&report_file);
     blocking(move || {
@@ -51,9 +53,10 @@ fn report_name(report_file: &str) -> String {
 /// Writes the run's self-contained HTML report and returns its path.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn export_report(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     report_file: String,
 ) -> Result<String, CommandError> {
+    let workdir = workspace.current()?;
     let dir = workdir.dir().clone();
     blocking(move || {
         history::export_html(&dir, &report_name(&report_file))
@@ -67,8 +70,9 @@ pub async fn export_report(
 /// models`), newest first, secrets masked.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn env_changes(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
 ) -> Result<Vec<EnvChangeRecord>, CommandError> {
+    let workdir = workspace.current()?;
     let env_path = workdir.env_file();
     blocking(move || {
         let mut records = read_env_log(&env_path).map_err(|e| {
@@ -101,9 +105,10 @@ pub enum Folder {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn open_folder<R: Runtime>(
     app: AppHandle<R>,
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     folder: Folder,
 ) -> Result<(), CommandError> {
+    let workdir = workspace.current()?;
     let path: PathBuf = match folder {
         Folder::Reports => workdir.dir().reports(),
         Folder::Workdir => workdir.root().to_path_buf(),

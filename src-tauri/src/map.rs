@@ -11,7 +11,7 @@ use agriflux_core::pipeline::CancelToken;
 use tauri::{AppHandle, Emitter as _, Runtime, State};
 
 use crate::error::{CommandError, ErrorKind, blocking};
-use crate::workdir::AppWorkDir;
+use crate::workdir::Workspace;
 
 /// The event carrying [`agriflux_core::maps::MapProgress`] while maps are computed.
 pub const MAP_PROGRESS_EVENT: &str = "map-progress";
@@ -27,6 +27,11 @@ impl AppMaps {
 
     fn set(&self, season: Arc<Season>) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(season);
+    }
+
+    /// Forgets the season (another work directory was opened).
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 
@@ -52,10 +57,11 @@ fn choice(date: Option<&str>) -> Result<DateChoice, CommandError> {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn map_view<R: Runtime>(
     app: AppHandle<R>,
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     maps: State<'_, AppMaps>,
     date: Option<String>,
 ) -> Result<MapView, CommandError> {
+    let workdir = workspace.current()?;
     let dir = workdir.dir().clone();
     let choice = choice(date.as_deref())?;
     let season = blocking(move || {
@@ -102,10 +108,11 @@ pub async fn map_point(
 /// naming it in messages); the next `map_view` summarises them.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn import_fields(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     name: String,
     text: String,
 ) -> Result<FieldsImport, CommandError> {
+    let workdir = workspace.current()?;
     let dir = workdir.dir().clone();
     blocking(move || {
         import(&dir, &name, &text)
@@ -117,7 +124,8 @@ pub async fn import_fields(
 /// The path of `maps/fields.csv` (one row per field and date), written by the last
 /// `map_view`.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn export_fields_csv(workdir: State<'_, AppWorkDir>) -> Result<String, CommandError> {
+pub async fn export_fields_csv(workspace: State<'_, Workspace>) -> Result<String, CommandError> {
+    let workdir = workspace.current()?;
     let path = maps_dir(workdir.dir()).join("fields.csv");
     if path.is_file() {
         Ok(path.display().to_string())

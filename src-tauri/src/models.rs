@@ -5,7 +5,7 @@ use agriflux_core::ai_models::{self, AiModelsError, ModelsView};
 use tauri::State;
 
 use crate::error::{CommandError, ErrorKind, blocking};
-use crate::workdir::AppWorkDir;
+use crate::workdir::Workspace;
 
 /// Who the change log names for a switch made in the app.
 const SWITCHED_BY: &str = "app (AI-models switch)";
@@ -25,7 +25,8 @@ fn command_error(summary: &str, e: AiModelsError) -> CommandError {
 /// The switch, who last moved it (with that run's figures beside their baselines) and the
 /// latest run's gate.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn models_state(workdir: State<'_, AppWorkDir>) -> Result<ModelsView, CommandError> {
+pub async fn models_state(workspace: State<'_, Workspace>) -> Result<ModelsView, CommandError> {
+    let workdir = workspace.current()?;
     let root = workdir.dir().clone();
     blocking(move || {
         ai_models::models_state(&root)
@@ -38,9 +39,10 @@ pub async fn models_state(workdir: State<'_, AppWorkDir>) -> Result<ModelsView, 
 /// new state.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn switch_models(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     on: bool,
 ) -> Result<ModelsView, CommandError> {
+    let workdir = workspace.current()?;
     let root = workdir.dir().clone();
     blocking(move || {
         let summary = "The AI models could not be switched.";

@@ -18,7 +18,8 @@ use ts_rs::TS;
 
 use crate::bridge::{LiveRun, RunJournal};
 use crate::error::{CommandError, ErrorKind, blocking};
-use crate::workdir::AppWorkDir;
+use crate::notify::notify_run_end;
+use crate::workdir::{AppWorkDir, Workspace};
 
 /// What the window asks for when it presses Run.
 #[derive(Clone, Debug, Default, Deserialize, TS)]
@@ -66,6 +67,11 @@ struct CurrentRun {
 }
 
 impl RunManager {
+    /// Whether a run of this window is going.
+    pub(crate) fn is_running(&self) -> bool {
+        self.snapshot().is_some_and(|live| live.running)
+    }
+
     fn snapshot(&self) -> Option<LiveRun> {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         current.as_ref().map(|run| (run.view)())
@@ -103,9 +109,10 @@ impl<R: Runtime> Drop for FinishOnDrop<R> {
 pub async fn start_run<R: Runtime>(
     app: AppHandle<R>,
     runs: State<'_, RunManager>,
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     options: RunOptions,
 ) -> Result<StartedRun, CommandError> {
+    let workdir = workspace.current()?;
     let settings = resolve_settings(&workdir, &options)?;
     let engine_options = options.engine_options();
     let cancel = CancelToken::new();
@@ -124,7 +131,7 @@ pub async fn start_run<R: Runtime>(
             )
             .with_detail(format!("run {}", live.run_id)));
         }
-        let journal = RunJournal::start(app);
+        let journal = RunJournal::start(app.clone());
         let view_journal = Arc::clone(&journal);
         *current = Some(CurrentRun {
             view: Arc::new(move || view_journal.snapshot()),
@@ -137,6 +144,7 @@ pub async fn start_run<R: Runtime>(
     let (refused_tx, mut refused_rx) = oneshot::channel::<CommandError>();
     let dir = workdir.dir().clone();
     let thread_journal = Arc::clone(&journal);
+    let notify_app = app;
     // The run is long, CPU-bound and blocking: a thread of its own, named for debuggers.
     std::thread::Builder::new()
         .name("pipeline".into())
@@ -150,9 +158,13 @@ pub async fn start_run<R: Runtime>(
                 thread_journal.as_ref(),
                 cancel,
             );
-            if let Err(e) = result {
-                tracing::error!("run could not start or finish: {e}");
-                let _ = refused_tx.send(CommandError::pipeline("The run could not start.", e));
+            match result {
+                // Sent before the journal ends, so the window's "finished" follows it.
+                Ok(outcome) => notify_run_end(&notify_app, &outcome.report),
+                Err(e) => {
+                    tracing::error!("run could not start or finish: {e}");
+                    let _ = refused_tx.send(CommandError::pipeline("The run could not start.", e));
+                }
             }
         })
         .map_err(|e| CommandError::internal(format!("cannot start the run thread: {e}")))?;
@@ -212,9 +224,10 @@ pub async fn run_state(runs: State<'_, RunManager>) -> Result<Option<LiveRun>, C
 /// What a run with these options would do, step by step, and why (nothing is run).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn plan_run(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     options: RunOptions,
 ) -> Result<Vec<PlannedStep>, CommandError> {
+    let workdir = workspace.current()?;
     let settings = resolve_settings(&workdir, &options)?;
     let dir = workdir.dir().clone();
     blocking(move || {

@@ -12,7 +12,7 @@ use ts_rs::TS;
 
 use crate::error::{CommandError, blocking};
 use crate::run::{RunOptions, resolve_settings};
-use crate::workdir::AppWorkDir;
+use crate::workdir::Workspace;
 
 /// The data source badge of the header.
 #[derive(Clone, Debug, Serialize, TS)]
@@ -40,7 +40,8 @@ pub struct AppInfo {
 
 /// The header's facts: version, work directory, source.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, CommandError> {
+pub async fn app_info(workspace: State<'_, Workspace>) -> Result<AppInfo, CommandError> {
+    let workdir = workspace.current()?;
     let env_path = workdir.env_file();
     let (kind, label, reason) = form::source_badge(&env_path);
     Ok(AppInfo {
@@ -57,7 +58,8 @@ pub async fn app_info(workdir: State<'_, AppWorkDir>) -> Result<AppInfo, Command
 
 /// The settings form, from `.env` (the secret only as "set" or not).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsView, CommandError> {
+pub async fn read_settings(workspace: State<'_, Workspace>) -> Result<SettingsView, CommandError> {
+    let workdir = workspace.current()?;
     let env_path = workdir.env_file();
     blocking(move || form::read_settings(&env_path).map_err(CommandError::settings)).await
 }
@@ -65,9 +67,10 @@ pub async fn read_settings(workdir: State<'_, AppWorkDir>) -> Result<SettingsVie
 /// Checks edited values and keys without writing anything.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn check_settings(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     edits: SettingsEdits,
 ) -> Result<SettingsCheck, CommandError> {
+    let workdir = workspace.current()?;
     let env_path = workdir.env_file();
     blocking(move || form::check_settings(&env_path, &edits).map_err(CommandError::settings)).await
 }
@@ -75,9 +78,10 @@ pub async fn check_settings(
 /// Writes edited values and keys to `.env` (every other byte kept) when all are valid.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn save_settings(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
     edits: SettingsEdits,
 ) -> Result<SaveOutcome, CommandError> {
+    let workdir = workspace.current()?;
     let env_path = workdir.env_file();
     let outcome =
         blocking(move || form::save_settings(&env_path, &edits).map_err(CommandError::settings))
@@ -102,8 +106,9 @@ pub struct ConnectionResult {
 /// Fetches a token and runs a one-result catalog search with the saved settings.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn test_connection(
-    workdir: State<'_, AppWorkDir>,
+    workspace: State<'_, Workspace>,
 ) -> Result<ConnectionResult, CommandError> {
+    let workdir = workspace.current()?;
     let settings = resolve_settings(&workdir, &RunOptions::default())?;
     let env_path = workdir.env_file().display().to_string();
     blocking(move || {

@@ -1,10 +1,19 @@
-//! Which work directory the app uses: `--workdir DIR`, else the last one used, else a folder
-//! in the user's data directory. Its `.env` holds the settings.
+//! Which work directory the app uses: `--workdir DIR`, else the most recent folder that still
+//! exists, else none (the window then shows its welcome view). Its `.env` holds the settings.
+//! The recent folders are remembered in the app's config folder, found by Tauri's path
+//! resolver like the log folder.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
 
 use agriflux_core::pipeline::WorkDir;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CommandError, ErrorKind};
+
+/// How many folders the welcome view and the header's menu offer.
+const RECENT_LIMIT: usize = 8;
 
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -12,8 +21,8 @@ pub enum StartupError {
     /// A command-line argument is wrong.
     #[error("{0}\nusage: agriflux-studio [--workdir DIR]")]
     Usage(String),
-    /// The work directory or its log could not be created.
-    #[error("cannot use the work directory {path}: {source}")]
+    /// The work directory or the log folder could not be created.
+    #[error("cannot use the folder {path}: {source}")]
     WorkDir {
         /// The directory.
         path: PathBuf,
@@ -25,7 +34,7 @@ pub enum StartupError {
     Tauri(String),
 }
 
-/// The work directory of this app session.
+/// A work directory the app has open.
 #[derive(Clone, Debug)]
 pub struct AppWorkDir {
     dir: WorkDir,
@@ -46,40 +55,6 @@ impl AppWorkDir {
         })
     }
 
-    /// Picks the directory from the arguments, the last one used, or the default, and
-    /// remembers it for next time.
-    pub fn from_args(args: &[OsString]) -> Result<Self, StartupError> {
-        let mut chosen = None;
-        let mut iter = args.iter();
-        while let Some(arg) = iter.next() {
-            let text = arg.to_string_lossy();
-            if text == "--workdir" {
-                let value = iter
-                    .next()
-                    .ok_or_else(|| StartupError::Usage("--workdir needs a directory".into()))?;
-                chosen = Some(PathBuf::from(value));
-            } else if let Some(value) = text.strip_prefix("--workdir=") {
-                chosen = Some(PathBuf::from(value));
-            } else {
-                return Err(StartupError::Usage(format!("unknown argument '{text}'")));
-            }
-        }
-        let memory = last_used_file();
-        let dir = chosen
-            .or_else(|| {
-                let text = std::fs::read_to_string(memory.as_ref()?).ok()?;
-                Some(PathBuf::from(text.trim())).filter(|p| p.is_dir())
-            })
-            .unwrap_or_else(|| data_home().join("agriflux-studio").join("workdir"));
-        let workdir = Self::new(dir)?;
-        if let Some(memory) = memory {
-            // Remembering is a convenience: failing to is not worth stopping for.
-            let _ = std::fs::create_dir_all(memory.parent().unwrap_or(Path::new(".")));
-            let _ = std::fs::write(&memory, workdir.root().display().to_string());
-        }
-        Ok(workdir)
-    }
-
     /// The engine's view of the directory.
     pub fn dir(&self) -> &WorkDir {
         &self.dir
@@ -96,32 +71,134 @@ impl AppWorkDir {
     }
 }
 
-fn data_home() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir)
+/// The work directory named on the command line (`--workdir DIR`), if any.
+pub fn workdir_argument(args: &[OsString]) -> Result<Option<PathBuf>, StartupError> {
+    let mut chosen = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if text == "--workdir" {
+            let value = iter
+                .next()
+                .ok_or_else(|| StartupError::Usage("--workdir needs a directory".into()))?;
+            chosen = Some(PathBuf::from(value));
+        } else if let Some(value) = text.strip_prefix("--workdir=") {
+            chosen = Some(PathBuf::from(value));
+        } else {
+            return Err(StartupError::Usage(format!("unknown argument '{text}'")));
+        }
+    }
+    Ok(chosen)
 }
 
-fn last_used_file() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(config.join("agriflux-studio").join("last-workdir"))
+/// The recent-folders file: newest first.
+#[derive(Default, Serialize, Deserialize)]
+struct RecentFile {
+    folders: Vec<PathBuf>,
 }
 
-/// Sends the app's tracing lines to `logs/agriflux-studio.log`; keep the guard alive.
+/// The open work directory (if any) and the folders opened before; shared by every command.
+pub struct Workspace {
+    current: RwLock<Option<AppWorkDir>>,
+    recent: Mutex<Vec<PathBuf>>,
+    /// Where the recent folders are remembered; `None` keeps them in memory only.
+    recent_file: Option<PathBuf>,
+}
+
+impl Workspace {
+    /// Opens `requested` (the command line's folder) or else the most recent folder that still
+    /// exists, remembering folders in `recent_file`.
+    pub fn open(
+        requested: Option<PathBuf>,
+        recent_file: Option<PathBuf>,
+    ) -> Result<Self, StartupError> {
+        let recent = recent_file.as_deref().map(read_recent).unwrap_or_default();
+        let workspace = Self {
+            current: RwLock::new(None),
+            recent: Mutex::new(recent),
+            recent_file,
+        };
+        let chosen = requested.or_else(|| workspace.recent().into_iter().find(|p| p.is_dir()));
+        if let Some(dir) = chosen {
+            workspace.switch(AppWorkDir::new(dir)?);
+        }
+        Ok(workspace)
+    }
+
+    /// The open work directory, or the error the window shows when there is none.
+    pub fn current(&self) -> Result<AppWorkDir, CommandError> {
+        self.current_if_any().ok_or_else(|| {
+            CommandError::new(
+                ErrorKind::NotFound,
+                "No work directory is open: open one, or try the app with simulated data.",
+            )
+        })
+    }
+
+    /// The open work directory, if any.
+    pub fn current_if_any(&self) -> Option<AppWorkDir> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The folders opened before, newest first (the open one included).
+    pub fn recent(&self) -> Vec<PathBuf> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Makes `dir` the open work directory and the most recent folder.
+    pub fn switch(&self, dir: AppWorkDir) {
+        let path = dir.root().to_path_buf();
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(dir);
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|p| p != &path);
+        recent.insert(0, path);
+        recent.truncate(RECENT_LIMIT);
+        if let Some(file) = &self.recent_file {
+            let record = RecentFile {
+                folders: recent.clone(),
+            };
+            // Remembering is a convenience: failing to is logged, not worth stopping for.
+            if let Err(e) = agriflux_base::atomic_file::write_json(file, &record) {
+                tracing::warn!(file = %file.display(), "recent folders not saved: {e}");
+            }
+        }
+    }
+}
+
+fn read_recent(file: &Path) -> Vec<PathBuf> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            tracing::warn!(file = %file.display(), "recent folders unreadable: {e}");
+            return Vec::new();
+        }
+    };
+    match serde_json::from_str::<RecentFile>(&text) {
+        Ok(record) => record.folders,
+        Err(e) => {
+            tracing::warn!(file = %file.display(), "recent folders unreadable, starting afresh: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Sends the app's tracing lines to `agriflux-studio.log` in `logs` (the platform's log folder
+/// for the app); keep the guard alive.
 pub fn init_logging(
-    workdir: &AppWorkDir,
+    logs: &Path,
 ) -> Result<tracing_appender::non_blocking::WorkerGuard, StartupError> {
-    let logs = workdir.dir().logs();
     let io = |source| StartupError::WorkDir {
-        path: logs.clone(),
+        path: logs.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(&logs).map_err(io)?;
+    std::fs::create_dir_all(logs).map_err(io)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -145,22 +222,56 @@ mod tests {
 
     #[test]
     fn takes_the_workdir_from_the_command_line() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("farm");
-        let args = vec![OsString::from("--workdir"), target.clone().into_os_string()];
-        // Keep the user's real config untouched.
-        unsafe { std::env::set_var("XDG_CONFIG_HOME", tmp.path().join("config")) };
-        let wd = AppWorkDir::from_args(&args).unwrap();
-        assert_eq!(wd.root(), std::fs::canonicalize(&target).unwrap());
-        let remembered =
-            std::fs::read_to_string(tmp.path().join("config/agriflux-studio/last-workdir"))
-                .unwrap();
-        assert_eq!(remembered, wd.root().display().to_string());
+        let args = vec![OsString::from("--workdir"), OsString::from("/farm")];
+        assert_eq!(
+            workdir_argument(&args).unwrap(),
+            Some(PathBuf::from("/farm"))
+        );
+        let args = vec![OsString::from("--workdir=/farm")];
+        assert_eq!(
+            workdir_argument(&args).unwrap(),
+            Some(PathBuf::from("/farm"))
+        );
+        assert_eq!(workdir_argument(&[]).unwrap(), None);
     }
 
     #[test]
     fn rejects_unknown_arguments_with_usage() {
-        let err = AppWorkDir::from_args(&[OsString::from("--frobnicate")]).unwrap_err();
+        let err = workdir_argument(&[OsString::from("--frobnicate")]).unwrap_err();
         assert!(err.to_string().contains("usage: agriflux-studio"));
+    }
+
+    #[test]
+    fn opens_nothing_on_a_first_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(None, Some(tmp.path().join("recent.json"))).unwrap();
+        assert!(ws.current_if_any().is_none());
+        assert_eq!(ws.current().unwrap_err().kind, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn reopens_the_most_recent_folder_that_still_exists() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("config/recent.json");
+        let (north, south) = (tmp.path().join("north"), tmp.path().join("south"));
+        let ws = Workspace::open(Some(north.clone()), Some(file.clone())).unwrap();
+        ws.switch(AppWorkDir::new(&south).unwrap());
+        ws.switch(AppWorkDir::new(&north).unwrap());
+        assert_eq!(ws.recent().len(), 2, "each folder once");
+        std::fs::remove_dir(&north).unwrap();
+        let again = Workspace::open(None, Some(file)).unwrap();
+        let south = std::fs::canonicalize(&south).unwrap();
+        assert_eq!(again.current_if_any().unwrap().root(), south);
+    }
+
+    #[test]
+    fn starts_afresh_when_the_recent_file_is_corrupt() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("recent.json");
+        std::fs::write(&file, "{ not json").unwrap();
+        let ws = Workspace::open(None, Some(file.clone())).unwrap();
+        assert!(ws.recent().is_empty());
+        ws.switch(AppWorkDir::new(tmp.path().join("farm")).unwrap());
+        assert!(std::fs::read_to_string(&file).unwrap().contains("farm"));
     }
 }

@@ -14,6 +14,9 @@
 //! `agriflux-charts`) and the bottom layer `agriflux-base`; `docs/architecture.md` draws the
 //! layers.
 
+/// The engine's version (the About box shows it beside the app's).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod ai_models;
 pub use agriflux_base::atomic_file;
 /// The report's charts (the `agriflux-charts` crate).

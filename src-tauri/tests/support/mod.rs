@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use agriflux_app::{AppWorkDir, context, setup};
+use agriflux_app::{AppFolders, Startup, context, open_workspace, setup};
 use serde_json::Value;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
@@ -12,9 +12,17 @@ use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 
 /// The app on `dir` with its main window.
 pub fn app(dir: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let app = setup(mock_builder(), AppWorkDir::new(dir).unwrap())
-        .build(context())
-        .unwrap();
+    app_starting(Startup {
+        workdir: Some(dir.to_path_buf()),
+        folders: AppFolders::None,
+    })
+}
+
+/// The app started as `startup` says, with its main window.
+#[allow(dead_code)] // each test file compiles this module; not every one starts this way
+pub fn app_starting(startup: Startup) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = setup(mock_builder()).build(context()).unwrap();
+    open_workspace(&app, startup).unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();

@@ -369,6 +369,107 @@ env_path: string,
 source: SourceBadge, };
 
 /**
+ * A folder opened before.
+ */
+export type RecentFolder = { 
+/**
+ * Its absolute path.
+ */
+path: string, 
+/**
+ * Its last component, for a short label.
+ */
+name: string, 
+/**
+ * Whether it still exists (a removed folder is listed, greyed, so the user knows why).
+ */
+exists: boolean, 
+/**
+ * Whether it holds run reports.
+ */
+has_runs: boolean, };
+
+/**
+ * The work directory open now and the folders the user can switch to.
+ */
+export type WorkspaceView = { 
+/**
+ * The open work directory; `None` on a first start (the welcome view).
+ */
+current: string | null, 
+/**
+ * Folders opened before, newest first.
+ */
+recent: Array<RecentFolder>, 
+/**
+ * Where "Try it with simulated data" makes (or reuses) its folder.
+ */
+demo_folder: string | null, };
+
+/**
+ * One bundled piece and its licence.
+ */
+export type BundledLicence = { 
+/**
+ * What it is ("Chart font: Ubuntu Light").
+ */
+item: string, 
+/**
+ * Where it comes from.
+ */
+origin: string, 
+/**
+ * Its licence (SPDX where there is one).
+ */
+licence: string, };
+
+/**
+ * What the About box shows.
+ */
+export type AboutView = { 
+/**
+ * The app's version.
+ */
+version: string, 
+/**
+ * The engine's (`agriflux-core`) version.
+ */
+engine_version: string, 
+/**
+ * The day the app was built (UTC, `YYYY-MM-DD`).
+ */
+build_date: string, 
+/**
+ * The app's licence.
+ */
+licence: string, 
+/**
+ * What the app bundles, with licences.
+ */
+bundled: Array<BundledLicence>, 
+/**
+ * The folder of `agriflux-studio.log`.
+ */
+log_folder: string, 
+/**
+ * The folder of the app's own settings (recent folders).
+ */
+config_folder: string, };
+
+/**
+ * What a run-end notification says.
+ */
+export type RunEndNotice = { 
+/**
+ * The headline: how the run ended and the models' verdict.
+ */
+title: string, 
+/**
+ * How long it took, and the reason behind the verdict or the failure.
+ */
+body: string, };
+
+/**
  * A figure on the test split with its 95 % percentile-bootstrap interval.
  */
 export type Estimate = { 
