@@ -10,6 +10,7 @@ root=$(pwd)
 
 # System packages: GDAL (its tools and Python bindings) and numpy prove the GeoTIFFs and .npy files open in users' tools;
 # WebKitGTK builds the desktop app; Xvfb, the WebKit WebDriver and Chromium run the UI tests.
+# (The package layer installs its own tools: tauri-cli, desktop-file-utils, appstream, rpm.)
 need_apt=()
 command -v gdalinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need_apt+=(python3-numpy)
@@ -103,6 +104,10 @@ layer "cargo clippy (every target, linted as it is compiled for the tests)" \
 # crate, so the ML framework is compiled once.
 layer "cargo test" cargo test --workspace --features agriflux-app/test-hooks
 layer "desktop app: WebDriver under Xvfb" node --test --test-concurrency=1 tests/desktop/
+# Last, because it rebuilds target/debug/agriflux-studio without the test hooks: the .deb and
+# .rpm from the test build's binaries (the dev profile: an optimised build of everything again
+# would cost CI about 15 minutes), installed with apt, both programs run, then removed.
+layer "packages: .deb and .rpm built, checked, installed, run and removed" bash tests/package/check.sh
 
 # One closing line for the whole suite: cargo's "test result:" lines, vitest's "Tests N
 # passed", node's "# pass N" / "# fail N".

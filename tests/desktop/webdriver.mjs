@@ -39,7 +39,10 @@ function stop(proc) {
   }
 }
 
-/** Everything a test needs to drive the real app; `close()` ends it all. */
+/**
+ * Everything a test needs to drive the real app; `close()` ends it all. Without `workdir` the
+ * app starts as on a first run (or in its most recent folder): no `--workdir` argument.
+ */
 export async function launchApp({ binary, workdir, env = {} }) {
   if (!existsSync(binary)) throw new Error(`no app binary at ${binary}: build it first (cargo build -p agriflux-app)`);
   const childEnv = { ...process.env, ...env };
@@ -72,7 +75,8 @@ export async function launchApp({ binary, workdir, env = {} }) {
   }
   const session = new Session(base);
   try {
-    await session.create({ 'tauri:options': { application: binary, args: ['--workdir', workdir] } });
+    const args = workdir ? ['--workdir', workdir] : [];
+    await session.create({ 'tauri:options': { application: binary, args } });
   } catch (e) {
     procs.forEach(stop);
     throw new Error(`${e.message}\n${driver.output()}`);
