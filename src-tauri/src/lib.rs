@@ -16,6 +16,7 @@ mod run;
 mod settings;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod webview;
 mod workdir;
 
 use std::ffi::OsString;
@@ -24,6 +25,7 @@ pub use bindings::{BINDINGS_FILE, typescript_declarations};
 pub use bridge::{EVENT_NAME, EventBatch};
 pub use error::{CommandError, ErrorKind};
 pub use notify::{RunEndNotice, run_end_notice};
+pub use webview::prepare_environment;
 pub use workdir::{AppWorkDir, StartupError, Workspace};
 
 /// The app's commands, plus `extra` ones (the test hooks of test builds).
@@ -94,16 +96,20 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R>
         .plugin(tauri_plugin_notification::init())
         .manage(run::RunManager::default())
         .manage(map::AppMaps::default());
-    // Test hooks exist only in builds with the `test-hooks` feature (the desktop tests'
-    // build), which grants them to the window at start; release builds have neither.
+    let builder = builder.setup(|app| {
+        webview::tune_main_webview(app);
+        // Test hooks exist only in builds with the `test-hooks` feature (the desktop tests'
+        // build), which grants them to the window at start; release builds have neither.
+        #[cfg(feature = "test-hooks")]
+        {
+            use tauri::Manager as _;
+            app.add_capability(include_str!("../test-capabilities/test-hooks.json"))?;
+        }
+        Ok(())
+    });
     #[cfg(feature = "test-hooks")]
     let builder = builder
         .manage(test_hooks::TestHookState::default())
-        .setup(|app| {
-            use tauri::Manager as _;
-            app.add_capability(include_str!("../test-capabilities/test-hooks.json"))?;
-            Ok(())
-        })
         .invoke_handler(commands![
             test_hooks::test_log_burst,
             test_hooks::test_stub_folder_dialog,

@@ -70,7 +70,10 @@ pub async fn map_view<R: Runtime>(
                 tracing::warn!("map progress not delivered: {e}");
             }
         };
-        Season::compute(&dir, &mut progress, &CancelToken::new())
+        let season = Season::compute(&dir, &mut progress, &CancelToken::new());
+        // Computing a season runs both models over every date: give their buffers back.
+        agriflux_core::ml::return_freed_memory();
+        season
             .map(Arc::new)
             .map_err(|e| map_error("The maps could not be made.", e))
     })

@@ -158,6 +158,8 @@ pub async fn start_run<R: Runtime>(
                 thread_journal.as_ref(),
                 cancel,
             );
+            // The app stays open, idle, after a run: give the run's buffers back.
+            agriflux_core::ml::return_freed_memory();
             match result {
                 // Sent before the journal ends, so the window's "finished" follows it.
                 Ok(outcome) => notify_run_end(&notify_app, &outcome.report),

@@ -43,9 +43,13 @@ function stop(proc) {
  * Everything a test needs to drive the real app; `close()` ends it all. Without `workdir` the
  * app starts as on a first run (or in its most recent folder): no `--workdir` argument.
  */
-export async function launchApp({ binary, workdir, env = {} }) {
+export async function launchApp({ binary, workdir, env = {}, snapshots = true }) {
   if (!existsSync(binary)) throw new Error(`no app binary at ${binary}: build it first (cargo build -p agriflux-app)`);
-  const childEnv = { ...process.env, ...env };
+  // WebKitWebDriver's screenshot waits for a paint that an idle page never makes without
+  // WebKit's DMA-BUF renderer, which the app turns off for memory (README, "Idle memory"):
+  // sessions that take screenshots keep it on. The package layer checks, with an X
+  // screenshot, that the installed app paints its window with the renderer off.
+  const childEnv = { ...process.env, ...(snapshots ? { WEBKIT_DISABLE_DMABUF_RENDERER: '0' } : {}), ...env };
   const procs = [];
   if (!childEnv.DISPLAY) {
     const display = `:${90 + Math.floor(Math.random() * 9)}`;
@@ -83,6 +87,7 @@ export async function launchApp({ binary, workdir, env = {} }) {
   }
   return {
     session,
+    display: childEnv.DISPLAY,
     driverOutput: driver.output,
     async close() {
       await session.delete().catch(() => {});

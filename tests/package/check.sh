@@ -11,6 +11,8 @@ need_apt=()
 command -v desktop-file-validate >/dev/null 2>&1 || need_apt+=(desktop-file-utils)
 command -v appstreamcli >/dev/null 2>&1 || need_apt+=(appstream)
 command -v rpm >/dev/null 2>&1 || need_apt+=(rpm)
+# The X screenshot of the installed app (tests/package/xshot.py).
+/usr/bin/python3 -c 'import gi; gi.require_version("Gdk", "3.0")' >/dev/null 2>&1 || need_apt+=(python3-gi gir1.2-gtk-3.0)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing ${need_apt[*]}"
   apt-get update -qq

@@ -1,8 +1,10 @@
 // Starts the installed /usr/bin/agriflux-studio on an empty profile under Xvfb, through
-// tauri-driver, checks that its first window is the welcome view, and saves a screenshot.
-// Used by tests/package/check.sh after `apt-get install ./agriflux-studio_….deb`.
+// tauri-driver, checks that its first window is the welcome view, and saves an X screenshot of
+// it (the app runs as installed: no WebDriver-only settings). Used by tests/package/check.sh
+// after `apt-get install ./agriflux-studio_….deb`.
 
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -14,14 +16,19 @@ const home = mkdtempSync(join(tmpdir(), 'agriflux-installed-home-'));
 
 const app = await launchApp({
   binary,
+  snapshots: false,
   env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share') },
 });
 try {
   await app.session.waitFor('[data-testid="welcome-view"]', 60_000);
   const text = await app.session.exec('return document.body.innerText');
   if (!/Try it with simulated data/.test(text)) throw new Error(`not the welcome view:\n${text}`);
-  const path = await app.session.screenshot(shots, 'installed-welcome.png');
-  console.log(`the installed app shows its welcome view: ${path}`);
+  mkdirSync(shots, { recursive: true });
+  const out = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'xshot.py'), join(shots, 'installed-welcome.png')], {
+    env: { ...process.env, DISPLAY: app.display },
+    encoding: 'utf8',
+  });
+  console.log(`the installed app shows its welcome view: ${out.trim()}`);
 } finally {
   await app.close();
 }

@@ -68,6 +68,18 @@ pub fn keep_freed_memory_for_reuse() {
     }
 }
 
+/// Returns the heap's free memory to the system; call when a long computation has ended in a
+/// program that stays open (the desktop app after a run), since
+/// [`keep_freed_memory_for_reuse`] otherwise keeps up to 256 MiB of it. Does nothing on other
+/// platforms.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases free pages of glibc's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The device models train and predict on unless told otherwise: burn's pure-Rust `flex` CPU
 /// backend.
 pub fn default_device() -> Device {

@@ -5,6 +5,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
+  AboutView,
   AppInfo,
   CommandError,
   ConnectionResult,
@@ -27,6 +28,7 @@ import type {
   SettingsEdits,
   SettingsView,
   StartedRun,
+  WorkspaceView,
 } from './generated/engine';
 
 export type * from './generated/engine';
@@ -87,6 +89,16 @@ export const mapPoint = (date: string, col: number, row: number) => invoke<MapPo
 export const importFields = (name: string, text: string) => invoke<FieldsImport>('import_fields', { name, text });
 /** Writes maps/fields.csv; resolves to its path. */
 export const exportFieldsCsv = () => invoke<string>('export_fields_csv');
+/** The open work directory (null on a first start) and the folders the user can switch to. */
+export const workspaceView = () => invoke<WorkspaceView>('workspace_view');
+/** The backend shows the folder dialog and opens the folder picked; null: the user cancelled. */
+export const chooseWorkdir = () => invoke<WorkspaceView | null>('choose_workdir');
+/** Opens a folder of the recent list (any other path is refused). */
+export const openRecentWorkdir = (path: string) => invoke<WorkspaceView>('open_recent_workdir', { path });
+/** Makes (or reuses) the demo folder in Documents and opens it. */
+export const openDemoWorkdir = () => invoke<WorkspaceView>('open_demo_workdir');
+/** Versions, licences and the app's own folders (works without a work directory). */
+export const about = () => invoke<AboutView>('about');
 
 /** Subscribes to `run-events`; resolves once the listener is registered. */
 export function onRunEvents(handler: (batch: EventBatch) => void): Promise<UnlistenFn> {

@@ -37,6 +37,8 @@ export function loadFixtures() {
     map,
     settings: json('settings.json'),
     models: json('models.json'),
+    workspace: json('workspace.json'),
+    about: json('about.json'),
     events: readFileSync(resolve(FIXTURES, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
   };
 }
@@ -64,15 +66,17 @@ export async function startApp() {
   const fixtures = loadFixtures();
   const { events: _events, ...backendFixtures } = fixtures;
 
-  async function openPage(viewport = { width: 1280, height: 800 }, colorScheme = 'light') {
+  /** A new page on the app; `firstStart`: no work directory open (the welcome view). */
+  async function openPage(viewport = { width: 1280, height: 800 }, colorScheme = 'light', { firstStart = false } = {}) {
     const context = await browser.newContext({ viewport, colorScheme });
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (err) => errors.push(String(err)));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
-    await page.addInitScript(installMockBackend, backendFixtures);
+    const workspace = firstStart ? { ...backendFixtures.workspace, current: null } : backendFixtures.workspace;
+    await page.addInitScript(installMockBackend, { ...backendFixtures, workspace });
     await page.goto(url);
-    await page.getByTestId('nav-run').waitFor();
+    await page.getByTestId(firstStart ? 'welcome-view' : 'nav-run').waitFor();
     return { page, context, errors };
   }
 

@@ -5,7 +5,11 @@
 // CommandError ({ kind, summary, detail }), as the backend's commands do. The live run is kept
 // in sessionStorage so run_state survives a reload. The maps (fx.map: { views, point }): the
 // first map_view "computes" every date, emitting `map-progress`; mapDelay(ms) slows each later
-// one; mapStats.maxInFlight is the most map_view calls that were running at once.
+// one; mapStats.maxInFlight is the most map_view calls that were running at once. The work
+// directory (fx.workspace, a WorkspaceView; current null: a first start) is kept in
+// sessionStorage too, since switching folders reloads the page; while none is open every command
+// but the folder ones, about and run_state answers not_found. pickFolder(path | null) sets what
+// the folder dialog of choose_workdir answers (null, the default: the user cancelled).
 export function installMockBackend(fx) {
   const callbacks = new Map();
   const listeners = [];
@@ -17,6 +21,22 @@ export function installMockBackend(fx) {
   let models = JSON.parse(JSON.stringify(fx.models));
   // The .env change log the mock keeps, as the engine's logs/env_changes.jsonl (oldest first).
   const envLog = [];
+  const savedWorkspace = sessionStorage.getItem('mock-workspace');
+  const workspace = savedWorkspace ? JSON.parse(savedWorkspace) : JSON.parse(JSON.stringify(fx.workspace));
+  let picked = null;
+  const WITHOUT_WORKDIR = new Set(['workspace_view', 'choose_workdir', 'open_recent_workdir', 'open_demo_workdir',
+    'about', 'run_state', 'plugin:event|listen', 'plugin:event|unlisten']);
+  const SWITCHING = new Set(['choose_workdir', 'open_recent_workdir', 'open_demo_workdir']);
+
+  /** Makes `path` the open work directory and the most recent folder, as the backend does. */
+  function switchTo(path) {
+    const known = workspace.recent.find((f) => f.path === path);
+    const name = path.split('/').filter(Boolean).pop() ?? path;
+    workspace.current = path;
+    workspace.recent = [known ?? { path, name, exists: true, has_runs: false }, ...workspace.recent.filter((f) => f.path !== path)];
+    sessionStorage.setItem('mock-workspace', JSON.stringify(workspace));
+    return workspace;
+  }
   const mapStats = { inFlight: 0, maxInFlight: 0, computed: false, delay: 0 };
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,7 +108,19 @@ export function installMockBackend(fx) {
   }
 
   const commands = {
-    app_info: () => fx.appInfo,
+    workspace_view: () => workspace,
+    choose_workdir: () => (picked === null ? null : switchTo(picked)),
+    open_recent_workdir: ({ path }) => {
+      const folder = workspace.recent.find((f) => f.path === path);
+      if (!folder) throw { kind: 'not_found', summary: 'That folder is not in the list of recent folders.', detail: path };
+      if (!folder.exists) {
+        throw { kind: 'not_found', summary: `${folder.name} no longer exists: it may have been moved or deleted.`, detail: `${path}: No such file or directory (os error 2)` };
+      }
+      return switchTo(path);
+    },
+    open_demo_workdir: () => switchTo(workspace.demo_folder),
+    about: () => fx.about,
+    app_info: () => ({ ...fx.appInfo, workdir: workspace.current, env_path: `${workspace.current}/.env` }),
     start_run: () => ({ run_id: 'mock-run' }),
     cancel_run: () => null,
     run_state: () => live,
@@ -165,6 +197,12 @@ export function installMockBackend(fx) {
   async function invoke(cmd, args) {
     calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
     if (failures.has(cmd)) throw failures.get(cmd);
+    if (workspace.current === null && !WITHOUT_WORKDIR.has(cmd)) {
+      throw { kind: 'not_found', summary: 'No work directory is open: choose one first.', detail: null };
+    }
+    if (SWITCHING.has(cmd) && live?.running) {
+      throw { kind: 'conflict', summary: 'A run is going in this folder: cancel it or wait for it to end before switching.', detail: null };
+    }
     const fn = commands[cmd];
     if (!fn) throw { kind: 'internal', summary: `The mock backend has no command ${cmd}.`, detail: 'tests/browser/mock-backend.js' };
     return fn(args ?? {});
@@ -197,6 +235,7 @@ export function installMockBackend(fx) {
     push,
     calls,
     fail: (cmd, problem) => failures.set(cmd, problem),
+    pickFolder: (path) => (picked = path),
     mapStats,
     mapDelay: (ms) => (mapStats.delay = ms),
   };

@@ -1,6 +1,6 @@
 // A fake backend for component tests: commands answer from fixtures unless overridden.
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import type { CommandError, EventBatch, MapProgress, MapView } from '../../src/lib/bridge';
+import type { CommandError, EventBatch, MapProgress, MapView, WorkspaceView } from '../../src/lib/bridge';
 import { fixture } from './fixtures';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
@@ -35,10 +35,51 @@ export function mapViewFromFixture({ date }: Record<string, unknown>): MapView {
   return { ...views[near], date: wanted };
 }
 
-export function mockBackend(overrides: Record<string, Handler> = {}): { calls: { cmd: string; args: unknown }[] } {
+export type BackendOptions = {
+  /** The open work directory at start; null: a first start (the welcome view). Default: the fixture's. */
+  current?: string | null;
+};
+
+// What the backend answers without a work directory; any other command is not_found then.
+const WITHOUT_WORKDIR = new Set([
+  'workspace_view', 'choose_workdir', 'open_recent_workdir', 'open_demo_workdir', 'about', 'run_state',
+]);
+const SWITCHING = new Set(['choose_workdir', 'open_recent_workdir', 'open_demo_workdir']);
+export const NO_WORKDIR: CommandError = {
+  kind: 'not_found',
+  summary: 'No work directory is open: choose one first.',
+  detail: null,
+};
+
+export function mockBackend(
+  overrides: Record<string, Handler> = {},
+  options: BackendOptions = {},
+): { calls: { cmd: string; args: unknown }[] } {
   const calls: { cmd: string; args: unknown }[] = [];
+  // The folders (tests/fixtures/workspace.json): opening one makes it current and most recent.
+  const workspace = fixture<WorkspaceView>('workspace.json');
+  if (options.current !== undefined) workspace.current = options.current;
+  const snapshot = (): WorkspaceView => JSON.parse(JSON.stringify(workspace)) as WorkspaceView;
+  const open = (path: string): WorkspaceView => {
+    const known = workspace.recent.find((f) => f.path === path);
+    const name = path.split('/').filter(Boolean).pop() ?? path;
+    workspace.current = path;
+    workspace.recent = [known ?? { path, name, exists: true, has_runs: false }, ...workspace.recent.filter((f) => f.path !== path)];
+    return snapshot();
+  };
   const defaults: Record<string, Handler> = {
+    workspace_view: snapshot,
+    choose_workdir: () => null,
+    open_recent_workdir: ({ path }) => {
+      const folder = workspace.recent.find((f) => f.path === path);
+      if (!folder) throw { kind: 'not_found', summary: 'That folder is not in the list of recent folders.', detail: String(path) } satisfies CommandError;
+      if (!folder.exists) throw { kind: 'not_found', summary: `${folder.name} no longer exists.`, detail: folder.path } satisfies CommandError;
+      return open(folder.path);
+    },
+    open_demo_workdir: () => open(workspace.demo_folder ?? '/home/user/Documents/AgriFlux demo'),
+    about: () => fixture('about.json'),
     app_info: () => fixture('app-info.json'),
+    start_run: () => ({ run_id: 'mock-run' }),
     run_state: () => null,
     plan_run: () => fixture('plan.json'),
     list_runs: () => fixture('runs.json'),
@@ -64,6 +105,7 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
         listeners = listeners.filter((l) => l.id !== a.eventId);
         return null;
       }
+      if (workspace.current === null && !WITHOUT_WORKDIR.has(cmd)) throw NO_WORKDIR;
       const handler = overrides[cmd] ?? defaults[cmd];
       if (!handler) {
         throw {
@@ -72,7 +114,13 @@ export function mockBackend(overrides: Record<string, Handler> = {}): { calls: {
           detail: 'tests/unit/mockBackend.ts: give it a default or an override',
         } satisfies CommandError;
       }
-      return handler((args ?? {}) as Record<string, unknown>);
+      const answer = handler((args ?? {}) as Record<string, unknown>);
+      if (!SWITCHING.has(cmd)) return answer;
+      // An overridden switch opens its folder too, so that the other commands then answer.
+      return Promise.resolve(answer).then((opened) => {
+        if (opened) Object.assign(workspace, opened as WorkspaceView);
+        return opened;
+      });
     },
   );
   return { calls };
