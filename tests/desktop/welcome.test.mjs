@@ -34,19 +34,7 @@ before(async () => {
   // The demo folder keeps the settings it already has: tiny ones here, so the run takes
   // seconds (a new demo folder runs with the defaults, about a minute and a half).
   mkdirSync(demo, { recursive: true });
-  writeFileSync(
-    join(demo, '.env'),
-    `AGRIFLUX_BBOX=75.80,30.90,75.827,30.918
-AGRIFLUX_START=2025-01-01
-AGRIFLUX_END=2025-12-31
-AGRIFLUX_TARGET_COUNT=14
-AGRIFLUX_MIN_VALID_DATES=10
-AGRIFLUX_SEQUENCE_LENGTH=5
-AGRIFLUX_SAMPLES_PER_CLASS=16
-AGRIFLUX_CNN_EPOCHS=1
-AGRIFLUX_LSTM_EPOCHS=2
-`,
-  );
+  writeFileSync(join(demo, '.env'), readFileSync(join(ROOT, 'tests/fixtures/tiny-farm.env')));
   app = await launchApp({
     binary: BINARY,
     env: {

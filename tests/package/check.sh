@@ -62,17 +62,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
 check "agriflux is installed in /usr/bin" test -x /usr/bin/agriflux
 check "agriflux --version runs" bash -c '/usr/bin/agriflux --version | grep -q "^agriflux "'
 run_dir=$(mktemp -d)
-cat > "$run_dir/.env" <<'ENV'
-AGRIFLUX_BBOX=75.80,30.90,75.827,30.918
-AGRIFLUX_START=2025-01-01
-AGRIFLUX_END=2025-12-31
-AGRIFLUX_TARGET_COUNT=14
-AGRIFLUX_MIN_VALID_DATES=10
-AGRIFLUX_SEQUENCE_LENGTH=5
-AGRIFLUX_SAMPLES_PER_CLASS=16
-AGRIFLUX_CNN_EPOCHS=1
-AGRIFLUX_LSTM_EPOCHS=2
-ENV
+cp tests/fixtures/tiny-farm.env "$run_dir/.env"
 check "a short simulated run of the installed agriflux succeeds" \
   bash -c "/usr/bin/agriflux run --workdir '$run_dir' > '$run_dir/console.txt' 2>&1 && ls '$run_dir'/reports/*.json >/dev/null"
 tail -n 5 "$run_dir/console.txt"
