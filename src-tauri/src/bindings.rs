@@ -31,7 +31,6 @@ use crate::bridge::{EventBatch, LiveRun};
 use crate::error::{CommandError, ErrorKind};
 use crate::folders::{RecentFolder, WorkspaceView};
 use crate::history::Folder;
-use crate::notify::RunEndNotice;
 use crate::run::{RunOptions, StartedRun};
 use crate::settings::{AppInfo, ConnectionResult, SourceBadge};
 
@@ -83,7 +82,6 @@ pub fn typescript_declarations() -> String {
         WorkspaceView,
         BundledLicence,
         AboutView,
-        RunEndNotice,
         // History and reports.
         Estimate,
         StoppedAt,

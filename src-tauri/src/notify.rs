@@ -5,10 +5,9 @@ use agriflux_core::pipeline::{RunReport, StepStatus};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime};
 use tauri_plugin_notification::NotificationExt as _;
-use ts_rs::TS;
 
 /// What a run-end notification says.
-#[derive(Clone, Debug, PartialEq, Serialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunEndNotice {
     /// The headline: how the run ended and the models' verdict.
     pub title: String,
@@ -76,7 +75,7 @@ pub fn notify_run_end<R: Runtime>(app: &AppHandle<R>, report: &RunReport) {
     }
     let notice = run_end_notice(report);
     #[cfg(feature = "test-hooks")]
-    crate::test_hooks::record_notification(app, &notice);
+    crate::test_hooks::record_notification(app, &notice.title, &notice.body);
     if let Err(e) = app
         .notification()
         .builder()

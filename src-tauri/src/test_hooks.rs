@@ -12,7 +12,6 @@ use tauri::{AppHandle, Manager as _, Runtime, State};
 
 use crate::bridge::RunJournal;
 use crate::error::{CommandError, ErrorKind};
-use crate::notify::RunEndNotice;
 
 /// What the hooks set and record.
 #[derive(Default)]
@@ -20,7 +19,16 @@ pub struct TestHookState {
     /// The folder dialog's next answer: `Some(None)` is "the user cancelled".
     folder_answer: Mutex<Option<Option<PathBuf>>>,
     focus: Mutex<Option<bool>>,
-    notifications: Mutex<Vec<RunEndNotice>>,
+    notifications: Mutex<Vec<SentNotification>>,
+}
+
+/// A notification the app sent, as `test_notifications` returns it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SentNotification {
+    /// Its headline.
+    pub title: String,
+    /// Its text.
+    pub body: String,
 }
 
 fn hooks_on() -> Result<(), CommandError> {
@@ -50,13 +58,16 @@ pub fn focus_override<R: Runtime>(app: &AppHandle<R>) -> Option<bool> {
 }
 
 /// Keeps a notification for `test_notifications`.
-pub fn record_notification<R: Runtime>(app: &AppHandle<R>, notice: &RunEndNotice) {
+pub fn record_notification<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     if let Some(state) = app.try_state::<TestHookState>() {
         let mut sent = state
             .notifications
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        sent.push(notice.clone());
+        sent.push(SentNotification {
+            title: title.into(),
+            body: body.into(),
+        });
     }
 }
 
@@ -90,7 +101,7 @@ pub async fn test_pretend_focus(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn test_notifications(
     hooks: State<'_, TestHookState>,
-) -> Result<Vec<RunEndNotice>, CommandError> {
+) -> Result<Vec<SentNotification>, CommandError> {
     hooks_on()?;
     Ok(hooks
         .notifications

@@ -95,6 +95,10 @@ test('"Try it with simulated data" runs the 8 steps in the demo folder and, unfo
   assert.equal(final.update_env, 'skipped', 'simulated data never passes the gate');
   assert.ok(existsSync(join(demo, 'reports')), 'the run wrote into the demo folder');
   await s.screenshot(SHOTS, 'welcome-demo-run.png');
+  // Step 7 trains two models: its curves show like steps 5 and 6.
+  await s.waitFor('[data-testid="curves-compare"]', 10_000);
+  await s.exec(`document.querySelector('[data-testid="curves-compare"]').scrollIntoView()`);
+  await s.screenshot(SHOTS, 'welcome-demo-step7-curves.png');
 
   const sent = await s.until('the run-end notification', async () => {
     const n = await invoke('test_notifications');
@@ -125,7 +129,15 @@ test('"Open a work directory" switches to the folder picked in the (stubbed) dia
   // Back to the demo folder from the recent list.
   await s.click('[data-testid="workdir-menu"]');
   await s.click('[data-testid="workdir-recent-0"]');
-  await s.until('the demo folder again', async () => (await invoke('workspace_view')).current === realpathSync(demo), 20_000);
+  // The window reloads after a switch: a call made while it unloads is lost, so ask again.
+  await s.until('the demo folder again', async () => {
+    try {
+      return (await invoke('workspace_view')).current === realpathSync(demo);
+    } catch {
+      return false;
+    }
+  }, 20_000, 300);
+  await s.waitFor('[data-testid="workdir-menu"]', 20_000);
   await s.screenshot(SHOTS, 'welcome-switched.png');
 });
 

@@ -457,19 +457,6 @@ log_folder: string,
 config_folder: string, };
 
 /**
- * What a run-end notification says.
- */
-export type RunEndNotice = { 
-/**
- * The headline: how the run ended and the models' verdict.
- */
-title: string, 
-/**
- * How long it took, and the reason behind the verdict or the failure.
- */
-body: string, };
-
-/**
  * A figure on the test split with its 95 % percentile-bootstrap interval.
  */
 export type Estimate = { 
