@@ -201,6 +201,16 @@ export class Session {
     }
   }
 
+  /** A PNG of one element (scrolled into view by the driver), saved as `dir/name`. */
+  async elementScreenshot(css, dir, name) {
+    mkdirSync(dir, { recursive: true });
+    const el = await this.waitFor(css);
+    const png = await this.call('GET', `/element/${el}/screenshot`);
+    const path = join(dir, name);
+    writeFileSync(path, Buffer.from(png, 'base64'));
+    return path;
+  }
+
   async screenshot(dir, name) {
     mkdirSync(dir, { recursive: true });
     const png = await this.call('GET', '/screenshot');

@@ -96,9 +96,7 @@ test('"Try it with simulated data" runs the 8 steps in the demo folder and, unfo
   assert.ok(existsSync(join(demo, 'reports')), 'the run wrote into the demo folder');
   await s.screenshot(SHOTS, 'welcome-demo-run.png');
   // Step 7 trains two models: its curves show like steps 5 and 6.
-  await s.waitFor('[data-testid="curves-compare"]', 10_000);
-  await s.exec(`document.querySelector('[data-testid="curves-compare"]').scrollIntoView()`);
-  await s.screenshot(SHOTS, 'welcome-demo-step7-curves.png');
+  await s.elementScreenshot('[data-testid="curves-compare"]', SHOTS, 'welcome-demo-step7-curves.png');
 
   const sent = await s.until('the run-end notification', async () => {
     const n = await invoke('test_notifications');
