@@ -22,7 +22,7 @@ pub fn run_end_notice(report: &RunReport) -> RunEndNotice {
     let gate_reason = gate
         .and_then(|g| g.get("reason"))
         .and_then(|r| r.as_str())
-        .map(|r| clip(r, 160));
+        .map(|r| sentence(&clip(r, 160)));
     match report.overall_status {
         StepStatus::Failed => {
             let failed = report.steps.iter().find(|s| s.status == StepStatus::Failed);
@@ -108,6 +108,14 @@ fn duration_words(seconds: f64) -> String {
     }
 }
 
+/// "held back: …" as a sentence of the notification: "Held back: …".
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -150,7 +158,7 @@ mod tests {
         assert_eq!(notice.title, "AgriFlux run finished: models held back");
         assert_eq!(
             notice.body,
-            "Took 1 h 52 min. held back: the scenes were simulated"
+            "Took 1 h 52 min. Held back: the scenes were simulated"
         );
     }
 
