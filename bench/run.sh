@@ -3,6 +3,7 @@
 # files, alternating A B A B ... so that a machine shared with other work affects both alike.
 #
 #   bench/run.sh [WORKDIR]
+#   bench/run.sh --real-size [WORKDIR]   (a whole run at the real-data defaults: bench/real-size.sh)
 #
 # WORKDIR holds (or receives) a pipeline-written dataset (data/training/) and the scenes it was
 # cut from; default target/bench-work. Environment: PAIRS (default 3), THREADS (default 2),
@@ -11,6 +12,10 @@
 # Not run in CI.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [[ "${1:-}" == --real-size ]]; then
+  shift
+  exec bash "$ROOT/bench/real-size.sh" "$@"
+fi
 WORKDIR=$(realpath -m "${1:-$ROOT/target/bench-work}")
 PAIRS=${PAIRS:-3}
 THREADS=${THREADS:-2}
