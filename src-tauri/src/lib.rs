@@ -24,7 +24,6 @@ use std::ffi::OsString;
 pub use bindings::{BINDINGS_FILE, typescript_declarations};
 pub use bridge::{EVENT_NAME, EventBatch};
 pub use error::{CommandError, ErrorKind};
-pub use notify::{RunEndNotice, run_end_notice};
 pub use webview::prepare_environment;
 pub use workdir::{AppWorkDir, StartupError, Workspace};
 

@@ -65,12 +65,7 @@ after(async () => {
   await app?.close();
 });
 
-async function statuses() {
-  return s.exec(
-    `return Object.fromEntries([...document.querySelectorAll('[data-testid^="step-card-"]')]
-       .map(e => [e.dataset.testid.slice('step-card-'.length), e.dataset.status]));`,
-  );
-}
+const statuses = () => s.stepStatuses();
 
 test('a run on the simulated source ends with 7 green cards, step 8 held back, and the report shows its charts', async () => {
   // The header learns the source from the backend after the first paint: wait for it.

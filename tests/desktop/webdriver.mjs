@@ -189,6 +189,26 @@ export class Session {
     return this.call('POST', '/execute/async', { script, args });
   }
 
+  /** Calls a backend command as the window does; its answer, or throws its error. */
+  async invoke(cmd, args = {}) {
+    const answer = await this.execAsync(
+      `const done = arguments[arguments.length - 1];
+       window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+         .then((v) => done({ ok: v ?? null }), (e) => done({ err: e }));`,
+      [cmd, args],
+    );
+    if ('err' in answer) throw new Error(`${cmd}: ${JSON.stringify(answer.err)}`);
+    return answer.ok;
+  }
+
+  /** Each step card's status, by step id. */
+  async stepStatuses() {
+    return this.exec(
+      `return Object.fromEntries([...document.querySelectorAll('[data-testid^="step-card-"]')]
+         .map(e => [e.dataset.testid.slice('step-card-'.length), e.dataset.status]));`,
+    );
+  }
+
   /** Polls `check` (returns truthy when done) until it holds. */
   async until(what, check, timeoutMs, intervalMs = 500) {
     const deadline = Date.now() + timeoutMs;

@@ -51,24 +51,9 @@ after(async () => {
   await app?.close();
 });
 
-/** Calls a backend command as the window does; the answer, or throws its error. */
-async function invoke(cmd, args = {}) {
-  const answer = await s.execAsync(
-    `const done = arguments[arguments.length - 1];
-     window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
-       .then((v) => done({ ok: v ?? null }), (e) => done({ err: e }));`,
-    [cmd, args],
-  );
-  if ('err' in answer) throw new Error(`${cmd}: ${JSON.stringify(answer.err)}`);
-  return answer.ok;
-}
+const invoke = (cmd, args) => s.invoke(cmd, args);
 
-async function statuses() {
-  return s.exec(
-    `return Object.fromEntries([...document.querySelectorAll('[data-testid^="step-card-"]')]
-       .map(e => [e.dataset.testid.slice('step-card-'.length), e.dataset.status]));`,
-  );
-}
+const statuses = () => s.stepStatuses();
 
 test('an empty profile opens on the welcome view with its three choices', async () => {
   await s.waitFor('[data-testid="welcome-view"]', 60_000);
